@@ -1,0 +1,1 @@
+"""Users (custom model from the first migration), login pages and API tokens."""

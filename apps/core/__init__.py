@@ -1,0 +1,1 @@
+"""Shared kernel: errors, typed registry helpers, API plumbing, the `weir` command."""

@@ -1,0 +1,13 @@
+"""Everything under /api/v1."""
+
+from __future__ import annotations
+
+from django.urls import include, path, re_path
+
+from apps.core.api.views import UnknownEndpoint
+
+urlpatterns = [
+    path("flows", include("apps.flows.api.urls")),
+    path("plugins", include("apps.plugins.api.urls")),
+    re_path(r"^.*$", UnknownEndpoint.as_view()),
+]

@@ -1,0 +1,208 @@
+"""The `weir` command: thin dispatch to servers, workers and flow tools.
+
+`weir flow validate` runs without Django (validation is pure), so it is fast enough to call once
+per file from scripts and editors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def _django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def _yaml_files(paths: Sequence[str]) -> Iterator[Path]:
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.suffix in {".yml", ".yaml"} and p.is_file())
+        else:
+            yield path
+
+
+def cmd_flow_validate(args: argparse.Namespace) -> int:
+    from apps.core.errors import SourceTooLarge
+    from apps.flows.validation import Options, validate_stream
+
+    groups = frozenset(g for g in os.environ.get("WEIR_WORKER_GROUPS", "").split(",") if g)
+    options = Options(worker_groups=groups)
+    failed = 0
+    checked = 0
+    for path in _yaml_files(args.paths):
+        checked += 1
+        try:
+            text = path.read_text(encoding="utf-8")
+            results = validate_stream(text, options)
+        except (OSError, UnicodeDecodeError) as exc:
+            print(f"{path}:1:1: cannot read: {exc}")
+            failed += 1
+            continue
+        except SourceTooLarge as exc:
+            print(f"{path}:1:1: {exc}")
+            failed += 1
+            continue
+        if not results:
+            print(f"{path}:1:1: no flow in this file")
+            failed += 1
+        for result in results:
+            for p in result.problems:
+                where = f"{p.line or 1}:{p.column or 1}"
+                at = f"{p.path}: " if p.path else ""
+                print(f"{path}:{where}: {at}{p.message}")
+            if args.verbose:
+                for w in result.warnings:
+                    print(f"{path}:{w.line or 1}:{w.column or 1}: warning: {w.message}")
+            failed += bool(result.problems)
+    if not args.quiet:
+        print(f"{checked} file(s) checked, {failed} with errors", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_flow_deploy(args: argparse.Namespace) -> int:
+    _django()
+    from apps.accounts.models import User
+    from apps.core.errors import Conflict
+    from apps.flows import services
+
+    user = (User.objects.filter(username=args.user).first() if args.user
+            else User.objects.filter(is_superuser=True).order_by("pk").first())
+    if user is None:
+        print("no user to deploy as: create an admin first (manage.py ensure_admin) or pass --user")
+        return 2
+    files = list(_yaml_files([args.dir]))
+    texts = [f.read_text(encoding="utf-8") for f in files]
+    try:
+        outcome = services.deploy(user, "\n---\n".join(texts), namespace=args.namespace, delete=args.delete)
+    except services.DeployInvalid as exc:
+        for doc in exc.documents:
+            for err in doc["errors"]:
+                print(f"document {doc['index']}:{err.get('line') or 1}:{err.get('column') or 1}: "
+                      f"{err.get('path') or ''}: {err['message']}")
+        return 1
+    except Conflict as exc:
+        print(str(exc))
+        return 1
+    for key in ("created", "updated", "unchanged", "deleted"):
+        for flow in outcome[key]:
+            print(f"{key:9} {flow['namespace']}.{flow['id']}" + (f" r{flow['revision']}" if "revision" in flow else ""))
+    return 0
+
+
+def _serve(host: str, port: int, workers: int = 1) -> int:
+    import uvicorn
+
+    uvicorn.run("config.asgi:application", host=host, port=port, workers=workers, log_level="info",
+                proxy_headers=True, lifespan="off")
+    return 0
+
+
+def cmd_standalone(args: argparse.Namespace) -> int:
+    """Everything in one process on the embedded default (SQLite, in-memory broker)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    _django()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    from apps.core.standalone import start_background_services
+
+    start_background_services()
+    print(f"Weir is running at http://{args.host}:{args.port}/ (standalone: SQLite, in-process worker)")
+    return _serve(args.host, args.port)
+
+
+def cmd_server_web(args: argparse.Namespace) -> int:
+    _django()
+    return _serve(args.host, args.port, args.workers)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    _django()
+    from config.celery import app
+
+    queues = f"weir.wg.{args.group}" if args.group else "weir.tasks"
+    app.worker_main(["worker", "--loglevel=INFO", f"--queues={queues}", f"--concurrency={args.concurrency}"])
+    return 0
+
+
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    _django()
+    from apps.core.standalone import run_scheduler_forever
+
+    run_scheduler_forever()
+    return 0
+
+
+def cmd_manage(args: argparse.Namespace) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["weir manage", *args.rest])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="weir", description="Weir workflow orchestrator")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("standalone", help="web + worker + scheduler in one process (SQLite default)")
+    p.add_argument("--host", default=os.environ.get("WEIR_HOST", "127.0.0.1"))
+    p.add_argument("--port", type=int, default=int(os.environ.get("WEIR_PORT", "8080")))
+    p.set_defaults(func=cmd_standalone)
+
+    server = sub.add_parser("server", help="run a server process").add_subparsers(dest="server", required=True)
+    p = server.add_parser("web", help="pages, REST API and WebSockets (uvicorn)")
+    p.add_argument("--host", default=os.environ.get("WEIR_HOST", "127.0.0.1"))
+    p.add_argument("--port", type=int, default=int(os.environ.get("WEIR_PORT", "8080")))
+    p.add_argument("--workers", type=int, default=1)
+    p.set_defaults(func=cmd_server_web)
+
+    p = sub.add_parser("worker", help="Celery worker")
+    p.add_argument("--group", default=None, help="serve the queue of this worker group")
+    p.add_argument("--concurrency", type=int, default=2)
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("scheduler", help="delays, lease reaper, outbox sweeper, triggers")
+    p.set_defaults(func=cmd_scheduler)
+
+    flow = sub.add_parser("flow", help="flow tools").add_subparsers(dest="flow", required=True)
+    p = flow.add_parser("validate", help="validate flow files; prints file:line:col: message")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("-v", "--verbose", action="store_true", help="also print warnings")
+    p.set_defaults(func=cmd_flow_validate)
+    p = flow.add_parser("deploy", help="create/update the flows of a directory (idempotent)")
+    p.add_argument("dir")
+    p.add_argument("--namespace", required=True)
+    p.add_argument("--delete", action="store_true", help="delete the namespace's flows not in DIR")
+    p.add_argument("--user", default=None, help="deploy as this user (default: the first admin)")
+    p.set_defaults(func=cmd_flow_deploy)
+
+    p = sub.add_parser("manage", help="Django management commands")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_manage)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

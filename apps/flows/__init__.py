@@ -1,0 +1,1 @@
+"""Flows: versioned YAML sources, strict parsing and validation, topology, import/export."""

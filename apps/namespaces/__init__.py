@@ -1,0 +1,1 @@
+"""Namespaces and the one family of authorization functions (`can`, `visible`)."""

@@ -1,0 +1,450 @@
+"""The public plugin API of Weir. Anything not exported here is internal.
+
+Contract (RFC 2119 words):
+
+- A plugin MUST subclass exactly one of `RunnableTask`, `FlowableTask`, `Trigger`, `Condition`,
+  set `type` (a dotted, Java-style name, e.g. `io.kestra.plugin.core.log.Log`), `title`, `group`
+  and `icon`, and nest a `Properties` model (a subclass of `TaskProperties`, `FlowableProperties`,
+  `TriggerProperties` or `ConditionProperties`). Its docstring is its markdown documentation.
+- A plugin SHOULD declare `Outputs` (a pydantic model) and at least one `examples` entry, a whole
+  flow in YAML that validates.
+- Properties models forbid unknown keys; properties whose value is rendered by the expression
+  engine before use MUST be declared with `dynamic(...)`.
+- Child task lists and condition lists MUST be declared with the slot helpers (`task_list`,
+  `task_map`, `dag_tasks`, `condition_list`, `condition_map`); the host validates each child with
+  its own plugin, so errors point at the child's place in the YAML.
+- `validate()` MAY return extra, plugin-specific problems as `(relative path, message)` pairs.
+- A plugin MUST NOT import Django; `run()` gets everything through its `RunContext`.
+- Plugins are registered by listing them in `PLUGINS` in a package under `plugins/`, or in a
+  module named by the `weir.plugins` entry-point group.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Literal, Protocol
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
+
+__all__ = [
+    "ID_PATTERN",
+    "Condition",
+    "ConditionProperties",
+    "ConditionSpec",
+    "DagEntry",
+    "Duration",
+    "FlowableProperties",
+    "FlowableTask",
+    "Issue",
+    "LogLevel",
+    "NoOutputs",
+    "Plugin",
+    "PluginKind",
+    "Properties",
+    "Retry",
+    "RunContext",
+    "RunnableTask",
+    "Slot",
+    "TaskProperties",
+    "TaskSpec",
+    "Trigger",
+    "TriggerProperties",
+    "ValidationContext",
+    "WorkerGroup",
+    "condition_list",
+    "condition_map",
+    "dag_tasks",
+    "dynamic",
+    "parse_duration",
+    "task_list",
+    "task_map",
+]
+
+ID_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$"
+
+# ---------------------------------------------------------------------------------------------
+# Value types
+
+
+_DURATION_RE = re.compile(
+    r"^(?P<sign>[-+]?)P(?:(?P<days>[-+]?\d+)D)?"
+    r"(?:T(?:(?P<hours>[-+]?\d+)H)?(?:(?P<minutes>[-+]?\d+)M)?(?:(?P<seconds>[-+]?\d+(?:[.,]\d{1,9})?)S)?)?$",
+    re.IGNORECASE,
+)
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a `java.time.Duration` string (`PT30S`, `P1DT2H`, `PT0.250S`).
+
+    Only the subset Java accepts: days, hours, minutes, (fractional) seconds. Years, months,
+    weeks and fractional hours or minutes raise ValueError, as `Duration.parse` does.
+    """
+    match = _DURATION_RE.match(text.strip()) if isinstance(text, str) else None
+    if not match or text.strip().upper() in {"P", "PT"} or text.strip().upper().endswith("T"):
+        raise ValueError(
+            f"{text!r} is not an ISO-8601 duration: use forms like PT30S, PT5M, PT1H30M, P1D "
+            "(days, hours, minutes and seconds only)"
+        )
+    parts = match.groupdict()
+    seconds = (
+        int(parts["days"] or 0) * 86400
+        + int(parts["hours"] or 0) * 3600
+        + int(parts["minutes"] or 0) * 60
+        + float((parts["seconds"] or "0").replace(",", "."))
+    )
+    return -seconds if parts["sign"] == "-" else seconds
+
+
+def _check_duration(value: str) -> str:
+    if "{{" in value or "{%" in value:
+        return value  # an expression: checked when rendered
+    parse_duration(value)
+    return value
+
+
+Duration = Annotated[
+    str,
+    AfterValidator(_check_duration),
+    WithJsonSchema({"type": "string", "format": "duration"}),
+]
+"""An ISO-8601 duration string (or an expression that renders to one)."""
+
+TaskSpec = Annotated[dict[str, Any], WithJsonSchema({"$ref": "#/definitions/Task"})]
+"""A child task, kept raw here; the host validates it with its own plugin."""
+
+ConditionSpec = Annotated[dict[str, Any], WithJsonSchema({"$ref": "#/definitions/Condition"})]
+"""A condition, kept raw here; the host validates it with its own plugin."""
+
+
+class LogLevel(StrEnum):
+    TRACE = "TRACE"
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARN = "WARN"
+    ERROR = "ERROR"
+
+
+class Properties(BaseModel):
+    """Base of every properties model: unknown keys are errors, as in Kestra's strict parser."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_default=False)
+
+
+def dynamic(default: Any = ..., *, description: str = "", title: str | None = None, **kw: Any) -> Any:
+    """Declare a property rendered by the expression engine before use (`$dynamic` in schemas)."""
+    return Field(default, description=description or None, title=title,
+                 json_schema_extra={"$dynamic": True}, **kw)
+
+
+# ---------------------------------------------------------------------------------------------
+# Slots: where child tasks and conditions live inside a plugin's properties
+
+
+class SlotKind(StrEnum):
+    TASKS = "tasks"
+    CONDITIONS = "conditions"
+
+
+class SlotShape(StrEnum):
+    LIST = "list"  # [task, …]
+    MAP = "map"  # {key: [task, …]}        (Switch.cases)
+    DAG = "dag"  # [{task, dependsOn}, …]  (Dag.tasks)
+    CONDITION_MAP = "condition_map"  # {key: condition}  (MultipleCondition.conditions)
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """A property holding children that the host validates, walks and (later) schedules."""
+
+    name: str
+    kind: SlotKind
+    shape: SlotShape
+    required: bool = False
+    is_errors: bool = False
+
+
+def _slot(kind: SlotKind, shape: SlotShape, required: bool, description: str, **extra: Any) -> Any:
+    return Field(
+        None,
+        description=description or None,
+        json_schema_extra={"$slot": f"{kind}:{shape}", "$required": required, **extra},
+    )
+
+
+def task_list(*, required: bool = False, description: str = "", errors: bool = False) -> Any:
+    """A list of child tasks. `required` means it must be present and non-empty."""
+    return _slot(SlotKind.TASKS, SlotShape.LIST, required, description, **({"$errors": True} if errors else {}))
+
+
+def task_map(*, description: str = "") -> Any:
+    """A map from a key to a list of child tasks (Switch `cases`)."""
+    return _slot(SlotKind.TASKS, SlotShape.MAP, False, description)
+
+
+def dag_tasks(*, required: bool = True, description: str = "") -> Any:
+    """A list of `{task, dependsOn}` entries (the Dag task)."""
+    return _slot(SlotKind.TASKS, SlotShape.DAG, required, description)
+
+
+def condition_list(*, required: bool = False, description: str = "") -> Any:
+    return _slot(SlotKind.CONDITIONS, SlotShape.LIST, required, description)
+
+
+def condition_map(*, required: bool = False, description: str = "") -> Any:
+    return _slot(SlotKind.CONDITIONS, SlotShape.CONDITION_MAP, required, description)
+
+
+class DagEntry(Properties):
+    """One node of a Dag: a task and the ids of the sibling tasks it waits for."""
+
+    task: TaskSpec
+    dependsOn: list[str] | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Properties shared by every task
+
+
+class RetryBase(Properties):
+    maxAttempt: int | None = Field(None, ge=1, description="Total attempts, the first included.")
+    maxDuration: Duration | None = None
+    warningOnRetry: bool = False
+    behavior: Literal["RETRY_FAILED_TASK", "CREATE_NEW_EXECUTION"] = "RETRY_FAILED_TASK"
+
+    def _check_interval(self, interval: str | None, name: str) -> None:
+        if interval and self.maxDuration and parse_duration(interval) >= parse_duration(self.maxDuration):
+            raise ValueError(f"'{name}' ({interval}) must be shorter than 'maxDuration' ({self.maxDuration})")
+
+
+class ConstantRetry(RetryBase):
+    type: Literal["constant"]
+    interval: Duration
+
+    @model_validator(mode="after")
+    def _intervals(self) -> ConstantRetry:
+        self._check_interval(self.interval, "interval")
+        return self
+
+
+class ExponentialRetry(RetryBase):
+    type: Literal["exponential"]
+    interval: Duration
+    maxInterval: Duration
+    delayFactor: float | None = None
+
+    @model_validator(mode="after")
+    def _intervals(self) -> ExponentialRetry:
+        if parse_duration(self.interval) >= parse_duration(self.maxInterval):
+            raise ValueError(f"'interval' ({self.interval}) must be shorter than 'maxInterval' ({self.maxInterval})")
+        self._check_interval(self.interval, "interval")
+        return self
+
+
+class RandomRetry(RetryBase):
+    type: Literal["random"]
+    minInterval: Duration
+    maxInterval: Duration
+
+    @model_validator(mode="after")
+    def _intervals(self) -> RandomRetry:
+        if parse_duration(self.minInterval) >= parse_duration(self.maxInterval):
+            raise ValueError(
+                f"'minInterval' ({self.minInterval}) must be shorter than 'maxInterval' ({self.maxInterval})"
+            )
+        self._check_interval(self.maxInterval, "maxInterval")
+        return self
+
+
+Retry = Annotated[ConstantRetry | ExponentialRetry | RandomRetry, Field(discriminator="type")]
+
+
+class WorkerGroup(Properties):
+    key: str = Field(pattern=ID_PATTERN)
+    fallback: Literal["FAIL", "WAIT", "CANCEL"] | None = None
+
+
+class TaskProperties(Properties):
+    """What every task accepts (KESTRA.md §2.1), plus Weir's `dependsOn` extension."""
+
+    id: str = Field(pattern=ID_PATTERN, max_length=100)
+    type: str
+    description: str | None = None
+    retry: Retry | None = None
+    timeout: Duration | None = dynamic(None, description="Maximum duration of one attempt.")
+    disabled: bool = False
+    workerGroup: WorkerGroup | None = None
+    logLevel: LogLevel | None = None
+    logToFile: bool = False
+    allowFailure: bool = False
+    allowWarning: bool = False
+    runIf: str | None = dynamic(None, description="Expression; a falsy result skips the task.")
+    dependsOn: list[str] | None = Field(
+        None,
+        description="Weir extension: ids of sibling tasks this task waits for. "
+        "A task list where any task has dependsOn runs as a DAG.",
+    )
+
+
+class FlowableProperties(TaskProperties):
+    """Flowable tasks also accept a local `errors` branch."""
+
+    errors: list[TaskSpec] | None = task_list(errors=True, description="Tasks run when a child fails.")
+
+
+class TriggerProperties(Properties):
+    """What every trigger accepts (KESTRA.md §4.1)."""
+
+    id: str = Field(pattern=ID_PATTERN, max_length=100)
+    type: str
+    description: str | None = None
+    conditions: list[ConditionSpec] | None = condition_list(description="All must hold.")
+    disabled: bool = False
+    workerGroup: WorkerGroup | None = None
+    logLevel: LogLevel | None = None
+    logToFile: bool = False
+    labels: dict[str, Any] | list[dict[str, Any]] | None = None
+    stopAfter: list[str] | None = None
+
+
+class ConditionProperties(Properties):
+    type: str
+
+
+class NoOutputs(BaseModel):
+    """The outputs model of a plugin that produces none."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Plugins
+
+
+class PluginKind(StrEnum):
+    RUNNABLE = "runnable"
+    FLOWABLE = "flowable"
+    TRIGGER = "trigger"
+    CONDITION = "condition"
+
+
+Issue = tuple[tuple[str | int, ...], str]
+"""A plugin-specific problem: (path relative to the plugin's mapping, message)."""
+
+
+class ValidationContext(Protocol):
+    """What a plugin's `validate` may ask the host while a flow is validated."""
+
+    flow_namespace: str
+    flow_id: str
+
+    def kind_of(self, type_name: str) -> PluginKind | None:
+        """The kind of the plugin registered under `type_name` (aliases resolved)."""
+        ...
+
+
+class RunContext(Protocol):
+    """What a running task gets from the worker (implemented by the engine issue)."""
+
+    def render(self, value: Any) -> Any: ...
+    def log(self, level: str, message: str) -> None: ...
+    def put_file(self, name: str, data: bytes) -> str: ...
+    def get_file(self, uri: str) -> bytes: ...
+    def metric(self, kind: str, name: str, value: float, tags: Mapping[str, str] | None = None) -> None: ...
+    def kv_get(self, namespace: str, key: str) -> Any: ...
+    def kv_set(self, namespace: str, key: str, value: Any, ttl: float | None = None) -> None: ...
+    def secret(self, name: str) -> str: ...
+    def working_dir(self) -> str: ...
+
+
+class Plugin:
+    """Base of every plugin class. Subclasses set the class attributes below."""
+
+    type: ClassVar[str]
+    aliases: ClassVar[tuple[str, ...]] = ()
+    kind: ClassVar[PluginKind]
+    title: ClassVar[str]
+    group: ClassVar[str]
+    icon: ClassVar[str]
+    examples: ClassVar[tuple[str, ...]] = ()
+    deprecated: ClassVar[str | None] = None
+    """When set: the replacement type, shown to users."""
+    Properties: ClassVar[type[Properties]]
+    Outputs: ClassVar[type[BaseModel]] = NoOutputs
+    slots: ClassVar[tuple[Slot, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        props = cls.__dict__.get("Properties") or getattr(cls, "Properties", None)
+        if props is None:
+            return
+        found: list[Slot] = []
+        for name, info in props.model_fields.items():
+            extra = info.json_schema_extra
+            if isinstance(extra, dict) and "$slot" in extra:
+                kind, shape = str(extra["$slot"]).split(":")
+                found.append(Slot(name=info.alias or name, kind=SlotKind(kind), shape=SlotShape(shape),
+                                  required=bool(extra.get("$required")), is_errors=bool(extra.get("$errors"))))
+        cls.slots = tuple(found)
+
+    @classmethod
+    def documentation(cls) -> str:
+        """Markdown documentation: the class docstring, dedented."""
+        import inspect
+
+        return inspect.cleandoc(cls.__doc__ or cls.title)
+
+    @classmethod
+    def validate(cls, props: Any, raw: Mapping[str, Any], ctx: ValidationContext) -> Iterable[Issue]:
+        """Plugin-specific rules beyond the properties model. Default: none."""
+        return ()
+
+
+class RunnableTask(Plugin):
+    """A task whose `run` executes on a worker and returns its outputs."""
+
+    kind = PluginKind.RUNNABLE
+
+    def run(self, ctx: RunContext, props: Any) -> BaseModel:
+        raise NotImplementedError(f"{self.type} runs with the engine")
+
+
+class FlowableTask(Plugin):
+    """A task that decides its children in the engine (sequential, parallel, switch, …).
+
+    `layout` tells the topology graph how its children relate: `sequential`, `parallel`,
+    `choice`, `dag` or `dynamic` (one group per loop value).
+    """
+
+    kind = PluginKind.FLOWABLE
+    layout: ClassVar[str] = "sequential"
+    runs_on_worker: ClassVar[bool] = False
+    """True for WorkingDirectory: the whole subtree runs on one worker."""
+
+    @classmethod
+    def graph_layout(cls, raw: Mapping[str, Any]) -> str:
+        return cls.layout
+
+
+class ExecutableMixin:
+    """Marks tasks that start executions of another flow (Subflow, ForEachItem)."""
+
+    calls_flow: ClassVar[bool] = True
+
+    @classmethod
+    def target(cls, raw: Mapping[str, Any]) -> tuple[str, str] | None:
+        ns, fid = raw.get("namespace"), raw.get("flowId")
+        if isinstance(ns, str) and isinstance(fid, str) and "{{" not in ns + fid:
+            return ns, fid
+        return None
+
+
+class Trigger(Plugin):
+    kind = PluginKind.TRIGGER
+
+
+class Condition(Plugin):
+    kind = PluginKind.CONDITION
+
+
+__all__ += ["ExecutableMixin", "SlotKind", "SlotShape"]

@@ -1,0 +1,1 @@
+"""Server-rendered pages that mount the front-end islands."""

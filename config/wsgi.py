@@ -1,0 +1,10 @@
+"""WSGI entry point (for hosts without ASGI; WebSockets need `config.asgi`)."""
+
+from __future__ import annotations
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+application = get_wsgi_application()

@@ -1,0 +1,244 @@
+"""Tasks acting on executions: `io.kestra.plugin.core.execution.*` (KESTRA.md §3.2)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from apps.plugins.sdk import Issue, Plugin, Properties, RunnableTask, TaskProperties, ValidationContext, dynamic
+from plugins.core._common import DateTime, Expression, LabelsSpec, State, system_label_issues
+
+GROUP = "io.kestra.plugin.core.execution"
+
+
+class Fail(RunnableTask):
+    """Fail the task run — and so the execution — on purpose, with `errorMessage`.
+
+    Without `condition` it always fails. With a `condition`, it fails only when the rendered
+    condition is truthy (KESTRA.md §6.6) and otherwise ends in SUCCESS. Use it to stop a flow on
+    bad data or an unexpected branch (e.g. in a `Switch` default), or inside an `errors` branch to
+    make the failure explicit. The message lands in the task's logs. No outputs.
+    """
+
+    type = "io.kestra.plugin.core.execution.Fail"
+    aliases = ("io.kestra.core.tasks.executions.Fail",)
+    title = "Fail the execution"
+    group = GROUP
+    icon = "fail"
+    examples = (
+        """\
+id: fail_on_bad_input
+namespace: company.team
+inputs:
+  - id: quantity
+    type: INT
+    defaults: 1
+tasks:
+  - id: check
+    type: io.kestra.plugin.core.execution.Fail
+    condition: "{{ inputs.quantity < 0 }}"
+    errorMessage: "Negative quantity: {{ inputs.quantity }}"
+""",
+    )
+
+    class Properties(TaskProperties):
+        condition: str | None = dynamic(None, description="Fail only when this renders truthy.")
+        errorMessage: str = dynamic("Task failure", description="The error message.")
+
+
+class Labels(RunnableTask):
+    """Add or overwrite labels on the running execution.
+
+    Labels make executions searchable and filterable (e.g. a customer id known only at run
+    time). Give a map `{key: value}`, a list of `{key, value}`, or an expression rendering to a
+    JSON map. Keys and values are rendered; values become strings. Keys starting with `system.`
+    are reserved and rejected. The task runs in the executor and has no outputs.
+    """
+
+    type = "io.kestra.plugin.core.execution.Labels"
+    aliases = ("io.kestra.core.tasks.executions.Labels",)
+    title = "Set execution labels"
+    group = GROUP
+    icon = "label"
+    examples = (
+        """\
+id: labels
+namespace: company.team
+inputs:
+  - id: customer
+    type: STRING
+    defaults: acme
+tasks:
+  - id: tag
+    type: io.kestra.plugin.core.execution.Labels
+    labels:
+      customer: "{{ inputs.customer }}"
+  - id: tag_list
+    type: io.kestra.plugin.core.execution.Labels
+    labels:
+      - key: stage
+        value: loaded
+""",
+    )
+
+    class Properties(TaskProperties):
+        labels: LabelsSpec | Expression = dynamic(description="A map, a list of `{key, value}`, or a JSON-map expression.")
+
+    @classmethod
+    def validate(cls, props: Any, raw: Mapping[str, Any], ctx: ValidationContext) -> Iterable[Issue]:
+        yield from system_label_issues(raw.get("labels"))
+
+
+class Resume(RunnableTask):
+    """Resume a PAUSED execution — by default the current one.
+
+    Set `executionId` (and `namespace`/`flowId` when it belongs to another flow) to resume
+    another execution, e.g. from an approval flow. `inputs` fill the `onResume` inputs of the
+    `Pause` task being resumed. No outputs.
+    """
+
+    type = "io.kestra.plugin.core.execution.Resume"
+    aliases = ("io.kestra.core.tasks.executions.Resume",)
+    title = "Resume a paused execution"
+    group = GROUP
+    icon = "play"
+    examples = (
+        """\
+id: approve
+namespace: company.team
+inputs:
+  - id: executionId
+    type: STRING
+tasks:
+  - id: resume
+    type: io.kestra.plugin.core.execution.Resume
+    executionId: "{{ inputs.executionId }}"
+    inputs:
+      approved: true
+""",
+    )
+
+    class Properties(TaskProperties):
+        executionId: str | None = dynamic(None, description="Execution to resume; default: the current one.")
+        namespace: str | None = dynamic(None, description="Namespace of that execution's flow.")
+        flowId: str | None = dynamic(None, description="Flow of that execution.")
+        inputs: dict[str, Any] | None = dynamic(None, description="Values for the Pause task's `onResume` inputs.")
+
+
+class FlowRef(Properties):
+    namespace: str = dynamic(description="Namespace of the flow.")
+    flowId: str = dynamic(description="Id of the flow.")
+
+
+class CountResult(BaseModel):
+    namespace: str | None = None
+    flowId: str | None = None
+    count: int | None = None
+
+
+class Count(RunnableTask):
+    """Count executions per flow in a period and keep the flows whose count passes `expression`.
+
+    Filter by `flows` (explicit list) or `namespaces`, by `states`, and by start date between
+    `startDate` (required) and `endDate`. For each flow, `expression` is rendered with
+    `{{ count }}` bound to its count; only flows where it is truthy are returned. Typical use:
+    a scheduled flow that alerts when a flow did not run (`{{ count == 0 }}`).
+
+    Outputs: `results` (a list of `{namespace, flowId, count}`) and `total`.
+    """
+
+    type = "io.kestra.plugin.core.execution.Count"
+    aliases = ("io.kestra.core.tasks.executions.Counts",)
+    title = "Count executions"
+    group = GROUP
+    icon = "count"
+    examples = (
+        """\
+id: missing_runs
+namespace: company.team
+tasks:
+  - id: count
+    type: io.kestra.plugin.core.execution.Count
+    flows:
+      - namespace: company.team
+        flowId: nightly_load
+    states:
+      - SUCCESS
+    startDate: "{{ now() | dateAdd(-1, 'DAYS') }}"
+    expression: "{{ count == 0 }}"
+  - id: alert
+    type: io.kestra.plugin.core.execution.Fail
+    condition: "{{ outputs.count.total > 0 }}"
+    errorMessage: nightly_load did not succeed in the last day
+""",
+    )
+
+    class Properties(TaskProperties):
+        flows: list[FlowRef] | None = Field(None, description="Flows to count; else use `namespaces`.")
+        namespaces: list[str] | None = dynamic(None, description="Namespaces whose flows are counted.")
+        states: list[State] | None = Field(None, description="Only count executions in these states.")
+        startDate: DateTime = dynamic(description="Count executions started after this date.")
+        endDate: DateTime | None = dynamic(None, description="…and before this date (default: now).")
+        expression: str = dynamic(description="Filter on `{{ count }}`; flows where it is truthy are kept.")
+
+    class Outputs(BaseModel):
+        results: list[CountResult] | None = Field(None, description="Kept flows with their counts.")
+        total: int | None = Field(None, description="Number of kept flows.")
+
+
+class PurgeExecutions(RunnableTask):
+    """Delete old executions and, optionally, their logs, metrics and internal-storage files.
+
+    Selects executions that ended before `endDate` (required; and after `startDate`), optionally
+    of one `namespace` (a prefix when `flowId` is unset), one `flowId` and some `states`. Each
+    `purge*` flag chooses what is deleted. Run it on a schedule to keep the database small; it
+    cannot be undone.
+
+    Outputs: `executionsCount`, `logsCount`, `metricsCount`, `storagesCount`.
+    """
+
+    type = "io.kestra.plugin.core.execution.PurgeExecutions"
+    aliases = ("io.kestra.core.tasks.storages.Purge", "io.kestra.plugin.core.storage.Purge")
+    title = "Purge executions"
+    group = GROUP
+    icon = "trash"
+    examples = (
+        """\
+id: purge
+namespace: system
+tasks:
+  - id: purge_executions
+    type: io.kestra.plugin.core.execution.PurgeExecutions
+    endDate: "{{ now() | dateAdd(-1, 'MONTHS') }}"
+    states:
+      - SUCCESS
+      - WARNING
+    purgeLog: true
+triggers:
+  - id: daily
+    type: io.kestra.plugin.core.trigger.Schedule
+    cron: "@daily"
+""",
+    )
+
+    class Properties(TaskProperties):
+        namespace: str | None = dynamic(None, description="Namespace (a prefix when `flowId` is not set).")
+        flowId: str | None = dynamic(None, description="Flow whose executions are purged.")
+        states: list[State] | None = Field(None, description="Only purge executions in these states.")
+        startDate: DateTime | None = dynamic(None, description="Only executions after this date.")
+        endDate: DateTime = dynamic(description="Only executions before this date.")
+        purgeExecution: bool = Field(True, description="Delete the executions.")
+        purgeLog: bool = Field(True, description="Delete their logs.")
+        purgeMetric: bool = Field(True, description="Delete their metrics.")
+        purgeStorage: bool = Field(True, description="Delete their internal-storage files.")
+
+    class Outputs(BaseModel):
+        executionsCount: int | None = Field(None, description="Deleted executions.")
+        logsCount: int | None = Field(None, description="Deleted log lines.")
+        metricsCount: int | None = Field(None, description="Deleted metrics.")
+        storagesCount: int | None = Field(None, description="Deleted files.")
+
+
+PLUGINS: list[type[Plugin]] = [Fail, Labels, Resume, Count, PurgeExecutions]

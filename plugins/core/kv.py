@@ -1,0 +1,172 @@
+"""Key-value store tasks: `io.kestra.plugin.core.kv.*` (KESTRA.md §3.2).
+
+The KV store is namespace-scoped. Flows also read it with the `{{ kv('key') }}` function.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, Field
+
+from apps.plugins.sdk import Duration, Plugin, RunnableTask, TaskProperties, dynamic
+from plugins.core._common import Expression, is_expression
+
+GROUP = "io.kestra.plugin.core.kv"
+KEY_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$"
+_KEY_RE = re.compile(KEY_PATTERN)
+DEFAULT_NAMESPACE = "{{ flow.namespace }}"
+
+
+def _check_key(value: str) -> str:
+    if not is_expression(value) and not _KEY_RE.match(value):
+        raise ValueError(
+            f"invalid KV key {value!r}: it must start with a letter or digit and contain only letters, "
+            "digits, '.', '_' and '-'"
+        )
+    return value
+
+
+KvKey = Annotated[str, AfterValidator(_check_key)]
+"""A KV key (`^[a-zA-Z0-9][a-zA-Z0-9._-]*$`), unless it is an expression."""
+
+KvType = Literal["STRING", "NUMBER", "BOOLEAN", "DATETIME", "DATE", "DURATION", "JSON"]
+
+
+class Set(RunnableTask):
+    """Store a value under `key` in a namespace's key-value store.
+
+    Use the KV store for small state shared across executions and flows: a watermark, a token,
+    the last processed id. The value is rendered; `kvType` stores it typed (otherwise the type
+    is inferred). `overwrite: false` fails if the key exists; `ttl` makes it expire. The
+    namespace defaults to the flow's own. Read it back with `kv.Get` or `{{ kv('key') }}`.
+    No outputs.
+    """
+
+    type = "io.kestra.plugin.core.kv.Set"
+    title = "Set a KV pair"
+    group = GROUP
+    icon = "key"
+    examples = (
+        """\
+id: kv_set
+namespace: company.team
+tasks:
+  - id: remember
+    type: io.kestra.plugin.core.kv.Set
+    key: last_run
+    value: "{{ execution.startDate }}"
+    kvType: DATETIME
+    ttl: P30D
+""",
+    )
+
+    class Properties(TaskProperties):
+        key: KvKey = dynamic(description="The key: letters, digits, `.`, `_`, `-`.")
+        value: Any = dynamic(description="The value to store (rendered).")
+        namespace: str = dynamic(DEFAULT_NAMESPACE, description="Namespace of the store.")
+        overwrite: bool = Field(True, description="Replace an existing value; false fails instead.")
+        ttl: Duration | None = dynamic(None, description="Time to live; default: forever.")
+        kvType: KvType | Expression | None = dynamic(None, description="Type of the stored value.")
+
+
+class Get(RunnableTask):
+    """Read the value stored under `key` in a namespace's KV store.
+
+    Output: `value` — null when the key is missing, unless `errorOnMissing: true` makes the task
+    fail. The namespace defaults to the flow's own.
+    """
+
+    type = "io.kestra.plugin.core.kv.Get"
+    title = "Get a KV value"
+    group = GROUP
+    icon = "key"
+    examples = (
+        """\
+id: kv_get
+namespace: company.team
+tasks:
+  - id: read
+    type: io.kestra.plugin.core.kv.Get
+    key: last_run
+    errorOnMissing: false
+  - id: log
+    type: io.kestra.plugin.core.log.Log
+    message: "Last run: {{ outputs.read.value }}"
+""",
+    )
+
+    class Properties(TaskProperties):
+        key: KvKey = dynamic(description="The key to read.")
+        namespace: str = dynamic(DEFAULT_NAMESPACE, description="Namespace of the store.")
+        errorOnMissing: bool = Field(False, description="Fail when the key does not exist.")
+
+    class Outputs(BaseModel):
+        value: Any = Field(None, description="The stored value, or null.")
+
+
+class GetKeys(RunnableTask):
+    """List the keys of a namespace's KV store, optionally only those starting with `prefix`.
+
+    Output: `keys` (a list of strings).
+    """
+
+    type = "io.kestra.plugin.core.kv.GetKeys"
+    title = "List KV keys"
+    group = GROUP
+    icon = "key"
+    examples = (
+        """\
+id: kv_keys
+namespace: company.team
+tasks:
+  - id: keys
+    type: io.kestra.plugin.core.kv.GetKeys
+    prefix: last_
+  - id: log
+    type: io.kestra.plugin.core.log.Log
+    message: "{{ outputs.keys.keys }}"
+""",
+    )
+
+    class Properties(TaskProperties):
+        prefix: str | None = dynamic(None, description="Only keys starting with this.")
+        namespace: str = dynamic(DEFAULT_NAMESPACE, description="Namespace of the store.")
+
+    class Outputs(BaseModel):
+        keys: list[str] | None = Field(None, description="The matching keys.")
+
+
+class Delete(RunnableTask):
+    """Delete `key` from a namespace's KV store.
+
+    Output: `deleted` — false when the key did not exist (or the task fails with
+    `errorOnMissing: true`).
+    """
+
+    type = "io.kestra.plugin.core.kv.Delete"
+    title = "Delete a KV pair"
+    group = GROUP
+    icon = "key"
+    examples = (
+        """\
+id: kv_delete
+namespace: company.team
+tasks:
+  - id: forget
+    type: io.kestra.plugin.core.kv.Delete
+    key: last_run
+""",
+    )
+
+    class Properties(TaskProperties):
+        key: KvKey = dynamic(description="The key to delete.")
+        namespace: str = dynamic(DEFAULT_NAMESPACE, description="Namespace of the store.")
+        errorOnMissing: bool = Field(False, description="Fail when the key does not exist.")
+
+    class Outputs(BaseModel):
+        deleted: bool | None = Field(None, description="Whether a key was deleted.")
+
+
+PLUGINS: list[type[Plugin]] = [Set, Get, GetKeys, Delete]

@@ -1,0 +1,37 @@
+"""Logging tasks."""
+
+from __future__ import annotations
+
+from apps.plugins.sdk import LogLevel, Plugin, RunnableTask, TaskProperties, dynamic
+
+
+class Log(RunnableTask):
+    """Write one message, or several, to the execution's log at the given level.
+
+    Messages are rendered with the expression engine, so `{{ inputs.name }}` and
+    `{{ outputs.previous.value }}` work.
+    """
+
+    type = "io.kestra.plugin.core.log.Log"
+    aliases = ("io.kestra.core.tasks.log.Log",)
+    title = "Log a message"
+    group = "io.kestra.plugin.core.log"
+    icon = "log"
+    examples = (
+        """\
+id: hello
+namespace: company.team
+tasks:
+  - id: greet
+    type: io.kestra.plugin.core.log.Log
+    message: "Hello {{ flow.id }}"
+    level: INFO
+""",
+    )
+
+    class Properties(TaskProperties):
+        message: str | list[str] = dynamic(description="A message or a list of messages.")
+        level: LogLevel = LogLevel.INFO
+
+
+PLUGINS: list[type[Plugin]] = [Log]
