@@ -12,3 +12,4 @@ STORAGES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 DATABASES["default"].setdefault("TEST", {})
+MIDDLEWARE = [m for m in MIDDLEWARE if "whitenoise" not in m]  # noqa: F405

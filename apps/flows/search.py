@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q, QuerySet
-from django.db.models.fields.json import KeyTextTransform
 
 from apps.core.errors import BadRequest
 from apps.flows.models import Flow
@@ -77,9 +76,10 @@ def filtered(user: Any, *, q: str = "", namespace: str = "", labels: Mapping[str
         qs = qs.filter(namespace_filter(namespace))
     if q:
         qs = qs.filter(Q(flow_id__icontains=q) | Q(namespace__icontains=q) | Q(description__icontains=q))
-    for i, (key, value) in enumerate((labels or {}).items()):
-        alias = f"label_{i}"
-        qs = qs.alias(**{alias: KeyTextTransform(key, "labels")}).filter(**{alias: value})
+    for key, value in (labels or {}).items():
+        if "__" in key:
+            raise BadRequest(f"label key {key!r} cannot be searched: '__' is not allowed in a label filter")
+        qs = qs.filter(**{f"labels__{key}": value})
     return qs
 
 

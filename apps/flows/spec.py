@@ -17,8 +17,8 @@ from apps.plugins.sdk import ConditionSpec, Duration, Properties, Retry, TaskSpe
 FLOW_ID_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$"
 NAMESPACE_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 
-TriggerSpec = Annotated[dict[str, Any], WithJsonSchema({"$ref": "#/definitions/Trigger"})]
-InputSpec = Annotated[dict[str, Any], WithJsonSchema({"$ref": "#/definitions/Input"})]
+TriggerSpec = Annotated[dict[str, Any], WithJsonSchema({"type": "object", "$weirRef": "Trigger"})]
+InputSpec = Annotated[dict[str, Any], WithJsonSchema({"type": "object", "$weirRef": "Input"})]
 
 FLOW_OUTPUT_TYPES = (
     "STRING", "ENUM", "SELECT", "MULTISELECT", "INT", "FLOAT", "BOOLEAN", "BOOL", "DATETIME", "DATE",

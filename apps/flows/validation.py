@@ -285,12 +285,15 @@ class _Walker:
 
     def plugin_body(self, plugin: type[Plugin], raw: dict[str, Any], path: Path) -> None:
         props = validate_model(plugin.Properties, raw, path, self.marks, plugin.type, self.problems)
+        reported: list[tuple[str | int, ...]] = []
         for rel, message in plugin.validate(props, raw, self):
             self.problem((*path, *rel), message)
+            reported.append(tuple(rel))
         for slot in plugin.slots:
             value = raw.get(slot.name)
             slot_path = (*path, slot.name)
-            if slot.required and not value:
+            said = any(not rel or rel[0] == slot.name for rel in reported)
+            if slot.required and not value and not said:
                 self.problem(slot_path if slot.name in raw else path,
                              f"must not be empty: `{slot.name}` needs at least one "
                              f"{'task' if slot.kind == SlotKind.TASKS else 'condition'}")
@@ -353,7 +356,9 @@ class _Walker:
                 if "{" not in text:
                     continue
                 for issue in check_syntax(text):
-                    self.problem(sub, issue.message)
+                    # A warning, not an error: Kestra saves such flows and fails the task at
+                    # render time (conformance: flowable-with-parent-fail). docs/adr/0004.
+                    self.warnings.append(self.marks.problem(sub, issue.message))
 
     # -- triggers, conditions --------------------------------------------------------------
 
@@ -428,7 +433,7 @@ class _Walker:
                     from apps.engine.expressions import check_syntax
 
                     for issue in check_syntax(raw["value"]):
-                        self.problem(("outputs", i, "value"), issue.message)
+                        self.warnings.append(self.marks.problem(("outputs", i, "value"), issue.message))
 
 
 def _find_cycle(order: list[str], edges: Mapping[str, list[str]]) -> list[str] | None:

@@ -17,6 +17,7 @@ from apps.flows.spec import FlowSpec
 from apps.plugins.registry import registry
 from apps.plugins.sdk import Plugin, PluginKind
 
+SCHEMA_KINDS = ("flow", "task", "trigger", "condition", "plugindefault")
 KIND_DEFINITION = {
     PluginKind.RUNNABLE: "Task", PluginKind.FLOWABLE: "Task",
     PluginKind.TRIGGER: "Trigger", PluginKind.CONDITION: "Condition",
@@ -25,6 +26,9 @@ KIND_DEFINITION = {
 
 def _rewrite_refs(node: Any, rename: dict[str, str]) -> Any:
     if isinstance(node, dict):
+        if "$weirRef" in node:
+            # SDK placeholder for a child slot (pydantic cannot emit foreign $refs itself)
+            return {"$ref": f"#/definitions/{node['$weirRef']}"}
         out = {}
         for key, value in node.items():
             if key == "$ref" and isinstance(value, str) and value.startswith("#/$defs/"):
@@ -108,8 +112,6 @@ def whole_schema(kind: str, array_of: bool = False) -> dict[str, Any]:
     roots = {"flow": flow, "task": {"$ref": "#/definitions/Task"}, "trigger": {"$ref": "#/definitions/Trigger"},
              "condition": {"$ref": "#/definitions/Condition"},
              "plugindefault": {"$ref": "#/definitions/flow.PluginDefault"}}
-    if kind not in roots:
-        raise KeyError(kind)
     root = roots[kind]
     if array_of:
         root = {"type": "array", "items": root}

@@ -112,10 +112,10 @@ Duration = Annotated[
 ]
 """An ISO-8601 duration string (or an expression that renders to one)."""
 
-TaskSpec = Annotated[dict[str, Any], WithJsonSchema({"$ref": "#/definitions/Task"})]
+TaskSpec = Annotated[dict[str, Any], WithJsonSchema({"type": "object", "$weirRef": "Task"})]
 """A child task, kept raw here; the host validates it with its own plugin."""
 
-ConditionSpec = Annotated[dict[str, Any], WithJsonSchema({"$ref": "#/definitions/Condition"})]
+ConditionSpec = Annotated[dict[str, Any], WithJsonSchema({"type": "object", "$weirRef": "Condition"})]
 """A condition, kept raw here; the host validates it with its own plugin."""
 
 

@@ -1,9 +1,170 @@
+"""Server-rendered pages. Thin: read the request, call a service, render a template.
+
+Authorization lives in the services (`get_flow` answers NotFound for what the user may not read,
+DESIGN.md §7); here that becomes Http404. Islands get their data through `json_script` props.
+"""
+
 from __future__ import annotations
 
+import logging
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+
+from apps.core.errors import NotFound
+from apps.flows import search, services
+from apps.namespaces.permissions import Action, can
+from apps.ui.highlight import highlight_yaml
+from apps.ui.markdown import render_markdown
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+PAGE_SIZE = 25
+TABS = ("topology", "source", "revisions")
+_NAMESPACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,149}$")
+
+STARTER_FLOW = """\
+id: hello_world
+namespace: {namespace}
+description: |
+  A starter flow. Edit it, then press **Save** (Ctrl+S / ⌘S).
+
+labels:
+  team: data
+
+inputs:
+  - id: name
+    type: STRING
+    defaults: World
+
+tasks:
+  - id: hello
+    type: io.kestra.plugin.core.log.Log
+    message: "Hello, {{{{ inputs.name }}}}!"
+
+  - id: done
+    type: io.kestra.plugin.core.debug.Return
+    format: "greeted {{{{ inputs.name }}}}"
+"""
+
+
+def _or_404(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    try:
+        return fn(*args, **kwargs)
+    except NotFound as exc:
+        raise Http404(str(exc)) from exc
+
+
+def _topology(source: str) -> tuple[dict[str, Any] | None, str | None]:
+    """The FlowGraph of a stored source, or why there is none.
+
+    The graph module is imported lazily and any failure is contained: a bug in graph building
+    must cost the topology tab, not the whole flow page.
+    """
+    try:
+        from apps.flows.graph import build_graph
+    except ImportError:
+        return None, "Topology unavailable: the graph builder is not installed."
+    try:
+        return build_graph(services.parsed(source)), None
+    except Exception:
+        logger.exception("building the topology failed")
+        return None, "Topology unavailable for this flow."
+
+
+def _api_root() -> str:
+    return reverse("api-flows").removesuffix("/flows")
+
+
+def _editor_props(*, mode: str, source: str, namespace: str | None = None, flow_id: str | None = None,
+                  revision: int | None = None) -> dict[str, Any]:
+    api = _api_root()
+    return {
+        "mode": mode,
+        "namespace": namespace,
+        "id": flow_id,
+        "revision": revision,
+        "source": source,
+        "urls": {
+            "api": api,
+            "schema": f"{api}/plugins/schemas/flow",
+            "flowPage": reverse("ui:flow", args=["__NS__", "__ID__"]),
+            "editPage": reverse("ui:flow_edit", args=["__NS__", "__ID__"]),
+        },
+    }
 
 
 @login_required
 def flows(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("flows")
+    """The flow list: free-text search, namespace filter (with children), paging."""
+    q = request.GET.get("q", "").strip()
+    namespace = request.GET.get("namespace", "").strip()
+    qs = search.filtered(request.user, q=q, namespace=namespace).defer("source").order_by("namespace", "flow_id")
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    namespaces = (search.filtered(request.user).order_by("namespace")
+                  .values_list("namespace", flat=True).distinct())
+    return render(request, "ui/flows.html", {
+        "page": page, "q": q, "namespace": namespace, "namespaces": list(namespaces),
+        "filtered": bool(q or namespace),
+        "query": urlencode({k: v for k, v in (("q", q), ("namespace", namespace)) if v}),
+    })
+
+
+@login_required
+def flow_detail(request: HttpRequest, namespace: str, flow_id: str) -> HttpResponse:
+    """One flow: header, topology, source and revisions (`?revision=N` shows an older source)."""
+    flow = _or_404(services.get_flow, request.user, namespace, flow_id)
+    revisions = list(_or_404(services.revisions, request.user, namespace, flow_id).select_related("created_by"))
+    shown = None
+    raw_revision = request.GET.get("revision", "")
+    if raw_revision:
+        if not raw_revision.isdigit():
+            raise Http404("revision must be a number")
+        shown = _or_404(services.get_revision, request.user, namespace, flow_id, int(raw_revision))
+    tab = request.GET.get("tab", "source" if shown else "topology")
+    if tab not in TABS:
+        tab = "topology"
+    source = shown.source if shown else flow.source
+    graph, graph_message = _topology(source)
+    return render(request, "ui/flow_detail.html", {
+        "flow": flow,
+        "labels": sorted((flow.labels or {}).items()),
+        "description_html": render_markdown(flow.description),
+        "revisions": list(reversed(revisions)),
+        "shown": shown,
+        "source": source,
+        "source_html": highlight_yaml(source),
+        "tab": tab,
+        "topology_props": {"graph": graph, "message": graph_message},
+        "can_edit": can(request.user, Action.WRITE, flow.namespace),
+    })
+
+
+@login_required
+def flow_edit(request: HttpRequest, namespace: str, flow_id: str) -> HttpResponse:
+    """The editor on an existing flow; saving sends `If-Match` with the revision loaded here."""
+    flow = _or_404(services.get_flow, request.user, namespace, flow_id)
+    if not can(request.user, Action.WRITE, flow.namespace):
+        raise PermissionDenied("you may read this flow but not edit it")
+    props = _editor_props(mode="edit", source=flow.source, namespace=flow.namespace, flow_id=flow.flow_id,
+                          revision=flow.revision)
+    return render(request, "ui/flow_editor.html", {"flow": flow, "editor_props": props})
+
+
+@login_required
+def flow_new(request: HttpRequest) -> HttpResponse:
+    """The editor on a starter flow (`?namespace=` pre-fills the namespace)."""
+    namespace = request.GET.get("namespace", "").strip()
+    if not _NAMESPACE.match(namespace):
+        namespace = "company.team"
+    props = _editor_props(mode="create", source=STARTER_FLOW.format(namespace=namespace))
+    return render(request, "ui/flow_editor.html", {"flow": None, "editor_props": props})

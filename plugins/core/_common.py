@@ -116,7 +116,7 @@ State = Literal[
 
 DayOfWeek = Literal["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"]
 
-InputSpec = Annotated[dict[str, Any], WithJsonSchema({"$ref": "#/definitions/Input"})]
+InputSpec = Annotated[dict[str, Any], WithJsonSchema({"type": "object", "$weirRef": "Input"})]
 """A flow input declaration (KESTRA.md §1.3), kept raw; validated with the flow's input models."""
 
 
@@ -174,7 +174,7 @@ InputFiles = dict[str, str] | Expression
 TimeWindowType = Literal["DURATION_WINDOW", "SLIDING_WINDOW", "DAILY_TIME_DEADLINE", "DAILY_TIME_WINDOW"]
 
 _WINDOW_FIELDS: dict[str, tuple[set[str], set[str]]] = {
-    # type: (allowed optional fields, required fields)
+    # window type -> (allowed optional fields, required fields)
     "DURATION_WINDOW": ({"window", "windowAdvance"}, set()),
     "SLIDING_WINDOW": ({"window"}, set()),
     "DAILY_TIME_DEADLINE": (set(), {"deadline"}),
@@ -186,7 +186,7 @@ class TimeWindow(Properties):
     """The period in which every upstream condition must be met.
 
     - `DURATION_WINDOW` (default): fixed windows of `window` (default `P1D`) starting at midnight,
-      shifted by `windowAdvance` (e.g. `window: PT6H` + `windowAdvance: PT3H` → 03:00–09:00, …).
+      shifted by `windowAdvance` (e.g. `window: PT6H` + `windowAdvance: PT3H` → 03:00-09:00, …).
     - `SLIDING_WINDOW`: the last `window` (default `P1D`) looking back from now.
     - `DAILY_TIME_DEADLINE`: from midnight until `deadline` (`HH:mm:ss`) each day.
     - `DAILY_TIME_WINDOW`: between `startTime` and `endTime` each day.

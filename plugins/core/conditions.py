@@ -230,8 +230,8 @@ triggers:
 
 
 class Expression(Condition):
-    """True when `expression` renders to something other than an empty or blank string or
-    `false`.
+    """True when `expression` renders to something truthy: anything but `false`, `0`, `-0` or an
+    empty string (KESTRA.md §6.6).
 
     The most flexible condition: test trigger variables (`{{ trigger.body.event == 'push' }}`),
     KV values (`{{ kv('threshold') < 10 }}`) or dates.
@@ -261,7 +261,7 @@ triggers:
     )
 
     class Properties(ConditionProperties):
-        expression: str = dynamic(description="Rendered; blank or `false` means false.")
+        expression: str = dynamic(description="Rendered; `false`, `0`, `-0` or empty mean false.")
 
 
 class Not(Condition):

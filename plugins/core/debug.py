@@ -55,7 +55,7 @@ tasks:
 
     class Properties(TaskProperties):
         format: str = dynamic(description="The message to log.")
-        level: LogLevel = LogLevel.INFO
+        level: LogLevel = Field(LogLevel.INFO, description="Log level of the message.")
 
 
 PLUGINS: list[type[Plugin]] = [Return, Echo]

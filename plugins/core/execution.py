@@ -7,7 +7,15 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from apps.plugins.sdk import Issue, Plugin, Properties, RunnableTask, TaskProperties, ValidationContext, dynamic
+from apps.plugins.sdk import (
+    Issue,
+    Plugin,
+    Properties,
+    RunnableTask,
+    TaskProperties,
+    ValidationContext,
+    dynamic,
+)
 from plugins.core._common import DateTime, Expression, LabelsSpec, State, system_label_issues
 
 GROUP = "io.kestra.plugin.core.execution"
@@ -182,6 +190,11 @@ tasks:
         startDate: DateTime = dynamic(description="Count executions started after this date.")
         endDate: DateTime | None = dynamic(None, description="…and before this date (default: now).")
         expression: str = dynamic(description="Filter on `{{ count }}`; flows where it is truthy are kept.")
+
+    @classmethod
+    def validate(cls, props: Any, raw: Mapping[str, Any], ctx: ValidationContext) -> Iterable[Issue]:
+        if not raw.get("flows") and not raw.get("namespaces"):
+            yield (), "Set `flows` or `namespaces`: which executions should be counted?"
 
     class Outputs(BaseModel):
         results: list[CountResult] | None = Field(None, description="Kept flows with their counts.")

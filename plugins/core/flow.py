@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from apps.plugins.sdk import (
     DagEntry,
@@ -24,8 +24,23 @@ from apps.plugins.sdk import (
 GROUP = "io.kestra.plugin.core.flow"
 
 
+def _case_key(key: Any) -> Any:
+    """Case keys are strings, as in Kestra: YAML `1:` or `true:` keys become "1" and "true"."""
+    if isinstance(key, bool):
+        return str(key).lower()
+    return key if isinstance(key, str) or key is None else str(key)
+
+
+CaseKey = Annotated[str, BeforeValidator(_case_key)]
+
+
 class Sequential(FlowableTask):
-    """Run child tasks one after another. Useful to group tasks, e.g. under a local `errors`."""
+    """Run child tasks one after another.
+
+    Use it to group tasks: give a block its own `errors` branch, or put a sequence inside a
+    `Parallel` or a `Switch` case. A failing child stops the sequence and fails this task (unless
+    the child has `allowFailure`). No outputs of its own.
+    """
 
     type = "io.kestra.plugin.core.flow.Sequential"
     aliases = ("io.kestra.core.tasks.flows.Sequential",)
@@ -51,11 +66,16 @@ tasks:
     )
 
     class Properties(FlowableProperties):
-        tasks: list[TaskSpec] | None = task_list(required=True)
+        tasks: list[TaskSpec] | None = task_list(required=True, description="Tasks run one after another.")
 
 
 class Parallel(FlowableTask):
-    """Run child tasks in parallel, at most `concurrent` at a time (0 means no limit)."""
+    """Run child tasks in parallel, at most `concurrent` at a time (0 means no limit).
+
+    The task ends when every child is terminal; a failing child fails it (other running
+    children are not stopped). Each child is one task: to run a *sequence* in each branch, wrap
+    it in a `Sequential`. No outputs of its own.
+    """
 
     type = "io.kestra.plugin.core.flow.Parallel"
     aliases = ("io.kestra.core.tasks.flows.Parallel",)
@@ -82,12 +102,19 @@ tasks:
     )
 
     class Properties(FlowableProperties):
-        tasks: list[TaskSpec] | None = task_list(required=True)
+        tasks: list[TaskSpec] | None = task_list(required=True, description="Tasks run in parallel.")
         concurrent: int = Field(0, ge=0, description="Children running at once; 0 = unlimited.")
 
 
 class Switch(FlowableTask):
-    """Run the tasks of the case whose key equals the rendered `value`, else `defaults`."""
+    """Run the tasks of the case whose key equals the rendered `value`, else `defaults`.
+
+    The value is rendered and compared with each key of `cases` **as a string** (so `1:` matches
+    the value `1`). At least one case or `defaults` must contain tasks. For a yes/no branch an
+    `If` is simpler.
+
+    Outputs: `value` (the rendered value) and `defaults` (true when no case matched).
+    """
 
     type = "io.kestra.plugin.core.flow.Switch"
     aliases = ("io.kestra.core.tasks.flows.Switch",)
@@ -121,12 +148,12 @@ tasks:
 
     class Properties(FlowableProperties):
         value: str = dynamic(description="Rendered, then compared with each case key as a string.")
-        cases: dict[str, list[TaskSpec]] | None = task_map()
-        defaults: list[TaskSpec] | None = task_list()
+        cases: dict[CaseKey, list[TaskSpec]] | None = task_map(description="Tasks to run, by value.")
+        defaults: list[TaskSpec] | None = task_list(description="Tasks run when no case matches.")
 
     class Outputs(BaseModel):
-        value: str | None = None
-        defaults: bool = False
+        value: str | None = Field(None, description="The rendered value.")
+        defaults: bool = Field(False, description="True when no case matched and `defaults` ran.")
 
     @classmethod
     def validate(cls, props: Any, raw: Mapping[str, Any], ctx: ValidationContext) -> Iterable[Issue]:
@@ -137,7 +164,12 @@ tasks:
 
 
 class Dag(FlowableTask):
-    """Run tasks as a directed acyclic graph: each starts once all its `dependsOn` are terminal."""
+    """Run tasks as a directed acyclic graph: each starts once all its `dependsOn` are terminal.
+
+    Each entry is `{task, dependsOn: [sibling task ids]}`; entries without `dependsOn` start
+    first, up to `concurrent` at once (0 = no limit). Unknown ids and cycles are validation
+    errors. Use it when the dependencies are not a simple chain. No outputs of its own.
+    """
 
     type = "io.kestra.plugin.core.flow.Dag"
     aliases = ("io.kestra.core.tasks.flows.Dag",)
@@ -168,15 +200,15 @@ tasks:
 
     class Properties(FlowableProperties):
         concurrent: int = Field(0, ge=0, description="Tasks running at once; 0 = unlimited.")
-        tasks: list[DagEntry] | None = dag_tasks()
+        tasks: list[DagEntry] | None = dag_tasks(description="`{task, dependsOn}` entries.")
 
 
 class If(FlowableTask):
     """Run `then` when `condition` is truthy, otherwise `else`.
 
-    The condition is rendered, then judged by Kestra's truthiness rules (KESTRA.md §6.6): an
-    empty string, `false`, `0` or null are false. Use it for a two-way branch; for more branches
-    on one value, a `Switch` reads better.
+    The condition is rendered to a string, which is false only when it is `false`, `0`, `-0` or
+    empty (KESTRA.md §6.6) — beware: `null` and `False` count as true. Use it for a two-way
+    branch; for more branches on one value, a `Switch` reads better.
 
     Output: `evaluationResult` (bool), e.g. `{{ outputs.check.evaluationResult }}`.
     """

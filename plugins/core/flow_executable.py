@@ -106,14 +106,14 @@ tasks:
 class Batch(Properties):
     """How `ForEachItem` cuts its file. Set one of `rows`, `bytes` or `partitions` (default: 1 row)."""
 
-    rows: PositiveInt | Expression | None = dynamic(None, description="Lines per batch (default 1).")
+    rows: PositiveInt | Expression | None = dynamic(1, description="Lines per batch.")
     bytes: str | None = dynamic(None, description="Maximum size of a batch, e.g. `10MB`.")
     partitions: PositiveInt | Expression | None = dynamic(None, description="Number of batches to make.")
     separator: str = dynamic("\n", description="Line separator of the file.")
 
     @model_validator(mode="after")
     def _one_way(self) -> Batch:
-        chosen = [name for name in ("rows", "bytes", "partitions") if getattr(self, name) is not None]
+        chosen = [n for n in ("rows", "bytes", "partitions") if n in self.model_fields_set and getattr(self, n)]
         if len(chosen) > 1:
             raise ValueError(f"set only one of rows, bytes or partitions (got {', '.join(chosen)})")
         return self

@@ -126,7 +126,7 @@ tasks:
 
     class Properties(FlowableProperties):
         value: LoopValues = dynamic(description="The values to loop over: a list or a JSON-array string.")
-        tasks: list[TaskSpec] | None = task_list(required=True)
+        tasks: list[TaskSpec] | None = task_list(required=True, description="Tasks run for each value.")
 
     @classmethod
     def validate(cls, props: Any, raw: Mapping[str, Any], ctx: ValidationContext) -> Iterable[Issue]:
@@ -166,7 +166,7 @@ tasks:
     class Properties(FlowableProperties):
         value: LoopValues = dynamic(description="The values to loop over: a list or a JSON-array string.")
         concurrent: int = Field(0, ge=0, description="Value groups running at once; 0 = unlimited.")
-        tasks: list[TaskSpec] | None = task_list(required=True)
+        tasks: list[TaskSpec] | None = task_list(required=True, description="Tasks run for each value.")
 
     @classmethod
     def validate(cls, props: Any, raw: Mapping[str, Any], ctx: ValidationContext) -> Iterable[Issue]:

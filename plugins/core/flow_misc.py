@@ -1,4 +1,4 @@
-"""More tasks of `io.kestra.plugin.core.flow` (KESTRA.md §3.1–3.2): Pause, Sleep and
+"""More tasks of `io.kestra.plugin.core.flow` (KESTRA.md §3.1-3.2): Pause, Sleep and
 WorkingDirectory."""
 
 from __future__ import annotations
@@ -188,13 +188,15 @@ tasks:
         - "cache/**"
       ttl: PT1H
     tasks:
-      - id: files
-        type: io.kestra.plugin.core.storage.LocalFiles
-        outputs:
-          - data.csv
-      - id: log
-        type: io.kestra.plugin.core.log.Log
-        message: "{{ outputs.files.uris['data.csv'] }}"
+      - id: publish
+        type: io.kestra.plugin.core.namespace.UploadFiles
+        namespace: company.team
+        files:
+          - '.*\\.csv'
+        destination: /data
+  - id: log
+    type: io.kestra.plugin.core.log.Log
+    message: "{{ outputs.wdir.outputFiles['data.csv'] }}"
 """,
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from apps.plugins.sdk import LogLevel, Plugin, RunnableTask, TaskProperties, dynamic
 
 
@@ -31,7 +33,7 @@ tasks:
 
     class Properties(TaskProperties):
         message: str | list[str] = dynamic(description="A message or a list of messages.")
-        level: LogLevel = LogLevel.INFO
+        level: LogLevel = Field(LogLevel.INFO, description="Log level of the message(s).")
 
 
 PLUGINS: list[type[Plugin]] = [Log]

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from apps.plugins.sdk import Plugin, Properties, RunnableTask, TaskProperties, dynamic
+from apps.plugins.sdk import Plugin, RunnableTask, TaskProperties, dynamic
 from plugins.core._common import PositiveInt
 
 GROUP = "io.kestra.plugin.core.storage"

@@ -1,4 +1,4 @@
-"""Core triggers: `io.kestra.plugin.core.trigger.*` (KESTRA.md §4.1–4.4).
+"""Core triggers: `io.kestra.plugin.core.trigger.*` (KESTRA.md §4.1-4.4).
 
 `Toggle`, a task of the same package, is in toggle.py.
 """
@@ -76,6 +76,14 @@ TimeZone = Annotated[str, AfterValidator(_check_timezone)]
 RecoverMissedSchedules = Literal["ALL", "LAST", "NONE"]
 
 
+class CoreTriggerProperties(TriggerProperties):
+    """What every core trigger accepts (KESTRA.md §4.1), with `stopAfter` typed as states."""
+
+    stopAfter: list[State] | None = Field(  # type: ignore[assignment]  # narrower than the SDK's list[str]
+        None, description="Disable the trigger when an execution it created ends in one of these states."
+    )
+
+
 def _trigger_issues(raw: Mapping[str, Any]) -> Iterable[Issue]:
     yield from system_label_issues(raw.get("labels"))
 
@@ -89,7 +97,7 @@ class ScheduleOutputs(BaseModel):
 class Schedule(Trigger):
     """Start the flow on a cron schedule.
 
-    `cron` is a Unix cron: 5 fields (minute hour day-of-month month day-of-week; day-of-week 0–7,
+    `cron` is a Unix cron: 5 fields (minute hour day-of-month month day-of-week; day-of-week 0-7,
     0 and 7 = Sunday) or a nickname (`@hourly`, `@daily`, `@midnight`, `@weekly`, `@monthly`,
     `@yearly`, `@annually`). With `withSeconds: true` a leading seconds field is required.
     Times are read in `timezone` (an IANA id; default: the server's zone).
@@ -149,7 +157,7 @@ triggers:
 """,
     )
 
-    class Properties(TriggerProperties):
+    class Properties(CoreTriggerProperties):
         withSeconds: bool = Field(False, description="Use a 6-field cron whose first field is seconds.")
         cron: str = Field(description="Unix cron expression (5 fields) or a nickname such as `@daily`.")
         timezone: TimeZone | None = Field(None, description="IANA time zone of the cron; default: the server's.")
@@ -207,7 +215,7 @@ triggers:
 """,
     )
 
-    class Properties(TriggerProperties):
+    class Properties(CoreTriggerProperties):
         dates: list[DateTime] | Expression = dynamic(description="Date-times to run at, or an expression.")
         timezone: TimeZone | None = Field(None, description="IANA time zone; default: the server's.")
         inputs: dict[str, Any] | None = dynamic(None, description="Inputs of the created executions.")
@@ -356,7 +364,7 @@ triggers:
 """,
     )
 
-    class Properties(TriggerProperties):
+    class Properties(CoreTriggerProperties):
         states: list[State] | None = Field(None, description="Transitions to react to; default: terminal states.")
         inputs: dict[str, Any] | None = dynamic(None, description="Inputs of the created execution.")
         preconditions: Preconditions | None = Field(None, description="Upstream conditions to wait for.")
@@ -404,7 +412,7 @@ triggers:
 """,
     )
 
-    class Properties(TriggerProperties):
+    class Properties(CoreTriggerProperties):
         key: str = dynamic(max_length=256, description="The secret part of the URL (at most 256 characters).")
 
     class Outputs(BaseModel):

@@ -42,7 +42,8 @@ def test_row1_billion_laughs_is_400_fast(api: Any, post_yaml: Any) -> None:
 
 
 @pytest.mark.parametrize("text", ["[" * 10_000, "a: " + "{a: " * 10_000 + "1" + "}" * 10_000,
-                                  "".join(f"{'  ' * i}a:\n" for i in range(100)) + "  " * 100 + "b: 1\n"])
+                                  "".join(f"{'  ' * i}a:\n" for i in range(100)) + "  " * 100 + "b: 1\n"],
+                         ids=["flow-seq", "flow-map", "block-map"])
 def test_row2_deep_nesting_is_400(api: Any, post_yaml: Any, text: str) -> None:
     response = post_yaml(api, "/api/v1/flows", text)
     assert response.status_code == 400
@@ -82,12 +83,18 @@ def test_row5_duplicate_keys_are_400(api: Any, post_yaml: Any) -> None:
     GOOD.replace("id: ok", "id: ../../etc"),
     GOOD.replace("namespace: acme", 'namespace: "prod\\u202e"'),
     GOOD.replace("id: ok", 'id: "a\\0b"'),
-    GOOD.replace("id: t", "id: '{{ no }}'"),
-])
+], ids=["traversal", "bidi", "nul"])
 def test_row6_invalid_identifiers_are_400(api: Any, post_yaml: Any, text: str) -> None:
     response = post_yaml(api, "/api/v1/flows", text)
     assert response.status_code == 400, response.json()
     assert "must match" in response.json()["message"]
+    assert_nothing_stored()
+
+
+def test_row6_templated_task_id_is_a_rule_violation(api: Any, post_yaml: Any) -> None:
+    response = post_yaml(api, "/api/v1/flows", GOOD.replace("id: t", "id: '{{ no }}'"))
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["path"] == "tasks[0].id"
     assert_nothing_stored()
 
 

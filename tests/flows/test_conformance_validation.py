@@ -13,7 +13,7 @@ from apps.flows.validation import Options, Result, validate_source
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "conformance"
 MANIFEST = yaml.safe_load((SHARED / "manifest.yaml").read_text())
-OPTIONS = Options(check_expressions=False)
+OPTIONS = Options()
 
 # file → every (path prefix, message fragment) that must be reported
 INVALID_EXPECTATIONS: dict[str, list[tuple[str, str]]] = {

@@ -35,3 +35,8 @@ class ExpressionSyntaxError(TemplateSyntaxError):
         self.translated = True
         self.detail = detail
         self.offset = offset
+        self._arguments = (detail, offset, source, block)
+
+    def __reduce__(self) -> tuple[type[ExpressionSyntaxError], tuple[str, int, str, tuple[int, int] | None]]:
+        """Keep the exception picklable (Jinja's own ``__reduce__`` assumes its constructor)."""
+        return type(self), self._arguments

@@ -71,5 +71,6 @@ def validation_json(index: int, result: Result, latest_revision: int | None = No
         "outdated": bool(latest_revision is not None and isinstance(sent, int) and sent != latest_revision + 1),
         "deprecationPaths": result.deprecation_paths,
         "warnings": [str(p) for p in result.warnings],
+        "warningDetails": [p.as_dict() for p in result.warnings],
         "infos": [str(p) for p in result.infos],
     }

@@ -51,10 +51,9 @@ class WholeSchema(APIView):
                    summary="Whole JSON Schema (flow, task, trigger, condition, plugindefault)", tags=["plugins"])
     def get(self, request: Request, kind: str) -> Response:
         array_of = request.query_params.get("arrayOf", "false").lower() == "true"
-        try:
-            body = schema.whole_schema(kind, array_of)
-        except KeyError as exc:
-            raise NotFound(f"no schema {kind!r}; use flow, task, trigger, condition or plugindefault") from exc
+        if kind not in schema.SCHEMA_KINDS:
+            raise NotFound(f"no schema {kind!r}; use {', '.join(schema.SCHEMA_KINDS)}")
+        body = schema.whole_schema(kind, array_of)
         return Response(body, headers={"Cache-Control": SCHEMA_CACHE})
 
 
