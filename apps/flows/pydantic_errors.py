@@ -37,12 +37,11 @@ def _real_path(data: Any, loc: tuple[int | str, ...], keep_last_missing: bool) -
     cur = data
     for i, part in enumerate(loc):
         last = i == len(loc) - 1
-        if isinstance(cur, Mapping) and isinstance(part, str) and part in cur:
+        in_map = isinstance(cur, Mapping) and isinstance(part, str) and part in cur
+        in_list = isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur)
+        if in_map or in_list:
             path.append(part)
-            cur = cur[part]
-        elif isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
-            path.append(part)
-            cur = cur[part]
+            cur = cur[part]  # type: ignore[index]
         elif last and keep_last_missing and isinstance(part, str):
             path.append(part)
             return tuple(path), True

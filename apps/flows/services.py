@@ -131,10 +131,10 @@ def update_flow(user: Any, namespace: str, flow_id: str, source: str,
     src_ns, src_id = _identity(result)
     if (src_ns, src_id) != (namespace, flow_id):
         what = "namespace" if src_ns != namespace else "id"
+        pos = result.document.marks.value((what,)) if result.document else None
         raise SourceInvalid([Problem(path=what, message=f"Illegal flow {what} update: the source says "
                                      f"{src_ns}.{src_id} but the URL is {namespace}.{flow_id}",
-                                     line=result.document.marks.value((what,))[0] if result.document and
-                                     result.document.marks.value((what,)) else None)])
+                                     line=pos[0] if pos else None, column=pos[1] if pos else None)])
     _deny(user, Action.WRITE, namespace)
     with transaction.atomic():
         flow = Flow.objects.select_for_update().filter(namespace=namespace, flow_id=flow_id, deleted=False).first()

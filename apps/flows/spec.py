@@ -7,10 +7,9 @@ the whole-flow JSON Schema.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, WithJsonSchema
-from typing_extensions import Annotated
 
 from apps.plugins.sdk import ConditionSpec, Duration, Properties, Retry, TaskSpec
 

@@ -151,7 +151,7 @@ class _Builder:
 
     def scalar(self, node: ScalarNode, path: Path) -> Any:
         tag = node.tag
-        if tag == _STR or tag == _TIMESTAMP:
+        if tag in (_STR, _TIMESTAMP):
             return node.value
         if tag not in _SCALAR_TAGS:
             raise self.fail(node, path, f"unknown tag {tag!r}: only plain YAML values are allowed")
@@ -225,7 +225,7 @@ def load(source: str, *, limit: int = DEFAULT_MAX_BYTES) -> Document:
     """Parse one YAML document strictly. Raises `SourceTooLarge` or `SourceInvalid`."""
     check_size(source, limit)
     try:
-        node = yaml.compose(source, Loader=_BaseLoader)  # noqa: S506 - compose only, no construction
+        node = yaml.compose(source, Loader=_BaseLoader)
     except yaml.YAMLError as exc:
         raise _yaml_error(exc) from exc
     except RecursionError as exc:  # pragma: no cover - libyaml is iterative

@@ -21,6 +21,7 @@ Contract (RFC 2119 words):
 
 from __future__ import annotations
 
+import builtins
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -369,8 +370,8 @@ class Plugin:
     examples: ClassVar[tuple[str, ...]] = ()
     deprecated: ClassVar[str | None] = None
     """When set: the replacement type, shown to users."""
-    Properties: ClassVar[type[Properties]]
-    Outputs: ClassVar[type[BaseModel]] = NoOutputs
+    Properties: ClassVar[builtins.type[Properties]]
+    Outputs: ClassVar[builtins.type[BaseModel]] = NoOutputs
     slots: ClassVar[tuple[Slot, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

@@ -140,7 +140,8 @@ class FlowEditor {
     this.namespace = props.namespace;
     this.flowId = props.id;
     this.revision = props.revision;
-    this.savedSource = props.mode === "edit" ? props.source : "";
+    // A new flow starts from the starter template: leaving it untouched loses nothing.
+    this.savedSource = props.source;
     this.build();
     this.refreshHeader();
     this.scheduleValidate(0);

@@ -1,4 +1,4 @@
-"""RELIABILITY.md §4 rows 1–7, 24, 25, 29 and 40: a clear 4xx, nothing stored, service healthy."""
+"""RELIABILITY.md §4 rows 1-7, 24, 25, 29 and 40: a clear 4xx, nothing stored, service healthy."""
 
 from __future__ import annotations
 

@@ -22,8 +22,10 @@ class YamlSourceParser(parsers.BaseParser):
     media_type = "application/x-yaml"
     media_types = ("application/x-yaml", "application/yaml", "text/yaml", "text/x-yaml", "text/plain")
 
-    def parse(self, stream: IO[Any] | None, media_type: str | None = None,
-              parser_context: Mapping[str, Any] | None = None) -> str:
+    def parse(  # type: ignore[override]
+        self, stream: IO[Any] | None, media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> str:
         limit = settings.WEIR_MAX_SOURCE_BYTES
         request = (parser_context or {}).get("request")
         declared = request.META.get("CONTENT_LENGTH") if request is not None else None

@@ -80,9 +80,7 @@ export function clusterTitle(cluster: GraphCluster): string {
 
 export function clusterSubtitle(cluster: GraphCluster): string {
   const task = cluster.cluster.taskNode;
-  const type = shortType(task?.pluginType ?? (task?.task?.type as string | undefined));
-  const relation = cluster.cluster.relationType;
-  return [type, relation && relation !== "SEQUENTIAL" ? relation.toLowerCase() : ""].filter(Boolean).join(" · ");
+  return shortType(task?.pluginType ?? (task?.task?.type as string | undefined));
 }
 
 export function isFlowGraph(value: unknown): value is FlowGraph {

@@ -13,6 +13,8 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 /** Above this many nodes the user clicks to render, rather than the page freezing on load. */
 const RENDER_GATE = 600;
 const DIRECTION_KEY = "weir.topology.direction";
+/** Below this zoom, task names get hard to read: prefer panning. */
+const MIN_READABLE = 0.8;
 
 type Attrs = Record<string, string | number | undefined | null>;
 
@@ -233,7 +235,7 @@ export class TopologyView {
     root.append(this.viewport);
     this.bindPanZoom();
     new ResizeObserver(() => {
-      if (!this.userMoved) this.fit();
+      if (!this.userMoved) this.fit(true);
     }).observe(this.viewport);
   }
 
@@ -265,11 +267,14 @@ export class TopologyView {
     this.layout = layoutGraph(graph, this.direction);
     this.scene.replaceChildren(drawLayout(this.layout, this.options.onNodeClick));
     if ((this.options.sizing ?? "auto") === "auto") {
-      const natural = this.layout.height + 24;
-      const cap = Math.max(260, Math.round(window.innerHeight * 0.7));
-      this.viewport.style.height = `${Math.max(220, Math.min(natural, cap))}px`;
+      // Size the box to the graph at the scale it will be shown at, capped to the window.
+      const w = this.viewport.clientWidth || 800;
+      const scale = Math.max(MIN_READABLE, Math.min(1.1, (w - 32) / this.layout.width));
+      const natural = this.layout.height * scale + 48;
+      const cap = Math.max(260, Math.round(window.innerHeight * 0.72));
+      this.viewport.style.height = `${Math.round(Math.max(240, Math.min(natural, cap)))}px`;
     }
-    if (!this.userMoved) this.fit();
+    if (!this.userMoved) this.fit(true);
     else this.apply();
   }
 
@@ -293,15 +298,20 @@ export class TopologyView {
     this.overlay.append(text, b);
   }
 
-  private fit(): void {
+  /**
+   * Fit the graph in the viewport. On first render a wide flow is not shrunk below a readable
+   * scale: it starts at the left and the user pans (the Fit button still shows all of it).
+   */
+  private fit(readable = false): void {
     if (!this.layout) return;
     const w = this.viewport.clientWidth;
     const h = this.viewport.clientHeight;
     if (!w || !h) return;
     const pad = 16;
-    this.scale = Math.min(1.15, (w - pad * 2) / this.layout.width, (h - pad * 2) / this.layout.height);
-    this.scale = Math.max(0.1, this.scale);
-    this.tx = (w - this.layout.width * this.scale) / 2;
+    const all = Math.max(0.1, Math.min(1.1, (w - pad * 2) / this.layout.width, (h - pad * 2) / this.layout.height));
+    this.scale = readable ? Math.max(all, Math.min(MIN_READABLE, (h - pad * 2) / this.layout.height)) : all;
+    const width = this.layout.width * this.scale;
+    this.tx = width <= w ? (w - width) / 2 : pad;
     this.ty = (h - this.layout.height * this.scale) / 2;
     this.apply();
   }
