@@ -127,7 +127,8 @@ def timed(client: Any, method: str, url: str, n: int, **kw: Any) -> list[float]:
         response = client.request(method, target, **kw(i) if callable(kw.get("make")) else kw)
         samples.append(time.perf_counter() - started)
         if response.status_code >= 400:
-            raise SystemExit(f"{method} {target} -> {response.status_code}: {response.text[:300]}")
+            raise SystemExit(f"{method} {target} -> {response.status_code}: {response.text[:300]} "
+                             "(server log: /tmp/weir-bench-server-*.log)")
     return samples
 
 
@@ -155,8 +156,9 @@ def bench_api(n_flows: int, n_namespaces: int, requests: int) -> dict[str, float
         token = create_token(user, "bench").raw
         seed(n_flows, n_namespaces)
         port = free_port()
+        log = open(f"/tmp/weir-bench-server-{os.getpid()}.log", "w")  # noqa: SIM115
         server = subprocess.Popen([sys.executable, "-m", "apps.core.cli", "server", "web", "--port", str(port)],
-                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                  cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         client = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30)
         for _ in range(100):
@@ -166,7 +168,7 @@ def bench_api(n_flows: int, n_namespaces: int, requests: int) -> dict[str, float
             except httpx.TransportError:
                 time.sleep(0.1)
         else:
-            raise SystemExit("server did not start: " + (server.stderr.read(2000).decode() if server.stderr else ""))
+            raise SystemExit(f"server did not start; see {log.name}")
         for _ in range(20):  # warm up connections, caches and the plan cache
             client.get("/api/v1/flows/bench.team1.sub1/flow_00001")
             client.get("/api/v1/flows/search", params={"namespace": "bench.team1", "size": 25})

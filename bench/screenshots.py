@@ -229,8 +229,12 @@ def run(base: str, username: str, password: str, out: Path) -> int:
         # Completion of `type:` values from the JSON Schema.
         page.keyboard.press("Control+z")
         page.keyboard.press("Control+z")
-        _goto_line(page, "id: alert_team")
-        page.keyboard.type("\n  type: io.kestra.plugin.core.fl")
+        _goto_line(page, "level: ERROR")
+        page.keyboard.press("ArrowUp")
+        page.keyboard.press("End")
+        for _ in "log.Log":
+            page.keyboard.press("Backspace")
+        page.keyboard.type("fl")
         page.wait_for_selector(".cm-tooltip-autocomplete", timeout=10000)
         page.wait_for_timeout(300)
         _shot(page, out, "editor-completion")

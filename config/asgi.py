@@ -1,4 +1,7 @@
-"""ASGI entry point served by uvicorn: HTTP now, WebSockets (Channels) with the live-view issue."""
+"""ASGI entry point, for ASGI servers and (with the live-view issue) WebSockets via Channels.
+
+`weir server web` currently serves HTTP through `config.wsgi` instead: see docs/adr/0005.
+"""
 
 from __future__ import annotations
 

@@ -104,8 +104,9 @@ def cmd_flow_deploy(args: argparse.Namespace) -> int:
 def _serve(host: str, port: int, workers: int = 1) -> int:
     import uvicorn
 
-    uvicorn.run("config.asgi:application", host=host, port=port, workers=workers, log_level="info",
-                proxy_headers=True, lifespan="off")
+    # HTTP through Django's WSGI handler in uvicorn's thread pool (docs/adr/0005).
+    uvicorn.run("config.wsgi:application", interface="wsgi", host=host, port=port, workers=workers,
+                log_level=os.environ.get("WEIR_LOG_LEVEL", "info").lower(), proxy_headers=True, lifespan="off")
     return 0
 
 

@@ -89,4 +89,5 @@ def highlight_yaml(source: str) -> SafeString:
             html = _value(line)
         lines.append(html)
     # Each piece above was escaped before being wrapped in a fixed <span> tag.
-    return mark_safe("".join(f'<span class="line">{html}</span>\n' for html in lines))
+    # The newline sits inside the block-level line so copying keeps it without doubling lines.
+    return mark_safe("".join(f'<span class="line">{html}\n</span>' for html in lines))

@@ -213,6 +213,7 @@ class FlowEditor {
 
     this.topology = new TopologyView(el.preview, {
       sizing: "fill",
+      defaultDirection: "TB",
       onNodeClick: (node) => this.revealNode(node),
       emptyMessage: "Add tasks to see the topology.",
     });
@@ -290,7 +291,7 @@ class FlowEditor {
 
   private refreshDirty(): void {
     const dirty = this.isDirty();
-    this.el.dirty.hidden = !dirty || this.mode === "create";
+    this.el.dirty.hidden = !dirty;
     document.title = `${dirty ? "● " : ""}${this.flowId ?? "New flow"} · Edit · Weir`;
   }
 
@@ -518,9 +519,10 @@ class FlowEditor {
       });
       const reload = h("button", { type: "button", class: "btn btn-sm btn-ghost" }, "Discard mine and reload");
       reload.addEventListener("click", () => void this.reloadLatest());
+      const latest = /latest is revision (\d+)/.exec(err.message)?.[1];
       this.showBanner(
         "warn",
-        `This flow was changed by someone else since you opened it (you started from revision ${this.revision}). Your text has not been saved and is still in the editor.`,
+        `This flow was changed since you opened it: you started from revision ${this.revision}${latest ? `, the latest is revision ${latest}` : ""}. Your text has not been saved and is still in the editor.`,
         open,
         overwrite,
         reload,

@@ -84,7 +84,9 @@ export function layoutGraph(graph: FlowGraph, direction: Direction): Layout {
   g.setGraph({
     rankdir: direction,
     nodesep: direction === "LR" ? 22 : 30,
-    ranksep: direction === "LR" ? 46 : 40,
+    // Compound graphs multiply ranks (dagre's nesting graph puts 2·depth+1 ranks per edge and
+    // each rank adds `ranksep`), so a small value still gives ~45 px between tasks.
+    ranksep: 14,
     edgesep: 26,
     marginx: 16,
     marginy: 16,

@@ -164,6 +164,8 @@ export interface TopologyOptions {
   sizing?: "fill" | "auto";
   onNodeClick?: (node: GraphNode) => void;
   emptyMessage?: string;
+  /** Used until the user picks a direction with the toolbar button. */
+  defaultDirection?: Direction;
 }
 
 /** A topology view bound to one container; call `update(graph)` as often as you like. */
@@ -178,6 +180,7 @@ export class TopologyView {
   private key = "";
   private layout: Layout | null = null;
   private direction: Direction;
+  private readonly directionKey: string;
   private scale = 1;
   private tx = 0;
   private ty = 0;
@@ -187,7 +190,10 @@ export class TopologyView {
   constructor(root: HTMLElement, options: TopologyOptions = {}) {
     this.root = root;
     this.options = options;
-    this.direction = (localStorage.getItem(DIRECTION_KEY) as Direction | null) === "TB" ? "TB" : "LR";
+    // Each context remembers its own direction: the editor's narrow pane reads best top-down.
+    this.directionKey = `${DIRECTION_KEY}.${options.sizing ?? "auto"}`;
+    const stored = localStorage.getItem(this.directionKey);
+    this.direction = stored === "TB" || stored === "LR" ? stored : (options.defaultDirection ?? "LR");
     root.classList.add("wt-topology", `wt-topology--${options.sizing ?? "auto"}`);
     root.replaceChildren();
 
@@ -212,7 +218,7 @@ export class TopologyView {
     });
     const dir = button(this.direction === "LR" ? "↓" : "→", "Switch layout direction", () => {
       this.direction = this.direction === "LR" ? "TB" : "LR";
-      localStorage.setItem(DIRECTION_KEY, this.direction);
+      localStorage.setItem(this.directionKey, this.direction);
       dir.textContent = this.direction === "LR" ? "↓" : "→";
       this.key = "";
       this.userMoved = false;
@@ -235,7 +241,7 @@ export class TopologyView {
     root.append(this.viewport);
     this.bindPanZoom();
     new ResizeObserver(() => {
-      if (!this.userMoved) this.fit(true);
+      if (!this.userMoved) this.fit(this.readableFirst());
     }).observe(this.viewport);
   }
 
@@ -274,8 +280,13 @@ export class TopologyView {
       const cap = Math.max(260, Math.round(window.innerHeight * 0.72));
       this.viewport.style.height = `${Math.round(Math.max(240, Math.min(natural, cap)))}px`;
     }
-    if (!this.userMoved) this.fit(true);
+    if (!this.userMoved) this.fit(this.readableFirst());
     else this.apply();
+  }
+
+  /** The page view favours legible text; the editor's preview favours seeing the whole flow. */
+  private readableFirst(): boolean {
+    return (this.options.sizing ?? "auto") === "auto";
   }
 
   private gate(count: number): void {
