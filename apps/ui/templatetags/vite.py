@@ -9,7 +9,7 @@ to build, rather than failing the whole page.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import template
 from django.http import HttpRequest
@@ -60,7 +60,7 @@ def vite_asset(context: template.Context, entry: str) -> SafeString:
             "<!-- front-end entry {} is not built: run `cd frontend && npm install && npm run build` -->",
             entry,
         )
-    emitted: set[str] = context.render_context.setdefault(_EMITTED, set())
+    emitted = cast("set[str]", context.render_context.setdefault(_EMITTED, set()))  # type: ignore[arg-type]
     css: list[str] = []
     preloads: list[str] = []
     _collect(manifest, entry, css, preloads, set())
