@@ -226,9 +226,10 @@ def run(base: str, username: str, password: str, out: Path) -> int:
         page.wait_for_timeout(700)
         _shot(page, out, "editor-error")
 
-        # Completion of `type:` values from the JSON Schema.
-        page.keyboard.press("Control+z")
-        page.keyboard.press("Control+z")
+        # Completion of `type:` values from the JSON Schema, on a fresh editor.
+        page.goto(f"{flow_url}edit/")
+        page.wait_for_selector(".cm-content")
+        _wait_validated(page)
         _goto_line(page, "level: ERROR")
         page.keyboard.press("ArrowUp")
         page.keyboard.press("End")

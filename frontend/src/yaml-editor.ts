@@ -335,9 +335,14 @@ class FlowEditor {
           "li",
           { class: `we-problem we-problem--${p.severity}` },
           h("span", { class: "we-problem-icon", "aria-hidden": "true" }, p.severity === "error" ? "●" : "▲"),
-          h("span", { class: "we-problem-msg" }, p.message),
-          p.path ? h("code", { class: "we-problem-path" }, p.path) : "",
-          where ? h("span", { class: "we-problem-where" }, where) : "",
+          h(
+            "span",
+            { class: "we-problem-body" },
+            h("span", { class: "we-problem-msg" }, p.message),
+            p.path || where
+              ? h("span", { class: "we-problem-meta" }, p.path ? h("code", {}, p.path) : "", where ? h("span", {}, where) : "")
+              : "",
+          ),
         );
         if (p.line !== null) {
           const button = h("button", { type: "button", class: "we-problem-jump" });
