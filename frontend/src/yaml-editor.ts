@@ -211,6 +211,9 @@ class FlowEditor {
       }),
     });
 
+    // For tests and debugging: the island's element exposes its CodeMirror view.
+    Object.defineProperty(this.root, "editorView", { value: this.view, configurable: true });
+
     this.topology = new TopologyView(el.preview, {
       sizing: "fill",
       defaultDirection: "TB",

@@ -6,7 +6,6 @@ import html
 from datetime import datetime
 
 import nh3
-
 from django import template
 from django.utils import timezone
 from django.utils.timesince import timesince
