@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-if [ -d tests/browser ] && ! command -v chromium >/dev/null 2>&1; then
+if ! command -v chromium >/dev/null 2>&1; then
   echo "==> installing Debian's Chromium for browser tests"
   (apt-get update -qq && apt-get install -y -qq chromium) || echo "!!! could not install chromium"
 fi

@@ -2,8 +2,9 @@
 
 These drive Debian's Chromium through Playwright against pytest-django's live server, with the
 built front end (`cd frontend && npm run build`). They are skipped, loudly, when either is missing.
-The ORM is only used before the browser starts: Playwright's sync API runs an event loop that
-makes Django refuse synchronous queries in the same thread.
+Playwright's sync API runs an event loop in this thread while a browser is open, and Django
+refuses synchronous queries under a running loop: so each test opens its own browser after its
+data exists and closes it before the database is flushed.
 """
 
 from __future__ import annotations
@@ -50,8 +51,8 @@ tasks:
 """
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+@pytest.fixture
+def browser(live_server: Any, admin_user: Any) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -61,7 +62,7 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser: Any, live_server: Any, admin_user: Any) -> Iterator[Any]:
+def page(browser: Any, live_server: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     errors: list[str] = []
@@ -167,8 +168,12 @@ def test_a_stale_save_keeps_the_text_and_explains(page: Any, live_server: Any) -
     assert "# my change" in page.request.get(f"{live_server.url}/api/v1/flows/acme.ui/pipeline").json()["source"]
 
 
-def test_flow_page_draws_the_topology(browser: Any, live_server: Any, admin_user: Any) -> None:
-    services.create_flow(admin_user, FLOW)
+@pytest.fixture
+def saved_flow(admin_user: Any) -> Any:
+    return services.create_flow(admin_user, FLOW)
+
+
+def test_flow_page_draws_the_topology(saved_flow: Any, browser: Any, live_server: Any) -> None:
     context = browser.new_context()
     page = context.new_page()
     page.goto(f"{live_server.url}/login/?next=/flows/acme.ui/pipeline/")
