@@ -117,6 +117,13 @@ def test_new_flow_is_created_then_updated_from_the_editor(page: Any, live_server
     saved = page.request.get(f"{live_server.url}/api/v1/flows/acme.ui/pipeline").json()
     assert saved["revision"] == 2 and "id: last" in saved["source"]
 
+    # Clicking a task in the preview puts the cursor on its `id:` line.
+    page.locator(".we-topology .wt-node[data-uid='root.fanout.right']").click()
+    line = page.evaluate(
+        "() => { const v = document.querySelector('[data-island=yaml-editor]').editorView;"
+        " return v.state.doc.lineAt(v.state.selection.main.head).text; }")
+    assert line.strip() == "- id: right"
+
 
 def test_validation_errors_are_marked_at_their_line_and_listed(page: Any, live_server: Any) -> None:
     page.goto(f"{live_server.url}/flows/new/")

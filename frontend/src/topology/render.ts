@@ -7,7 +7,8 @@
  */
 
 import { type FlowGraph, type GraphNode, graphKey, nodeTitle, shortType } from "./graph";
-import { type Direction, type Layout, type PlacedEdge, type PlacedNode, layoutGraph } from "./layout";
+import type { Direction, Layout, PlacedEdge, PlacedNode } from "./layout";
+import { computeLayout } from "./layout-client";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 /** Above this many nodes the user clicks to render, rather than the page freezing on load. */
@@ -185,6 +186,8 @@ export class TopologyView {
   private tx = 0;
   private ty = 0;
   private userMoved = false;
+  /** Increases with every layout request; only the latest one is drawn. */
+  private ticket = 0;
   private forced = false;
 
   constructor(root: HTMLElement, options: TopologyOptions = {}) {
@@ -256,12 +259,16 @@ export class TopologyView {
   update(graph: FlowGraph): void {
     this.graph = graph;
     const key = `${this.direction}|${graphKey(graph)}`;
-    if (key === this.key) return;
+    if (key === this.key) {
+      if (this.layout) this.setNotice(null);
+      return;
+    }
     if (graph.nodes.length > RENDER_GATE && !this.forced) {
       this.gate(graph.nodes.length);
       return;
     }
     this.key = key;
+    const ticket = ++this.ticket;
     const real = graph.nodes.filter((n) => !/GraphCluster(Root|End)$/.test(n.type)).length;
     if (real === 0) {
       this.layout = null;
@@ -269,14 +276,33 @@ export class TopologyView {
       this.setNotice(this.options.emptyMessage ?? "This flow has no tasks yet.");
       return;
     }
+    // The previous drawing stays up until the new layout is ready (no blank flash, no jump).
+    if (this.layout) this.root.classList.add("wt-topology--busy");
+    computeLayout(graph, this.direction).then(
+      (layout) => {
+        if (ticket !== this.ticket) return;
+        this.root.classList.remove("wt-topology--busy");
+        this.draw(layout);
+      },
+      (err: unknown) => {
+        if (ticket !== this.ticket) return;
+        this.root.classList.remove("wt-topology--busy");
+        this.key = "";
+        console.error("topology layout failed", err);
+        this.setNotice("The topology could not be drawn.", "warn");
+      },
+    );
+  }
+
+  private draw(layout: Layout): void {
+    this.layout = layout;
     this.setNotice(null);
-    this.layout = layoutGraph(graph, this.direction);
-    this.scene.replaceChildren(drawLayout(this.layout, this.options.onNodeClick));
+    this.scene.replaceChildren(drawLayout(layout, this.options.onNodeClick));
     if ((this.options.sizing ?? "auto") === "auto") {
       // Size the box to the graph at the scale it will be shown at, capped to the window.
       const w = this.viewport.clientWidth || 800;
-      const scale = Math.max(MIN_READABLE, Math.min(1.1, (w - 32) / this.layout.width));
-      const natural = this.layout.height * scale + 48;
+      const scale = Math.max(MIN_READABLE, Math.min(1, (w - 32) / layout.width));
+      const natural = layout.height * scale + 48;
       const cap = Math.max(260, Math.round(window.innerHeight * 0.72));
       this.viewport.style.height = `${Math.round(Math.max(240, Math.min(natural, cap)))}px`;
     }
@@ -319,7 +345,7 @@ export class TopologyView {
     const h = this.viewport.clientHeight;
     if (!w || !h) return;
     const pad = 16;
-    const all = Math.max(0.1, Math.min(1.1, (w - pad * 2) / this.layout.width, (h - pad * 2) / this.layout.height));
+    const all = Math.max(0.1, Math.min(1, (w - pad * 2) / this.layout.width, (h - pad * 2) / this.layout.height));
     this.scale = readable ? Math.max(all, Math.min(MIN_READABLE, (h - pad * 2) / this.layout.height)) : all;
     const width = this.layout.width * this.scale;
     this.tx = width <= w ? (w - width) / 2 : pad;
