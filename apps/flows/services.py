@@ -6,6 +6,7 @@ Every write happens in one transaction under a row lock on the flow, so a stale 
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -15,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 
 from apps.core.errors import Conflict, NotFound, Problem, SourceInvalid
-from apps.flows import validation
+from apps.flows import graph, validation, yamlsource
 from apps.flows.models import Flow, FlowRevision, source_digest
 from apps.flows.validation import Result, labels_as_dict
 from apps.flows.yamlsource import check_size
@@ -42,7 +43,8 @@ def validate_many(source: str) -> list[Result]:
 
 @lru_cache(maxsize=2048)
 def _parse_cached(source: str) -> Any:
-    return validation.validate_source(source, validation.Options(check_expressions=False)).data
+    # Stored sources were validated when saved: parsing is all a read needs.
+    return yamlsource.load(source, limit=sys.maxsize).data
 
 
 def parsed(flow_or_source: Flow | FlowRevision | str) -> dict[str, Any]:
@@ -50,6 +52,11 @@ def parsed(flow_or_source: Flow | FlowRevision | str) -> dict[str, Any]:
     source = flow_or_source if isinstance(flow_or_source, str) else flow_or_source.source
     data = _parse_cached(source)
     return data if isinstance(data, dict) else {}
+
+
+def graph_of(source: str) -> dict[str, Any]:
+    """Topology of a stored source, with plugin defaults merged as validation sees them."""
+    return graph.build_graph(validation.apply_plugin_defaults(parsed(source)))
 
 
 def _checked(source: str) -> Result:
@@ -143,7 +150,7 @@ def update_flow(user: Any, namespace: str, flow_id: str, source: str,
         if base_revision is not None and base_revision != flow.revision:
             raise Conflict(f"flow {namespace}.{flow_id} was changed since revision {base_revision}: "
                            f"the latest is revision {flow.revision}; reload it and apply your change again")
-        if source_digest(source) == source_digest(flow.source):
+        if source == flow.source:
             return SaveOutcome(flow=flow, created=False, changed=False)
         _apply(flow, source, result, user)
     return SaveOutcome(flow=flow, created=False, changed=True)
@@ -159,7 +166,7 @@ def save_flow(user: Any, source: str, result: Result | None = None) -> SaveOutco
         created = flow is None or flow.deleted
         if flow is None:
             flow = Flow(namespace=namespace, flow_id=flow_id, revision=0)
-        elif not flow.deleted and source_digest(source) == source_digest(flow.source):
+        elif not flow.deleted and source == flow.source:
             return SaveOutcome(flow=flow, created=False, changed=False)
         _apply(flow, source, result, user)
     return SaveOutcome(flow=flow, created=created, changed=True)

@@ -67,15 +67,10 @@ def _or_404(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 def _topology(source: str) -> tuple[dict[str, Any] | None, str | None]:
     """The FlowGraph of a stored source, or why there is none.
 
-    The graph module is imported lazily and any failure is contained: a bug in graph building
-    must cost the topology tab, not the whole flow page.
+    A failure is contained: a bug in graph building must cost the topology tab, not the page.
     """
     try:
-        from apps.flows.graph import build_graph
-    except ImportError:
-        return None, "Topology unavailable: the graph builder is not installed."
-    try:
-        return build_graph(services.parsed(source)), None
+        return services.graph_of(source), None
     except Exception:
         logger.exception("building the topology failed")
         return None, "Topology unavailable for this flow."
@@ -123,13 +118,16 @@ def flows(request: HttpRequest) -> HttpResponse:
 def flow_detail(request: HttpRequest, namespace: str, flow_id: str) -> HttpResponse:
     """One flow: header, topology, source and revisions (`?revision=N` shows an older source)."""
     flow = _or_404(services.get_flow, request.user, namespace, flow_id)
-    revisions = list(_or_404(services.revisions, request.user, namespace, flow_id).select_related("created_by"))
+    # `flow` is authorized above; its revisions need no second lookup of the flow.
+    revisions = list(flow.revisions.order_by("revision").select_related("created_by"))
     shown = None
     raw_revision = request.GET.get("revision", "")
     if raw_revision:
         if not raw_revision.isdigit():
             raise Http404("revision must be a number")
-        shown = _or_404(services.get_revision, request.user, namespace, flow_id, int(raw_revision))
+        shown = next((r for r in revisions if r.revision == int(raw_revision)), None)
+        if shown is None:
+            raise Http404(f"flow {namespace}.{flow_id} has no revision {raw_revision}")
     tab = request.GET.get("tab", "source" if shown else "topology")
     if tab not in TABS:
         tab = "topology"

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from apps.core.api.parsers import YamlParserMatchingAnything, YamlSourceParser
 from apps.core.errors import BadRequest, NotFound
-from apps.flows import archive, search, services, validation
+from apps.flows import archive, search, services
 from apps.flows.api.serializers import flow_json, flow_summary, revision_json, validation_json
 from apps.flows.graph import build_graph
 from apps.flows.models import Flow
@@ -267,8 +267,7 @@ class FlowGraph(APIView):
             text = services.get_revision(request.user, namespace, flow_id, revision).source
         else:
             text = services.get_flow(request.user, namespace, flow_id).source
-        result = validation.validate_source(text, services.options())
-        return Response(build_graph(result.flow or services.parsed(text)))
+        return Response(services.graph_of(text))
 
 
 class FlowTask(APIView):
