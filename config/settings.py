@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "apps.namespaces",
     "apps.plugins",
     "apps.flows",
+    "apps.executions",
     "apps.ui",
 ]
 

@@ -13,11 +13,19 @@ import time
 
 log = logging.getLogger("weir.scheduler")
 _stop = threading.Event()
-TICK_SECONDS = 1.0
+TICK_SECONDS = 0.5
 
 
 def scheduler_tick() -> None:
-    """One pass of scheduled work (filled in by the engine and trigger issues)."""
+    """One pass of scheduled work: delays, the lease reaper, the sweeper."""
+    from django.db import close_old_connections
+
+    from apps.executions import scheduler
+
+    try:
+        scheduler.tick()
+    finally:
+        close_old_connections()
 
 
 def run_scheduler_forever() -> None:
@@ -31,8 +39,22 @@ def run_scheduler_forever() -> None:
     log.info("scheduler stopped")
 
 
+def start_worker_threads(concurrency: int = 4) -> None:
+    """An in-process Celery worker on the in-memory broker, with a thread pool (standalone)."""
+    from config.celery import app
+
+    def run() -> None:
+        worker = app.Worker(pool="threads", concurrency=concurrency, queues=["weir.tasks"], loglevel="WARNING",
+                            without_heartbeat=True, without_mingle=True, without_gossip=True, quiet=True,
+                            hostname="standalone@%h")
+        worker.start()
+
+    threading.Thread(target=run, name="weir-worker", daemon=True).start()
+
+
 def start_background_services() -> None:
-    """Start the scheduler loop in a daemon thread (standalone mode)."""
+    """Start the worker threads and the scheduler loop (standalone mode)."""
+    start_worker_threads()
 
     def loop() -> None:
         while not _stop.is_set():

@@ -344,16 +344,62 @@ class ValidationContext(Protocol):
         ...
 
 
+class TaskFailed(Exception):
+    """Raise from `run()` to fail the attempt with a readable message (no stack trace logged)."""
+
+    def __init__(self, message: str, outputs: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.outputs = outputs
+
+
+def is_truthy(rendered: object) -> bool:
+    """Kestra's truthiness of a rendered value: false iff "false", "0", "-0" or "" (KESTRA.md §6.6)."""
+    if rendered is None:
+        return False
+    if isinstance(rendered, bool):
+        return rendered
+    return str(rendered).strip() not in ("false", "0", "-0", "")
+
+
 class RunContext(Protocol):
-    """What a running task gets from the worker (implemented by the engine issue)."""
+    """What a running task gets from the worker (apps/executions/runcontext.py implements it).
+
+    Identity: `execution_id`, `namespace`, `flow_id`, `task_id`, `task_run_id`, `task_run_value`,
+    `attempt`. Dynamic properties arrive already rendered; `render` is for values built at run
+    time.
+    """
+
+    execution_id: str
+    namespace: str
+    flow_id: str
+    task_id: str
+    task_run_id: str
+    task_run_value: str | None
+    attempt: int
 
     def render(self, value: Any) -> Any: ...
+    def render_typed(self, value: Any) -> Any: ...
     def log(self, level: str, message: str) -> None: ...
+    def sleep(self, seconds: float) -> None:
+        """Wait, but stop at once (raising) if the attempt is killed."""
+        ...
+    def set_labels(self, labels: list[dict[str, Any]]) -> None: ...
+    def kv_lookup(self, namespace: str, key: str) -> tuple[bool, Any]: ...
+    def kv_keys(self, namespace: str, prefix: str | None = None) -> list[str]: ...
+    def kv_delete(self, namespace: str, key: str) -> bool: ...
+    def state_key(self, name: str, namespace_scope: bool, task_run_value: bool) -> str: ...
+    def state_get(self, key: str) -> tuple[bool, Any]: ...
+    def state_set(self, key: str, value: Any) -> None: ...
+    def state_delete(self, key: str) -> bool: ...
+    def host(self) -> Any:
+        """Execution-level operations of the host (resume, logs, counts, purges)."""
+        ...
     def put_file(self, name: str, data: bytes) -> str: ...
     def get_file(self, uri: str) -> bytes: ...
     def metric(self, kind: str, name: str, value: float, tags: Mapping[str, str] | None = None) -> None: ...
     def kv_get(self, namespace: str, key: str) -> Any: ...
-    def kv_set(self, namespace: str, key: str, value: Any, ttl: float | None = None) -> None: ...
+    def kv_set(self, namespace: str, key: str, value: Any, ttl: float | None = None, kind: str = "STRING",
+               overwrite: bool = True) -> None: ...
     def secret(self, name: str) -> str: ...
     def working_dir(self) -> str: ...
 
@@ -421,6 +467,10 @@ class FlowableTask(Plugin):
     layout: ClassVar[str] = "sequential"
     runs_on_worker: ClassVar[bool] = False
     """True for WorkingDirectory: the whole subtree runs on one worker."""
+    planner: ClassVar[str] = "sequential"
+    """How the engine schedules the children (apps/engine/flowables.py): `sequential`,
+    `parallel`, `switch`, `if`, `foreach`, `each_sequential`, `each_parallel`, `dag`,
+    `allow_failure`, `pause`, `wait_for`, `for_each_item`. Third-party flowables pick one."""
 
     @classmethod
     def graph_layout(cls, raw: Mapping[str, Any]) -> str:
@@ -448,4 +498,4 @@ class Condition(Plugin):
     kind = PluginKind.CONDITION
 
 
-__all__ += ["ExecutableMixin", "SlotKind", "SlotShape"]
+__all__ += ["ExecutableMixin", "SlotKind", "SlotShape", "TaskFailed", "is_truthy"]

@@ -152,6 +152,28 @@ def system_label_issues(
             yield where, f"System labels can only be set by Kestra itself, offending label: {key}={value}"
 
 
+def parse_labels(value: Any) -> list[dict[str, str]]:
+    """Rendered labels as `[{key, value}]`: a map, a list of pairs, or a JSON string of a map/list."""
+    import json
+
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"labels must be a map, a list of key/value pairs or JSON of one: {error}") from error
+    if isinstance(value, Mapping):
+        return [{"key": str(k), "value": _label_text(v)} for k, v in value.items()]
+    if isinstance(value, list):
+        return [{"key": str(e.get("key")), "value": _label_text(e.get("value"))} for e in value if isinstance(e, Mapping)]
+    raise ValueError(f"labels must be a map or a list of key/value pairs, not {type(value).__name__}")
+
+
+def _label_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
 # ---------------------------------------------------------------------------------------------
 # Files
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from apps.plugins.sdk import LogLevel, Plugin, RunnableTask, TaskProperties, dynamic
+from apps.plugins.sdk import RunContext, LogLevel, Plugin, RunnableTask, TaskProperties, dynamic
 
 
 class Return(RunnableTask):
@@ -32,6 +32,8 @@ tasks:
     class Outputs(BaseModel):
         value: str | None = Field(None, description="The rendered `format`.")
 
+    def run(self, ctx: RunContext, props: Properties) -> Outputs:  # type: ignore[override]
+        return self.Outputs(value=props.format)
 
 class Echo(RunnableTask):
     """Deprecated: use `io.kestra.plugin.core.log.Log`. Logs the rendered `format`."""
@@ -57,5 +59,7 @@ tasks:
         format: str = dynamic(description="The message to log.")
         level: LogLevel = Field(LogLevel.INFO, description="Log level of the message.")
 
+    def run(self, ctx: RunContext, props: Properties) -> None:  # type: ignore[override]
+        ctx.log(props.level.value, props.format)
 
 PLUGINS: list[type[Plugin]] = [Return, Echo]

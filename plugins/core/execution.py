@@ -11,12 +11,15 @@ from apps.plugins.sdk import (
     Issue,
     Plugin,
     Properties,
+    RunContext,
     RunnableTask,
+    TaskFailed,
     TaskProperties,
     ValidationContext,
     dynamic,
+    is_truthy,
 )
-from plugins.core._common import DateTime, Expression, LabelsSpec, State, system_label_issues
+from plugins.core._common import DateTime, Expression, LabelsSpec, State, parse_labels, system_label_issues
 
 GROUP = "io.kestra.plugin.core.execution"
 
@@ -55,6 +58,10 @@ tasks:
         condition: str | None = dynamic(None, description="Fail only when this renders truthy.")
         errorMessage: str = dynamic("Task failure", description="The error message.")
 
+    def run(self, ctx: RunContext, props: Properties) -> None:  # type: ignore[override]
+        if props.condition is not None and not is_truthy(props.condition):
+            return
+        raise TaskFailed(props.errorMessage)
 
 class Labels(RunnableTask):
     """Add or overwrite labels on the running execution.
@@ -98,6 +105,12 @@ tasks:
     def validate(cls, props: Any, raw: Mapping[str, Any], ctx: ValidationContext) -> Iterable[Issue]:
         yield from system_label_issues(raw.get("labels"))
 
+    def run(self, ctx: RunContext, props: Properties) -> None:  # type: ignore[override]
+        labels = parse_labels(props.labels)
+        system = [item["key"] for item in labels if item["key"].startswith("system.")]
+        if system:
+            raise TaskFailed(f"System labels can not be set by the Labels task: {', '.join(system)}")
+        ctx.set_labels(labels)
 
 class Resume(RunnableTask):
     """Resume a PAUSED execution — by default the current one.

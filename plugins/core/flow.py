@@ -83,6 +83,7 @@ class Parallel(FlowableTask):
     group = GROUP
     icon = "parallel"
     layout = "parallel"
+    planner = "parallel"
     examples = (
         """\
 id: parallel
@@ -122,6 +123,7 @@ class Switch(FlowableTask):
     group = GROUP
     icon = "switch"
     layout = "choice"
+    planner = "switch"
     examples = (
         """\
 id: switch
@@ -177,6 +179,7 @@ class Dag(FlowableTask):
     group = GROUP
     icon = "dag"
     layout = "dag"
+    planner = "dag"
     examples = (
         """\
 id: dag
@@ -219,6 +222,7 @@ class If(FlowableTask):
     group = GROUP
     icon = "if"
     layout = "choice"
+    planner = "if"
     examples = (
         """\
 id: if_example
@@ -268,6 +272,7 @@ class AllowFailure(FlowableTask):
     group = GROUP
     icon = "shield"
     layout = "sequential"
+    planner = "allow_failure"
     examples = (
         """\
 id: allow_failure

@@ -145,6 +145,7 @@ class ForEachItem(ExecutableMixin, FlowableTask):
     group = GROUP
     icon = "batch"
     layout = "sequential"
+    planner = "for_each_item"
     examples = (
         """\
 id: for_each_item

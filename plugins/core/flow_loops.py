@@ -51,6 +51,7 @@ class ForEach(FlowableTask):
     group = GROUP
     icon = "loop"
     layout = "dynamic"
+    planner = "foreach"
     examples = (
         """\
 id: for_each
@@ -108,6 +109,7 @@ class EachSequential(FlowableTask):
     group = GROUP
     icon = "loop"
     layout = "sequential"
+    planner = "each_sequential"
     deprecated = "io.kestra.plugin.core.flow.ForEach"
     examples = (
         """\
@@ -146,6 +148,7 @@ class EachParallel(FlowableTask):
     group = GROUP
     icon = "loop"
     layout = "dynamic"
+    planner = "each_parallel"
     deprecated = "io.kestra.plugin.core.flow.ForEach"
     examples = (
         """\
@@ -200,6 +203,7 @@ class WaitFor(FlowableTask):
     group = GROUP
     icon = "hourglass"
     layout = "sequential"
+    planner = "wait_for"
     examples = (
         """\
 id: wait_for

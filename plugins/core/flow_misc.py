@@ -16,11 +16,13 @@ from apps.plugins.sdk import (
     Plugin,
     PluginKind,
     Properties,
+    RunContext,
     RunnableTask,
     TaskProperties,
     TaskSpec,
     ValidationContext,
     dynamic,
+    parse_duration,
     task_list,
 )
 from plugins.core._common import InputFiles, InputSpec, NamespaceFiles
@@ -55,6 +57,7 @@ class Pause(FlowableTask):
     group = GROUP
     icon = "pause"
     layout = "sequential"
+    planner = "pause"
     examples = (
         """\
 id: approval
@@ -138,6 +141,8 @@ tasks:
     class Properties(TaskProperties):
         duration: Duration = dynamic(description="How long to wait (ISO-8601, e.g. PT5S).")
 
+    def run(self, ctx: RunContext, props: Properties) -> None:  # type: ignore[override]
+        ctx.sleep(parse_duration(props.duration))
 
 class Cache(Properties):
     """Files of the working directory kept between executions of the task."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from apps.plugins.sdk import LogLevel, Plugin, RunnableTask, TaskProperties, dynamic
+from apps.plugins.sdk import RunContext, LogLevel, Plugin, RunnableTask, TaskProperties, dynamic
 
 
 class Log(RunnableTask):
@@ -35,5 +35,9 @@ tasks:
         message: str | list[str] = dynamic(description="A message or a list of messages.")
         level: LogLevel = Field(LogLevel.INFO, description="Log level of the message(s).")
 
+    def run(self, ctx: RunContext, props: Properties) -> None:  # type: ignore[override]
+        messages = props.message if isinstance(props.message, list) else [props.message]
+        for message in messages:
+            ctx.log(props.level.value, message)
 
 PLUGINS: list[type[Plugin]] = [Log]

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from apps.plugins.sdk import Plugin, RunnableTask, TaskProperties, dynamic
+from apps.plugins.sdk import RunContext, Plugin, RunnableTask, TaskProperties, dynamic
 
 
 class OutputValues(RunnableTask):
@@ -44,5 +44,7 @@ tasks:
     class Outputs(BaseModel):
         values: dict[str, Any] | None = Field(None, description="The rendered values.")
 
+    def run(self, ctx: RunContext, props: Properties) -> Outputs:  # type: ignore[override]
+        return self.Outputs(values=props.values or {})
 
 PLUGINS: list[type[Plugin]] = [OutputValues]

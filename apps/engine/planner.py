@@ -1,0 +1,413 @@
+"""The executor loop (KESTRA.md §5.3–5.6): given a flow and an execution snapshot, decide what
+happens next — create task runs, start flowables, end them, end the execution.
+
+`advance` mutates the snapshot in place (marking what changed) and returns `Effects` for the
+runner to carry out after commit. It is deterministic for a given snapshot, clock and render
+results, which is what lets the tests drive it without a database or a worker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from apps.engine import context as ctx
+from apps.engine import flowables, retry
+from apps.engine.expressions import render, render_typed
+from apps.engine.model import CompiledFlow, Delay, Effects, ExecutionData, TaskNode, TaskRunData, new_id
+from apps.engine.states import TERMINATED, State, is_truthy, transition, worst
+from apps.plugins.sdk import parse_duration
+
+MAX_STEPS = 10_000
+
+
+class RenderFailed(Exception):
+    """An expression the engine itself evaluates (runIf, Switch value, If condition…) failed."""
+
+
+@dataclass
+class Planner:
+    flow: CompiledFlow
+    ex: ExecutionData
+    env: ctx.Env
+    effects: Effects
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def now_iso(self) -> str:
+        return self.env.now.isoformat()
+
+    def set_run(self, run: TaskRunData, state: State) -> bool:
+        changed = transition(run, state, self.env.now)
+        if changed:
+            run.dirty = True
+            if state == State.RUNNING and run.start_date is None:
+                run.start_date = self.now_iso()
+            if state in TERMINATED:
+                run.end_date = self.now_iso()
+        return changed
+
+    def set_ex(self, state: State) -> bool:
+        changed = transition(self.ex, state, self.env.now)
+        if changed:
+            self.ex.dirty = True
+            if state == State.RUNNING and self.ex.start_date is None:
+                self.ex.start_date = self.now_iso()
+            if state in TERMINATED:
+                self.ex.end_date = self.now_iso()
+        return changed
+
+    def log(self, run: TaskRunData | None, level: str, message: str) -> None:
+        self.effects.logs.append((run.id if run else None, level, message))
+
+    def context(self, run: TaskRunData | None = None, node: TaskNode | None = None) -> dict[str, Any]:
+        return ctx.build(self.flow, self.ex, self.env, run, node)
+
+    def render(self, value: Any, run: TaskRunData | None, node: TaskNode | None, *, typed: bool = False) -> Any:
+        try:
+            context = self.context(run, node)
+            if isinstance(value, str):
+                if typed:
+                    return render_typed(value, context, services=self.env.services)
+                return render(value, context, services=self.env.services)
+            return _render_deep(value, context, self.env.services)
+        except Exception as error:  # any expression failure becomes a readable task failure
+            raise RenderFailed(f"{type(error).__name__}: {error}") from error
+
+    def create_run(self, node: TaskNode, parent: TaskRunData | None, value: str | None,
+                   iteration: int | None = None) -> TaskRunData:
+        run = TaskRunData(
+            id=new_id(), task_id=node.id, parent_id=parent.id if parent else None, value=value,
+            iteration=iteration, state=State.CREATED,
+            history=[{"state": State.CREATED.value, "date": self.now_iso()}],
+            attempts=[], outputs=None, seq=self.ex.next_seq(), new=True, dirty=True,
+        )
+        self.ex.task_runs.append(run)
+        return run
+
+    def fail_run(self, run: TaskRunData, message: str) -> None:
+        self.log(run, "ERROR", message)
+        if run.state == State.CREATED:
+            self.set_run(run, State.RUNNING)
+        run.attempts.append({"state": State.FAILED.value, "startDate": self.now_iso(), "endDate": self.now_iso()})
+        self.finish_run(run, State.FAILED)
+
+    def finish_run(self, run: TaskRunData, state: State) -> None:
+        """End a task run, applying `allowFailure` and `allowWarning` (KESTRA.md §2.1)."""
+        node = self.flow.node(run.task_id)
+        if state == State.FAILED and node.raw.get("allowFailure"):
+            state = State.SUCCESS if node.raw.get("allowWarning") else State.WARNING
+        elif state == State.WARNING and node.raw.get("allowWarning"):
+            state = State.SUCCESS
+        if run.state == State.CREATED:
+            self.set_run(run, State.RUNNING)
+        self.set_run(run, state)
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def advance(self) -> Effects:
+        for _ in range(MAX_STEPS):
+            if not self.step():
+                break
+        return self.effects
+
+    def step(self) -> bool:
+        ex = self.ex
+        if ex.state == State.RESTARTED:
+            self.set_ex(State.RUNNING)
+            return True
+        if ex.state == State.KILLING:
+            self.kill_all()
+            return True
+        if ex.state not in (State.RUNNING, State.PAUSED) or ex.meta.get("manualPause"):
+            return False
+        changed = self.plan_branch(None)
+        for run in sorted(ex.task_runs, key=lambda r: r.seq):
+            if run.state in (State.CREATED, State.RESTARTED):
+                changed |= self.start_run(run)
+            elif run.state == State.RUNNING and self.flow.node(run.task_id).kind == "flowable":
+                changed |= self.plan_branch(run)
+        changed |= self.sync_pause()
+        if changed:
+            return True
+        return self.end_check()
+
+    # -- planning ------------------------------------------------------------------------------
+
+    def plan_branch(self, parent: TaskRunData | None) -> bool:
+        """Create the next children of the root branch (`parent` None) or of a running flowable,
+        then end that flowable if its active branch is done."""
+        kids = self.ex.children_of(parent.id if parent else None)
+        if parent is None:
+            normal = [(t, None) for t in self.flow.root_tasks]
+            errors = [(t, None) for t in self.flow.root_errors]
+            behaviour = flowables.Behaviour(mode="sequential")
+            node = None
+        else:
+            node = self.flow.node(parent.task_id)
+            behaviour = flowables.behaviour(self, node, parent)
+            if behaviour.wait:
+                return False
+            normal = behaviour.children
+            errors = [(t, parent.value if node.planner in flowables.VALUE_INHERITING else None)
+                      for t in node.slot_tasks("errors")]
+        if parent is not None and behaviour.iteration is not None:
+            kids = [k for k in kids if k.iteration == behaviour.iteration]
+        current, in_errors = flowables.current_branch(normal, errors, kids)
+        mode = "sequential" if in_errors else behaviour.mode
+        if mode == "sequential" and any(n.depends_on for n, _ in current):
+            mode = "dag"
+        created = False
+        for child_node, value in flowables.nexts(mode, current, kids, behaviour.concurrency):
+            self.create_run(child_node, parent, value, behaviour.iteration)
+            created = True
+        if created or parent is None:
+            return created
+        assert node is not None
+        done = flowables.branch_done(current, kids, in_errors)
+        if not done:
+            return False
+        states = [k.state for k in kids if any(k.task_id == n.id and k.value == v for n, v in normal)]
+        return behaviour.finish(self, node, parent, worst(states), in_errors)
+
+    def start_run(self, run: TaskRunData) -> bool:
+        """A CREATED task run: evaluate `runIf`, then start it according to its kind."""
+        node = self.flow.node(run.task_id)
+        if run.plan.get("dispatched") == run.attempt_count:
+            return False  # waiting for a worker to claim it
+        condition = node.raw.get("runIf")
+        if condition is not None and not run.plan.get("runIfChecked"):
+            try:
+                result = self.render(str(condition), run, node)
+            except RenderFailed as error:
+                self.fail_run(run, f"runIf: {error}")
+                return True
+            run.plan["runIfChecked"] = True
+            run.dirty = True
+            if not is_truthy(result):
+                self.set_run(run, State.SKIPPED)
+                return True
+        if node.kind == "flowable":
+            try:
+                flowables.start(self, node, run)
+            except RenderFailed as error:
+                self.fail_run(run, str(error))
+            return True
+        if node.is_subflow:
+            return self.start_subflow(node, run)
+        run.plan["dispatched"] = run.attempt_count
+        run.dispatch = True
+        run.dirty = True
+        return False
+
+    def start_subflow(self, node: TaskNode, run: TaskRunData) -> bool:
+        from apps.engine.model import SubflowRequest
+
+        try:
+            raw = node.raw
+            namespace = str(self.render(raw.get("namespace"), run, node))
+            flow_id = str(self.render(raw.get("flowId"), run, node))
+            inputs = self.render(raw.get("inputs") or {}, run, node)
+            labels = _labels_list(self.render(raw.get("labels") or {}, run, node))
+            schedule = raw.get("scheduleDate")
+            schedule_date = str(self.render(schedule, run, node)) if schedule else None
+        except RenderFailed as error:
+            self.fail_run(run, str(error))
+            return True
+        self.set_run(run, State.RUNNING)
+        run.attempts.append({"state": State.RUNNING.value, "startDate": self.now_iso()})
+        run.plan["dispatched"] = run.attempt_count
+        self.effects.subflows.append(SubflowRequest(
+            task_run_id=run.id, namespace=namespace, flow_id=flow_id, revision=raw.get("revision"),
+            inputs=inputs if isinstance(inputs, dict) else {}, labels=labels,
+            wait=raw.get("wait", True) is not False, schedule_date=schedule_date,
+            inherit_labels=bool(raw.get("inheritLabels")),
+        ))
+        return True
+
+    def sync_pause(self) -> bool:
+        """The execution is PAUSED while a Pause task run is paused (and RUNNING otherwise)."""
+        paused = any(r.state == State.PAUSED for r in self.ex.task_runs)
+        if paused and self.ex.state == State.RUNNING:
+            return self.set_ex(State.PAUSED)
+        if not paused and self.ex.state == State.PAUSED:
+            self.set_ex(State.RESTARTED)
+            return self.set_ex(State.RUNNING)
+        return False
+
+    def kill_all(self) -> None:
+        for run in self.ex.task_runs:
+            if run.state not in TERMINATED:
+                if run.state == State.CREATED:
+                    self.set_run(run, State.KILLED)
+                else:
+                    transition(run, State.KILLED, self.env.now) if State.KILLED in _allowed(run.state) else None
+                    run.dirty = True
+                    run.end_date = self.now_iso()
+                if run.attempts and run.attempts[-1].get("state") in ("RUNNING", "CREATED"):
+                    run.attempts[-1]["state"] = State.KILLED.value
+        self.set_ex(State.KILLED)
+        self.effects.ended = True
+        self.effects.kill_children = True
+
+    # -- the end -------------------------------------------------------------------------------
+
+    def end_check(self) -> bool:
+        """End the execution once its root branch (tasks, then errors) is done (KESTRA.md §5.5)."""
+        kids = self.ex.children_of(None)
+        normal = [(t, None) for t in self.flow.root_tasks]
+        errors = [(t, None) for t in self.flow.root_errors]
+        current, in_errors = flowables.current_branch(normal, errors, kids)
+        if not flowables.branch_done(current, kids, in_errors):
+            return False
+        final = self.flow.finally_
+        if final:
+            finals = [(t, None) for t in final if not t.disabled]
+            pending = flowables.nexts("sequential", finals, kids, 0)
+            if pending:
+                for node, value in pending:
+                    self.create_run(node, None, value)
+                return True
+            if not flowables.branch_done(finals, kids, False):
+                return False
+        normal_ids = {n.id for n, _ in normal}
+        state = worst(k.state for k in kids if k.task_id in normal_ids)
+        if state == State.PAUSED:
+            return False
+        if self.ex.state == State.PAUSED:
+            self.set_ex(State.RESTARTED)
+            self.set_ex(State.RUNNING)
+        outputs = self.flow_outputs()
+        if outputs is None:
+            state = State.FAILED
+        else:
+            self.ex.outputs = outputs
+        self.set_ex(state)
+        self.effects.ended = True
+        return True
+
+    def flow_outputs(self) -> dict[str, Any] | None:
+        declared = self.flow.raw.get("outputs") or []
+        if not declared:
+            return self.ex.outputs or {}
+        result: dict[str, Any] = {}
+        for output in declared:
+            try:
+                value = self.render(output.get("value"), None, None, typed=True)
+                value = flowables.typed_output(output.get("type", "STRING"), value)
+            except (RenderFailed, ValueError) as error:
+                self.log(None, "ERROR", f"Failed to render output '{output.get('id')}': {error}")
+                return None
+            ctx._place(result, str(output.get("id")), [], value)
+        self.ex.dirty = True
+        return result
+
+
+def _allowed(state: State) -> frozenset[State]:
+    from apps.engine.states import ALLOWED
+
+    return ALLOWED[state]
+
+
+def _render_deep(value: Any, context: dict[str, Any], services: Any) -> Any:
+    if isinstance(value, str):
+        return render_typed(value, context, services=services) if value.strip().startswith("{{") \
+            and value.strip().endswith("}}") else render(value, context, services=services)
+    if isinstance(value, dict):
+        return {render(str(k), context, services=services): _render_deep(v, context, services)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_render_deep(v, context, services) for v in value]
+    return value
+
+
+def _labels_list(value: Any) -> list[dict[str, Any]]:
+    if isinstance(value, dict):
+        return [{"key": str(k), "value": v if isinstance(v, str) else ctx.loop_value(v)} for k, v in value.items()]
+    if isinstance(value, list):
+        return [{"key": str(item.get("key")), "value": item.get("value")} for item in value if isinstance(item, dict)]
+    return []
+
+
+def labels_list(value: Any) -> list[dict[str, Any]]:
+    return _labels_list(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry points used by the runner
+
+
+def advance(flow: CompiledFlow, ex: ExecutionData, env: ctx.Env) -> Effects:
+    """Run the executor loop until nothing changes."""
+    effects = Effects()
+    return Planner(flow, ex, env, effects).advance()
+
+
+def start(flow: CompiledFlow, ex: ExecutionData, env: ctx.Env) -> Effects:
+    """A CREATED (or un-queued) execution starts: RUNNING, then planned."""
+    effects = Effects()
+    planner = Planner(flow, ex, env, effects)
+    if ex.state in (State.CREATED, State.QUEUED):
+        planner.set_ex(State.RUNNING)
+    timeout = flow.raw.get("timeout")
+    if timeout:
+        effects.delays.append(Delay("flow_timeout", env.now + timedelta(seconds=parse_duration(str(timeout)))))
+    return planner.advance()
+
+
+def attempt_ended(flow: CompiledFlow, ex: ExecutionData, run: TaskRunData, state: State,
+                  outputs: dict[str, Any] | None, env: ctx.Env) -> Effects:
+    """A worker (or a child execution) finished the current attempt of `run`."""
+    effects = Effects()
+    planner = Planner(flow, ex, env, effects)
+    retry.on_attempt_end(planner, run, state, outputs)
+    return planner.advance()
+
+
+def wake(flow: CompiledFlow, ex: ExecutionData, delay: Delay, env: ctx.Env) -> Effects:
+    """A delay the scheduler kept came due."""
+    effects = Effects()
+    planner = Planner(flow, ex, env, effects)
+    run = None
+    if delay.task_run_id:
+        try:
+            run = ex.run(delay.task_run_id)
+        except KeyError:
+            return effects
+    if delay.kind == "retry" and run is not None and run.state == State.RETRYING:
+        planner.set_run(run, State.CREATED)
+        run.plan.pop("dispatched", None)
+        run.plan.pop("runIfChecked", None)
+        if ex.state == State.RETRYING:
+            planner.set_ex(State.RUNNING)
+    elif delay.kind == "pause_delay" and run is not None and run.state == State.PAUSED:
+        flowables.resume_pause(planner, run, {})
+    elif delay.kind == "pause_timeout" and run is not None and run.state == State.PAUSED:
+        planner.log(run, "WARN", "Pause timeout reached: the task run fails")
+        planner.set_run(run, State.RUNNING)
+        planner.finish_run(run, State.FAILED)
+    elif delay.kind == "wait_for" and run is not None and run.state == State.RUNNING:
+        run.plan["waiting"] = False
+        run.iteration = (run.iteration or 0) + 1
+        run.plan["iteration"] = run.iteration
+        run.dirty = True
+    elif delay.kind == "flow_timeout" and ex.state not in TERMINATED:
+        planner.log(None, "ERROR", f"Flow timeout of {flow.raw.get('timeout')} exceeded: the execution is killed")
+        planner.kill_all()
+        transition(ex, State.FAILED, env.now) if False else None
+        ex.meta["timedOut"] = True
+        return effects
+    return planner.advance()
+
+
+def kill(flow: CompiledFlow, ex: ExecutionData, env: ctx.Env) -> Effects:
+    effects = Effects()
+    planner = Planner(flow, ex, env, effects)
+    if ex.state in TERMINATED:
+        return effects
+    if ex.state == State.PAUSED:
+        planner.set_ex(State.KILLING)
+    else:
+        planner.set_ex(State.KILLING) if State.KILLING in _allowed(ex.state) else planner.set_ex(State.KILLED)
+    return planner.advance()

@@ -1,0 +1,255 @@
+"""What happens around the engine's decisions: starting executions (schedule dates, flow
+concurrency), creating subflow executions, and the side effects of an execution's end
+(notify the parent, free a concurrency slot, cascade kills, flow-level retries).
+
+Lock order is always Flow row → Execution row, and a transaction never locks two executions.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.engine import planner
+from apps.engine.context import Env
+from apps.engine.model import CompiledFlow, Effects, ExecutionData
+from apps.engine.states import TERMINATED, State, transition
+from apps.executions import runner
+from apps.executions.models import Delay, Execution
+from apps.executions.runcontext import RenderServices
+from apps.flows.models import Flow
+
+log = logging.getLogger(__name__)
+
+BUSY_STATES = ("RUNNING", "PAUSED", "RESTARTED", "KILLING", "RETRYING")
+
+
+def render_services(row: Execution) -> RenderServices:
+    return RenderServices(row.namespace, row.id)
+
+
+# ---------------------------------------------------------------------------------------------
+# Starting
+
+
+def start(execution_id: str) -> None:
+    """Start a CREATED execution: wait for its schedule date, honour flow `concurrency`, plan."""
+    try:
+        row = Execution.objects.only("namespace", "flow_id", "flow_revision", "state", "schedule_date").get(
+            id=execution_id)
+    except Execution.DoesNotExist:
+        return
+    if row.state != "CREATED":
+        return
+    if row.schedule_date and row.schedule_date > timezone.now():
+        Delay.objects.get_or_create(execution_id=execution_id, kind="start", defaults={"due": row.schedule_date})
+        return
+    flow = runner.compiled(row.namespace, row.flow_id, row.flow_revision)
+    concurrency = flow.raw.get("concurrency") or None
+    with transaction.atomic():
+        if concurrency:
+            Flow.objects.select_for_update().filter(namespace=row.namespace, flow_id=row.flow_id).first()
+        runner.process(execution_id, lambda f, d, e: _start_event(f, d, e, concurrency))
+
+
+def _start_event(flow: CompiledFlow, data: ExecutionData, env: Env, concurrency: dict[str, Any] | None) -> Effects:
+    if data.state not in (State.CREATED, State.QUEUED):
+        return Effects()
+    if concurrency:
+        busy = Execution.objects.filter(namespace=data.namespace, flow_id=data.flow_id,
+                                        state__in=BUSY_STATES).exclude(id=data.id).count()
+        if busy >= int(concurrency.get("limit", 1)):
+            behavior = concurrency.get("behavior", "QUEUE")
+            effects = Effects()
+            if behavior == "QUEUE":
+                if data.state != State.QUEUED:
+                    transition(data, State.QUEUED, env.now)
+                    effects.logs.append((None, "INFO", "Flow is queued: its concurrency limit is reached"))
+                return effects
+            target = State.CANCELLED if behavior == "CANCEL" else State.FAILED
+            transition(data, target, env.now)
+            data.end_date = env.now.isoformat()
+            effects.logs.append((None, "WARN" if target == State.CANCELLED else "ERROR",
+                                 f"Flow concurrency limit ({concurrency.get('limit')}) reached: execution {target}"))
+            effects.ended = True
+            return effects
+    return planner.start(flow, data, env)
+
+
+def release_queue(namespace: str, flow_id: str, revision: int) -> None:
+    """A slot may have freed: start the oldest QUEUED execution of the flow, if any."""
+    flow = runner.compiled(namespace, flow_id, revision)
+    concurrency = flow.raw.get("concurrency")
+    if not concurrency:
+        return
+    with transaction.atomic():
+        Flow.objects.select_for_update().filter(namespace=namespace, flow_id=flow_id).first()
+        queued = Execution.objects.filter(namespace=namespace, flow_id=flow_id, state="QUEUED").order_by(
+            "created").values_list("id", flat=True).first()
+        if queued:
+            runner.process(queued, lambda f, d, e: _start_event(f, d, e, concurrency))
+
+
+# ---------------------------------------------------------------------------------------------
+# Subflows
+
+
+def start_subflows(row: Execution, flow: CompiledFlow, data: ExecutionData, effects: Effects,
+                   env: Env) -> Effects | None:
+    """Create the child executions the engine asked for (inside the parent's transaction).
+
+    Returns the effects of re-advancing the parent when a child could not be created (its
+    task run fails, which may retry or fail the parent), or None when there is nothing left.
+    """
+    from apps.executions import services
+
+    if not effects.subflows:
+        return None
+    requests, effects.subflows = effects.subflows, []
+    more = Effects()
+    for request in requests:
+        run = data.run(request.task_run_id)
+        labels = [lb for lb in data.labels if str(lb.get("key", "")).startswith("system.")]
+        if request.inherit_labels:
+            labels = list(data.labels)
+        try:
+            child = services.create_execution(
+                request.namespace, request.flow_id, inputs=request.inputs, inputs_mode="validated",
+                labels=labels + request.labels, revision=request.revision,
+                schedule_date=request.schedule_date,
+                trigger={"id": run.task_id, "type": flow.node(run.task_id).type, "variables": {
+                    "executionId": data.id, "namespace": data.namespace, "flowId": data.flow_id,
+                    "flowRevision": data.flow_revision}},
+                parent=(data.id, run.id, request.wait), check_recursion=(data.namespace, data.flow_id),
+            )
+        except Exception as error:  # unknown flow, invalid inputs, disabled flow…
+            message = getattr(error, "detail", None) or str(error)
+            step = planner.attempt_ended(flow, data, run, State.FAILED, None, env)
+            step.logs.insert(0, (run.id, "ERROR", f"Unable to start the subflow "
+                                               f"{request.namespace}.{request.flow_id}: {message}"))
+            more = runner._merge(more, step)
+            more.subflows = more.subflows + step.subflows
+            continue
+        run.outputs = {"executionId": child.id}
+        run.dirty = True
+        if not request.wait:
+            step = planner.attempt_ended(flow, data, run, State.SUCCESS, {"executionId": child.id}, env)
+            more = runner._merge(more, step)
+            more.subflows = more.subflows + step.subflows
+    return more
+
+
+def subflow_ended(child_id: str) -> None:
+    """A waited-for child ended: finish the parent's Subflow task run (after the child's commit)."""
+    child_row, child = runner.snapshot(child_id)
+    meta = child_row.meta or {}
+    parent = meta.get("parent")
+    if not parent or not parent.get("wait"):
+        return
+    parent_id, task_run_id = parent["executionId"], parent["taskRunId"]
+    extracted, extract_error = _extract_outputs(child_row, child, parent_id, task_run_id)
+
+    def event(flow: CompiledFlow, data: ExecutionData, env: Env) -> Effects:
+        try:
+            run = data.run(task_run_id)
+        except KeyError:
+            return Effects()
+        if run.state != State.RUNNING:
+            return Effects()
+        node = flow.node(run.task_id)
+        outputs: dict[str, Any] = {"executionId": child.id, "state": child.state.value,
+                                   "outputs": child.outputs or {}}
+        if extracted:
+            outputs["outputs"] = {**(child.outputs or {}), **extracted}
+        state = State.SUCCESS
+        if node.raw.get("transmitFailed", True) is not False:
+            if child.state in (State.FAILED, State.KILLED, State.WARNING, State.CANCELLED):
+                state = State.FAILED if child.state == State.CANCELLED else child.state
+        logs = []
+        if extract_error:
+            state = State.FAILED
+            logs.append((run.id, "ERROR", f"Failed to extract the subflow outputs: {extract_error}"))
+        effects = planner.attempt_ended(flow, data, run, state, outputs, env)
+        effects.logs[:0] = logs
+        return effects
+
+    runner.process(parent_id, event)
+
+
+def _extract_outputs(child_row: Execution, child: ExecutionData, parent_id: str,
+                     task_run_id: str) -> tuple[dict[str, Any] | None, str | None]:
+    """The deprecated Subflow `outputs` property, rendered against the child execution."""
+    from apps.engine import context as engine_context
+    from apps.executions.models import TaskRun
+
+    try:
+        parent_row = Execution.objects.get(id=parent_id)
+        task_id = TaskRun.objects.values_list("task_id", flat=True).get(id=task_run_id)
+    except (Execution.DoesNotExist, TaskRun.DoesNotExist):
+        return None, None
+    parent_flow = runner.compiled(parent_row.namespace, parent_row.flow_id, parent_row.flow_revision)
+    spec = parent_flow.node(task_id).raw.get("outputs")
+    if not spec:
+        return None, None
+    child_flow = runner.compiled(child_row.namespace, child_row.flow_id, child_row.flow_revision)
+    context = engine_context.build(child_flow, child, runner.env())
+    from apps.engine.expressions import render
+
+    try:
+        return {str(k): render(str(v), context, services=render_services(child_row)) if isinstance(v, str) else v
+                for k, v in spec.items()}, None
+    except Exception as error:
+        return None, str(error)
+
+
+# ---------------------------------------------------------------------------------------------
+# The end of an execution
+
+
+def after_commit(row: Execution, data: ExecutionData, effects: Effects) -> None:
+    """Register the side effects of this transaction's decisions, run once it commits."""
+    if effects.kill_children:
+        transaction.on_commit(lambda: kill_children(data.id))
+    if effects.new_execution is not None:
+        spec = dict(effects.new_execution)
+        transaction.on_commit(lambda: flow_retry(data.id, spec))
+    if effects.ended:
+        transaction.on_commit(lambda: ended(data.id))
+
+
+def ended(execution_id: str) -> None:
+    try:
+        row = Execution.objects.only("namespace", "flow_id", "flow_revision", "meta", "state").get(id=execution_id)
+    except Execution.DoesNotExist:
+        return
+    if (row.meta or {}).get("parent"):
+        subflow_ended(execution_id)
+    release_queue(row.namespace, row.flow_id, row.flow_revision)
+    try:
+        from apps.executions import flowtriggers
+
+        flowtriggers.on_execution_end(execution_id)
+    except ImportError:
+        pass
+
+
+def kill_children(execution_id: str) -> None:
+    from apps.executions import services
+
+    for child_id in Execution.objects.filter(trigger_execution_id=execution_id).exclude(
+            state__in=[s.value for s in TERMINATED]).values_list("id", flat=True):
+        services.kill(child_id)
+
+
+def flow_retry(execution_id: str, spec: dict[str, Any]) -> None:
+    """`CREATE_NEW_EXECUTION`: a fresh execution of the same flow, inputs and labels."""
+    from apps.executions import services
+
+    source = Execution.objects.get(id=execution_id)
+    services.replay(execution_id, attempt_number=int(spec["attemptNumber"]),
+                    schedule_date=timezone.now() + timedelta(seconds=float(spec.get("delay") or 0)),
+                    parent_is_source=False, _source=source)

@@ -1,0 +1,140 @@
+"""Executions, task runs, log lines, metrics, delays and the namespace KV store (DESIGN.md §5).
+
+PostgreSQL is the source of truth: a Celery message only carries a task run id and an attempt
+number. Lists of attempts and state histories are JSON on their row because they are always
+read and written with it.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Execution(models.Model):
+    id = models.CharField(primary_key=True, max_length=32)
+    namespace = models.CharField(max_length=150)
+    flow_id = models.CharField(max_length=100)
+    flow_revision = models.PositiveIntegerField()
+    state = models.CharField(max_length=16, default="CREATED")
+    history = models.JSONField(default=list)
+    inputs = models.JSONField(default=dict)
+    outputs = models.JSONField(null=True, blank=True)
+    labels = models.JSONField(default=list)
+    variables = models.JSONField(default=dict)
+    trigger = models.JSONField(null=True, blank=True)
+    parent_id = models.CharField(max_length=32, null=True, blank=True)
+    original_id = models.CharField(max_length=32)
+    meta = models.JSONField(default=dict)
+    schedule_date = models.DateTimeField(null=True, blank=True)
+    start_date = models.CharField(max_length=40, null=True, blank=True)
+    end_date = models.CharField(max_length=40, null=True, blank=True)
+    log_seq = models.PositiveBigIntegerField(default=0, help_text="The last log line's seq.")
+    trigger_execution_id = models.CharField(max_length=32, null=True, blank=True,
+                                            help_text="The parent execution of a subflow child.")
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+    deleted = models.BooleanField(default=False)
+
+    class Meta:
+        db_table = "weir_execution"
+        indexes = [
+            models.Index(fields=["namespace", "flow_id", "-created"], name="exec_flow_created_idx"),
+            models.Index(fields=["-created"], name="exec_created_idx"),
+            models.Index(fields=["state", "created"], name="exec_state_idx"),
+            models.Index(fields=["trigger_execution_id"], name="exec_trigger_parent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.namespace}.{self.flow_id} {self.id}"
+
+
+class TaskRun(models.Model):
+    id = models.CharField(primary_key=True, max_length=32)
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="task_runs")
+    task_id = models.CharField(max_length=100)
+    parent_task_run_id = models.CharField(max_length=32, null=True, blank=True)
+    value = models.TextField(null=True, blank=True)
+    iteration = models.IntegerField(null=True, blank=True)
+    state = models.CharField(max_length=16, default="CREATED")
+    history = models.JSONField(default=list)
+    attempts = models.JSONField(default=list)
+    attempt_no = models.PositiveIntegerField(default=0, help_text="Attempts started; fences worker writes.")
+    outputs = models.JSONField(null=True, blank=True)
+    plan = models.JSONField(default=dict)
+    seq = models.PositiveIntegerField()
+    start_date = models.CharField(max_length=40, null=True, blank=True)
+    end_date = models.CharField(max_length=40, null=True, blank=True)
+    queue = models.CharField(max_length=120, default="weir.tasks")
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        db_table = "weir_task_run"
+        ordering = ["execution", "seq"]
+        constraints = [models.UniqueConstraint(fields=["execution", "seq"], name="taskrun_seq_unique")]
+        indexes = [
+            models.Index(fields=["state", "lease_until"], name="taskrun_lease_idx"),
+            models.Index(fields=["state", "dispatched_at"], name="taskrun_dispatch_idx"),
+        ]
+
+
+class LogLine(models.Model):
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="log_lines")
+    seq = models.PositiveBigIntegerField()
+    task_run_id = models.CharField(max_length=32, null=True, blank=True)
+    task_id = models.CharField(max_length=100, null=True, blank=True)
+    attempt = models.PositiveIntegerField(null=True, blank=True)
+    level = models.CharField(max_length=8, default="INFO")
+    message = models.TextField()
+    timestamp = models.DateTimeField()
+
+    class Meta:
+        db_table = "weir_log_line"
+        ordering = ["execution", "seq"]
+        constraints = [models.UniqueConstraint(fields=["execution", "seq"], name="logline_seq_unique")]
+
+
+class Metric(models.Model):
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="metrics")
+    task_run_id = models.CharField(max_length=32, null=True, blank=True)
+    task_id = models.CharField(max_length=100, null=True, blank=True)
+    kind = models.CharField(max_length=16)
+    name = models.CharField(max_length=200)
+    value = models.FloatField()
+    tags = models.JSONField(default=dict)
+    timestamp = models.DateTimeField()
+
+    class Meta:
+        db_table = "weir_metric"
+        indexes = [models.Index(fields=["execution", "name"], name="metric_exec_name_idx")]
+
+
+class Delay(models.Model):
+    """A wake-up the scheduler delivers: retry back-off, pause delay/timeout, scheduled start…"""
+
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="delays")
+    task_run_id = models.CharField(max_length=32, null=True, blank=True)
+    kind = models.CharField(max_length=32)
+    due = models.DateTimeField()
+    data = models.JSONField(default=dict)
+
+    class Meta:
+        db_table = "weir_delay"
+        indexes = [models.Index(fields=["due"], name="delay_due_idx")]
+
+
+class KVEntry(models.Model):
+    """The namespace key-value store (kv tasks, `kv()`), and the legacy state store (`scope=state`)."""
+
+    namespace = models.CharField(max_length=150)
+    scope = models.CharField(max_length=16, default="kv")
+    key = models.CharField(max_length=500)
+    value = models.JSONField(null=True)
+    kind = models.CharField(max_length=16, default="STRING")
+    expires_at = models.DateTimeField(null=True, blank=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "weir_kv"
+        constraints = [models.UniqueConstraint(fields=["namespace", "scope", "key"], name="kv_unique")]

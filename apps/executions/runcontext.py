@@ -1,0 +1,287 @@
+"""The `RunContext` a runnable plugin gets on a worker (apps/plugins/sdk.py documents the contract).
+
+It renders dynamic properties against the execution, collects log lines and metrics (written
+with the result, under the execution lock), and gives access to storage, the KV and state
+stores, secrets and a few execution-level operations the core tasks need.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import tempfile
+import threading
+from collections.abc import Mapping
+from datetime import timedelta
+from functools import cache
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
+from django.utils import timezone
+
+from apps.engine import context as engine_context
+from apps.engine.expressions import render
+from apps.engine.model import CompiledFlow, ExecutionData, TaskNode, TaskRunData
+from apps.engine.states import State
+from apps.executions import kvstore
+from apps.executions.secrets_mask import remember
+from apps.plugins.sdk import Plugin, TaskFailed
+
+LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
+
+__all__ = ["Cancelled", "RenderServices", "TaskFailed", "WorkerRunContext"]
+
+
+class Cancelled(Exception):
+    """The attempt was killed (or lost its lease) while running."""
+
+
+@cache
+def dynamic_fields(plugin: type[Plugin]) -> frozenset[str]:
+    names = set()
+    for name, info in plugin.Properties.model_fields.items():
+        extra = info.json_schema_extra
+        if isinstance(extra, dict) and extra.get("$dynamic"):
+            names.add(info.alias or name)
+    return frozenset(names)
+
+
+class RenderServices:
+    """What expressions may reach at run time: secrets, the KV store, this execution's files."""
+
+    def __init__(self, namespace: str, execution_id: str | None = None) -> None:
+        self.namespace = namespace
+        self.execution_id = execution_id
+
+    def secret(self, name: str) -> str:
+        raw = os.environ.get(f"SECRET_{name.upper()}")
+        if raw is None:
+            raise KeyError(f"Cannot find secret for key '{name}'.")
+        value = base64.b64decode("".join(raw.split())).decode("utf-8")
+        remember(value)
+        return value
+
+    def mark_secret(self, value: str) -> None:
+        remember(value)
+
+    def kv(self, namespace: str | None, key: str, error_on_missing: bool) -> Any:
+        found, value = kvstore.get(namespace or self.namespace, key)
+        if not found and error_on_missing:
+            raise KeyError(f"The key '{key}' does not exist in the namespace '{namespace or self.namespace}'.")
+        return value
+
+    def read(self, path: str) -> str:
+        return read_file(path).decode("utf-8")
+
+    def file_size(self, path: str) -> int:
+        return len(read_file(path))
+
+    def file_uri(self, path: str) -> str:
+        return path
+
+    def error_logs(self) -> list[dict[str, Any]]:
+        from apps.executions.models import LogLine
+
+        if not self.execution_id:
+            return []
+        return [
+            {"taskId": t, "message": m, "level": lvl, "timestamp": ts.isoformat()}
+            for t, m, lvl, ts in LogLine.objects.filter(execution_id=self.execution_id, level="ERROR")
+            .values_list("task_id", "message", "level", "timestamp")
+        ]
+
+
+def read_file(uri: str) -> bytes:
+    storage = storages["default"]
+    name = storage_name(uri)
+    with storage.open(name, "rb") as handle:
+        data: bytes = handle.read()
+    return data
+
+
+def storage_name(uri: str) -> str:
+    for prefix in ("weir://", "kestra://"):
+        if uri.startswith(prefix):
+            name = uri[len(prefix):].lstrip("/")
+            if ".." in name.split("/"):
+                raise ValueError(f"invalid storage path {uri!r}")
+            return name
+    raise ValueError(f"not a storage URI: {uri!r}")
+
+
+class WorkerRunContext:
+    """One attempt's view of the world; plugin code only sees this object."""
+
+    def __init__(self, flow: CompiledFlow, data: ExecutionData, run: TaskRunData, node: TaskNode,
+                 cancel: threading.Event) -> None:
+        self.flow = flow
+        self.data = data
+        self.run = run
+        self.node = node
+        self.cancel = cancel
+        self.logs: list[tuple[str, str]] = []
+        self.metrics: list[dict[str, Any]] = []
+        self.labels: list[dict[str, Any]] | None = None
+        self.final_state: State | None = None
+        self.debug_trace = ""
+        self.services = RenderServices(flow.namespace, data.id)
+        self._context: dict[str, Any] | None = None
+        self._workdir: str | None = None
+        min_level = node.raw.get("logLevel")
+        self._min_level = LEVELS.index(min_level) if min_level in LEVELS else 0
+        # identity
+        self.execution_id = data.id
+        self.namespace = flow.namespace
+        self.flow_id = flow.id
+        self.task_id = node.id
+        self.task_run_id = run.id
+        self.task_run_value = run.value
+        self.attempt = run.attempt_count
+
+    # -- rendering -----------------------------------------------------------------------------
+
+    @property
+    def context(self) -> dict[str, Any]:
+        if self._context is None:
+            env = engine_context.Env(now=timezone.now(), services=self.services)
+            from apps.executions.runner import envs
+
+            env.envs = envs()
+            self._context = engine_context.build(self.flow, self.data, env, self.run, self.node,
+                                                 running_attempt=True)
+            if not self.flow.raw.get("inputs") and not self.data.inputs:
+                self._context.pop("inputs", None)
+        return self._context
+
+    def render(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return render(value, self.context, services=self.services)
+        if isinstance(value, Mapping):
+            return {self.render(str(k)): self.render(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.render(v) for v in value]
+        return value
+
+    def render_typed(self, value: Any) -> Any:
+        from apps.engine.expressions import render_typed
+
+        if isinstance(value, str):
+            return render_typed(value, self.context, services=self.services)
+        return self.render(value)
+
+    def render_properties(self, plugin: type[Plugin], raw: Mapping[str, Any]) -> dict[str, Any]:
+        dynamic = dynamic_fields(plugin)
+        return {key: (self.render(value) if key in dynamic else value) for key, value in raw.items()}
+
+    # -- logs and metrics ----------------------------------------------------------------------
+
+    def log(self, level: str, message: str) -> None:
+        level = "WARN" if level == "WARNING" else level.upper()
+        if level in LEVELS and LEVELS.index(level) < self._min_level:
+            return
+        self.logs.append((level, str(message)))
+
+    def metric(self, kind: str, name: str, value: float, tags: Mapping[str, str] | None = None) -> None:
+        self.metrics.append({"kind": kind, "name": name, "value": float(value), "tags": dict(tags or {})})
+
+    def flush_metrics(self) -> None:
+        if not self.metrics:
+            return
+        from apps.executions.models import Metric
+
+        now = timezone.now()
+        Metric.objects.bulk_create([
+            Metric(execution_id=self.data.id, task_run_id=self.run.id, task_id=self.node.id, timestamp=now, **m)
+            for m in self.metrics
+        ])
+
+    # -- storage -------------------------------------------------------------------------------
+
+    def put_file(self, name: str, data: bytes) -> str:
+        storage = storages["default"]
+        base = f"{self.namespace.replace('.', '/')}/{self.flow_id}/executions/{self.execution_id}/tasks/" \
+               f"{self.task_id}/{self.task_run_id}/{os.path.basename(name)}"
+        saved = storage.save(base, ContentFile(data))
+        return f"kestra:///{saved}"
+
+    def get_file(self, uri: str) -> bytes:
+        return read_file(uri)
+
+    def working_dir(self) -> str:
+        if self._workdir is None:
+            self._workdir = tempfile.mkdtemp(prefix=f"weir-{self.task_run_id}-")
+        return self._workdir
+
+    # -- KV, state, secrets --------------------------------------------------------------------
+
+    def kv_get(self, namespace: str, key: str) -> Any:
+        return kvstore.get(namespace, key)[1]
+
+    def kv_lookup(self, namespace: str, key: str) -> tuple[bool, Any]:
+        return kvstore.get(namespace, key)
+
+    def kv_set(self, namespace: str, key: str, value: Any, ttl: float | None = None, kind: str = "STRING",
+               overwrite: bool = True) -> None:
+        kvstore.put(namespace, key, value, kind=kind, ttl=ttl, overwrite=overwrite)
+
+    def kv_keys(self, namespace: str, prefix: str | None = None) -> list[str]:
+        return kvstore.keys(namespace, prefix)
+
+    def kv_delete(self, namespace: str, key: str) -> bool:
+        return kvstore.delete(namespace, key)
+
+    def state_key(self, name: str, namespace_scope: bool, task_run_value: bool) -> str:
+        flow = "" if namespace_scope else self.flow_id
+        value = (self.run.value or "") if task_run_value else ""
+        return f"{flow}/{name}/{value}"
+
+    def state_get(self, key: str) -> tuple[bool, Any]:
+        return kvstore.get(self.namespace, key, scope="state")
+
+    def state_set(self, key: str, value: Any) -> None:
+        kvstore.put(self.namespace, key, value, kind="JSON", scope="state")
+
+    def state_delete(self, key: str) -> bool:
+        return kvstore.delete(self.namespace, key, scope="state")
+
+    def secret(self, name: str) -> str:
+        return self.services.secret(name)
+
+    # -- execution-level operations ------------------------------------------------------------
+
+    def sleep(self, seconds: float) -> None:
+        if self.cancel.wait(max(seconds, 0.0)):
+            raise Cancelled()
+
+    def check_cancelled(self) -> None:
+        if self.cancel.is_set():
+            raise Cancelled()
+
+    def set_labels(self, labels: list[dict[str, Any]]) -> None:
+        current = self.labels if self.labels is not None else []
+        self.labels = [*current, *labels]
+
+    def merged_labels(self, existing: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        merged = [dict(label) for label in existing]
+        for label in self.labels or []:
+            for item in merged:
+                if item.get("key") == label["key"]:
+                    item["value"] = label["value"]
+                    break
+            else:
+                merged.append(dict(label))
+        return merged
+
+    def set_state(self, state: str) -> None:
+        """End the attempt in WARNING (or another terminal state) instead of SUCCESS."""
+        self.final_state = State(state)
+
+    def host(self) -> Any:
+        """Execution-level operations (resume, logs, counts, purges) for core tasks."""
+        from apps.executions import hostops
+
+        return hostops.HostOperations(self)
+
+    def timedelta(self, seconds: float) -> timedelta:
+        return timedelta(seconds=seconds)

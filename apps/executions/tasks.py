@@ -1,0 +1,17 @@
+"""Celery entry points: thin, they parse ids and call one function."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(name="weir.run_task", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def run_task(task_run_id: str, attempt: int) -> None:
+    from apps.executions import worker
+
+    worker.execute(task_run_id, attempt)
+
+
+@shared_task(name="weir.ping", ignore_result=True)
+def ping() -> str:
+    return "pong"
