@@ -1,0 +1,54 @@
+"""Kestra's JSON shapes for executions, task runs and log lines (KESTRA.md §5.1, §7.2)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from apps.executions.models import Execution, LogLine, TaskRun
+
+
+def _state(current: str, history: list[dict[str, Any]], start: str | None, end: str | None) -> dict[str, Any]:
+    return {"current": current, "histories": history, "startDate": start or (history[0]["date"] if history else None),
+            "endDate": end}
+
+
+def task_run_json(run: TaskRun) -> dict[str, Any]:
+    return {
+        "id": run.id, "executionId": run.execution_id, "taskId": run.task_id,
+        "parentTaskRunId": run.parent_task_run_id, "value": run.value, "iteration": run.iteration,
+        "attempts": [{"state": {"current": a.get("state"), "startDate": a.get("startDate"),
+                                "endDate": a.get("endDate")}} for a in run.attempts],
+        "outputs": run.outputs, "state": _state(run.state, run.history, run.start_date, run.end_date),
+    }
+
+
+def execution_json(row: Execution, runs: Iterable[TaskRun] | None = None) -> dict[str, Any]:
+    """An Execution as Kestra's API returns it (`taskRunList` included when `runs` is given)."""
+    meta = row.meta or {}
+    data: dict[str, Any] = {
+        "id": row.id, "namespace": row.namespace, "flowId": row.flow_id, "flowRevision": row.flow_revision,
+        "state": _state(row.state, row.history, row.start_date, row.end_date),
+        "inputs": row.inputs, "outputs": row.outputs or {}, "labels": row.labels, "variables": row.variables,
+        "trigger": row.trigger, "parentId": row.parent_id, "originalId": row.original_id,
+        "metadata": {"attemptNumber": meta.get("attemptNumber", 1),
+                     "originalCreatedDate": meta.get("originalCreatedDate")},
+        "scheduleDate": row.schedule_date.isoformat() if row.schedule_date else None,
+        "deleted": row.deleted,
+    }
+    if runs is not None:
+        data["taskRunList"] = [task_run_json(r) for r in runs]
+    return data
+
+
+def full_execution_json(row: Execution) -> dict[str, Any]:
+    return execution_json(row, TaskRun.objects.filter(execution_id=row.id).order_by("seq"))
+
+
+def log_json(line: LogLine, row: Execution | None = None) -> dict[str, Any]:
+    return {
+        "seq": line.seq, "executionId": line.execution_id, "taskRunId": line.task_run_id, "taskId": line.task_id,
+        "attemptNumber": line.attempt, "level": line.level, "message": line.message,
+        "timestamp": line.timestamp.isoformat(),
+        "namespace": row.namespace if row else None, "flowId": row.flow_id if row else None,
+    }
