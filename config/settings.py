@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 
 import dj_database_url
 
-from config.env import env_bool, env_int, env_list, env_path, env_str
+from config.env import env_float, env_bool, env_int, env_list, env_path, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = env_path("WEIR_DATA_DIR", BASE_DIR / "var")
@@ -145,6 +147,13 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Worker groups a task may name in `workerGroup.key` (DESIGN.md §1).
 WEIR_WORKER_GROUPS = env_list("WEIR_WORKER_GROUPS", [])
+# Engine timings (DESIGN.md §5): a worker renews its lease every third of WEIR_LEASE_SECONDS; the
+# reaper re-dispatches a task run whose lease expired; the sweeper re-publishes task runs still
+# CREATED WEIR_SWEEP_SECONDS after they were published.
+WEIR_LEASE_SECONDS = env_float("WEIR_LEASE_SECONDS", 30.0)
+WEIR_SWEEP_SECONDS = env_float("WEIR_SWEEP_SECONDS", 10.0)
+# `globals.*` in expressions (Kestra's kestra.variables.globals), as a JSON object.
+WEIR_GLOBALS = json.loads(env_str("WEIR_GLOBALS", "{}") or "{}")
 
 WEIR_FRONTEND_MANIFEST = BASE_DIR / "static" / "dist" / ".vite" / "manifest.json"
 

@@ -236,18 +236,21 @@ class Planner:
             return self.set_ex(State.RUNNING)
         return False
 
-    def kill_all(self) -> None:
+    def kill_all(self, final: State = State.KILLED) -> None:
         for run in self.ex.task_runs:
             if run.state not in TERMINATED:
                 if run.state == State.CREATED:
                     self.set_run(run, State.KILLED)
                 else:
-                    transition(run, State.KILLED, self.env.now) if State.KILLED in _allowed(run.state) else None
+                    if State.KILLED in _allowed(run.state):
+                        transition(run, State.KILLED, self.env.now)
                     run.dirty = True
                     run.end_date = self.now_iso()
                 if run.attempts and run.attempts[-1].get("state") in ("RUNNING", "CREATED"):
                     run.attempts[-1]["state"] = State.KILLED.value
-        self.set_ex(State.KILLED)
+        if self.ex.state not in (State.KILLING,) and final == State.KILLED:
+            self.set_ex(State.KILLING)
+        self.set_ex(final)
         self.effects.ended = True
         self.effects.kill_children = True
 
@@ -393,10 +396,9 @@ def wake(flow: CompiledFlow, ex: ExecutionData, delay: Delay, env: ctx.Env) -> E
         run.plan["iteration"] = run.iteration
         run.dirty = True
     elif delay.kind == "flow_timeout" and ex.state not in TERMINATED:
-        planner.log(None, "ERROR", f"Flow timeout of {flow.raw.get('timeout')} exceeded: the execution is killed")
-        planner.kill_all()
-        transition(ex, State.FAILED, env.now) if False else None
+        planner.log(None, "ERROR", f"Flow timeout of {flow.raw.get('timeout')} exceeded: the execution fails")
         ex.meta["timedOut"] = True
+        planner.kill_all(State.FAILED)
         return effects
     return planner.advance()
 

@@ -105,10 +105,10 @@ def start_subflows(row: Execution, flow: CompiledFlow, data: ExecutionData, effe
     Returns the effects of re-advancing the parent when a child could not be created (its
     task run fails, which may retry or fail the parent), or None when there is nothing left.
     """
-    from apps.executions import services
-
     if not effects.subflows:
         return None
+    from apps.executions import services
+
     requests, effects.subflows = effects.subflows, []
     more = Effects()
     for request in requests:

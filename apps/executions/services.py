@@ -343,13 +343,22 @@ def restart(execution_id: str, revision: int | None = None) -> Execution:
 
     def event(flow: CompiledFlow, data: ExecutionData, env: Env) -> Effects:
         _restart_snapshot(flow, data, env)
-        effects = Effects()
-        return planner.Planner(flow, data, env, effects).advance() if False else effects
+        return Effects()
 
     runner.process(execution_id, event)
-    transaction.on_commit(lambda: None)
-    runner.process(execution_id, lambda f, d, e: planner.advance(f, d, e))
+    # The execution is RESTARTED now (what the API returns); a worker moves it on, as in Kestra.
+    transaction.on_commit(lambda: advance_later(execution_id))
     return get(execution_id)
+
+
+def advance_later(execution_id: str) -> None:
+    """Ask a worker to run the executor loop for this execution."""
+    from apps.executions.tasks import advance
+
+    try:
+        advance.apply_async(args=[execution_id])
+    except Exception:  # the broker is down: advance here rather than lose the restart
+        runner.process(execution_id, lambda f, d, e: planner.advance(f, d, e))
 
 
 def _restart_snapshot(flow: CompiledFlow, data: ExecutionData, env: Env) -> None:
@@ -467,7 +476,7 @@ def _copy_runs(source: Execution, copy: Execution, runs: list[TaskRun], task_run
     copy.state = "RESTARTED"
     copy.history = [*copy.history, {"state": "RESTARTED", "date": timezone.now().isoformat()}]
     copy.save(update_fields=["state", "history"])
-    transaction.on_commit(lambda: runner.process(copy.id, lambda f, d, e: planner.advance(f, d, e)))
+    transaction.on_commit(lambda: advance_later(copy.id))
 
 
 def delete(execution_id: str) -> None:

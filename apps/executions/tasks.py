@@ -12,6 +12,14 @@ def run_task(task_run_id: str, attempt: int) -> None:
     worker.execute(task_run_id, attempt)
 
 
+@shared_task(name="weir.advance", acks_late=True, ignore_result=True)
+def advance(execution_id: str) -> None:
+    from apps.engine import planner
+    from apps.executions import runner
+
+    runner.process(execution_id, lambda flow, data, env: planner.advance(flow, data, env))
+
+
 @shared_task(name="weir.ping", ignore_result=True)
 def ping() -> str:
     return "pong"

@@ -27,7 +27,7 @@ from apps.engine import planner
 from apps.engine.context import Env
 from apps.engine.model import CompiledFlow, Effects, ExecutionData
 from apps.engine.states import State
-from apps.executions import runner
+from apps.executions import failpoints, runner
 from apps.executions.models import Execution, TaskRun
 from apps.executions.runcontext import Cancelled, TaskFailed, WorkerRunContext
 from apps.plugins.registry import registry
@@ -108,6 +108,7 @@ def _run_claimed(task_run_id: str, attempt: int, cancel: threading.Event) -> Non
     node = flow.node(run.task_id)
     ctx = WorkerRunContext(flow, data, run, node, cancel)
     state, outputs = _run_plugin(ctx, node.type, node.raw)
+    failpoints.hit("worker.after_side_effect_before_commit")
     _finish(ex_row.id, task_run_id, attempt, state, outputs, ctx)
 
 
