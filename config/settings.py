@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-
 from pathlib import Path
 
 import dj_database_url
 
-from config.env import env_float, env_bool, env_int, env_list, env_path, env_str
+from config.env import env_bool, env_float, env_int, env_list, env_path, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = env_path("WEIR_DATA_DIR", BASE_DIR / "var")

@@ -64,4 +64,8 @@ class BadRequest(Exception):
 
 
 class Unprocessable(Exception):
-    """Well-formed but semantically invalid input (HTTP 422)."""
+    """Well-formed but semantically invalid input (HTTP 422), optionally with one problem per field."""
+
+    def __init__(self, message: str, problems: list[Problem] | None = None) -> None:
+        super().__init__(message)
+        self.problems = list(problems or [])

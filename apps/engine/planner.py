@@ -1,4 +1,4 @@
-"""The executor loop (KESTRA.md §5.3–5.6): given a flow and an execution snapshot, decide what
+"""The executor loop (KESTRA.md §5.3-5.6): given a flow and an execution snapshot, decide what
 happens next — create task runs, start flowables, end them, end the execution.
 
 `advance` mutates the snapshot in place (marking what changed) and returns `Effects` for the
@@ -140,8 +140,8 @@ class Planner:
         then end that flowable if its active branch is done."""
         kids = self.ex.children_of(parent.id if parent else None)
         if parent is None:
-            normal = [(t, None) for t in self.flow.root_tasks]
-            errors = [(t, None) for t in self.flow.root_errors]
+            normal: list[flowables.Resolved] = [(t, None) for t in self.flow.root_tasks]
+            errors: list[flowables.Resolved] = [(t, None) for t in self.flow.root_errors]
             behaviour = flowables.Behaviour(mode="sequential")
             node = None
         else:
@@ -150,8 +150,7 @@ class Planner:
             if behaviour.wait:
                 return False
             normal = behaviour.children
-            errors = [(t, parent.value if node.planner in flowables.VALUE_INHERITING else None)
-                      for t in node.slot_tasks("errors")]
+            errors = [(t, None) for t in node.slot_tasks("errors")]
         if parent is not None and behaviour.iteration is not None:
             kids = [k for k in kids if k.iteration == behaviour.iteration]
         current, in_errors = flowables.current_branch(normal, errors, kids)
@@ -259,14 +258,14 @@ class Planner:
     def end_check(self) -> bool:
         """End the execution once its root branch (tasks, then errors) is done (KESTRA.md §5.5)."""
         kids = self.ex.children_of(None)
-        normal = [(t, None) for t in self.flow.root_tasks]
-        errors = [(t, None) for t in self.flow.root_errors]
+        normal: list[flowables.Resolved] = [(t, None) for t in self.flow.root_tasks]
+        errors: list[flowables.Resolved] = [(t, None) for t in self.flow.root_errors]
         current, in_errors = flowables.current_branch(normal, errors, kids)
         if not flowables.branch_done(current, kids, in_errors):
             return False
         final = self.flow.finally_
         if final:
-            finals = [(t, None) for t in final if not t.disabled]
+            finals: list[flowables.Resolved] = [(t, None) for t in final if not t.disabled]
             pending = flowables.nexts("sequential", finals, kids, 0)
             if pending:
                 for node, value in pending:

@@ -166,9 +166,9 @@ def subflow_ended(child_id: str) -> None:
         if extracted:
             outputs["outputs"] = {**(child.outputs or {}), **extracted}
         state = State.SUCCESS
-        if node.raw.get("transmitFailed", True) is not False:
-            if child.state in (State.FAILED, State.KILLED, State.WARNING, State.CANCELLED):
-                state = State.FAILED if child.state == State.CANCELLED else child.state
+        transmit = node.raw.get("transmitFailed", True) is not False
+        if transmit and child.state in (State.FAILED, State.KILLED, State.WARNING, State.CANCELLED):
+            state = State.FAILED if child.state == State.CANCELLED else child.state
         logs = []
         if extract_error:
             state = State.FAILED

@@ -78,6 +78,9 @@ class TaskRun(models.Model):
             models.Index(fields=["state", "dispatched_at"], name="taskrun_dispatch_idx"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.task_id} {self.id} {self.state}"
+
 
 class LogLine(models.Model):
     execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="log_lines")
@@ -94,6 +97,9 @@ class LogLine(models.Model):
         ordering = ["execution", "seq"]
         constraints = [models.UniqueConstraint(fields=["execution", "seq"], name="logline_seq_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.execution_id}#{self.seq}"
+
 
 class Metric(models.Model):
     execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="metrics")
@@ -109,6 +115,9 @@ class Metric(models.Model):
         db_table = "weir_metric"
         indexes = [models.Index(fields=["execution", "name"], name="metric_exec_name_idx")]
 
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"
+
 
 class Delay(models.Model):
     """A wake-up the scheduler delivers: retry back-off, pause delay/timeout, scheduled start…"""
@@ -122,6 +131,9 @@ class Delay(models.Model):
     class Meta:
         db_table = "weir_delay"
         indexes = [models.Index(fields=["due"], name="delay_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.due}"
 
 
 class KVEntry(models.Model):
@@ -138,3 +150,6 @@ class KVEntry(models.Model):
     class Meta:
         db_table = "weir_kv"
         constraints = [models.UniqueConstraint(fields=["namespace", "scope", "key"], name="kv_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.key}"

@@ -13,7 +13,6 @@ import tempfile
 import threading
 from collections.abc import Mapping
 from datetime import timedelta
-from functools import cache
 from typing import Any
 
 from django.core.files.base import ContentFile
@@ -37,14 +36,21 @@ class Cancelled(Exception):
     """The attempt was killed (or lost its lease) while running."""
 
 
-@cache
+_DYNAMIC: dict[str, frozenset[str]] = {}
+
+
 def dynamic_fields(plugin: type[Plugin]) -> frozenset[str]:
+    """Names of the properties marked `dynamic` (rendered before the plugin runs), cached per type."""
+    cached = _DYNAMIC.get(plugin.type)
+    if cached is not None:
+        return cached
     names = set()
     for name, info in plugin.Properties.model_fields.items():
         extra = info.json_schema_extra
         if isinstance(extra, dict) and extra.get("$dynamic"):
             names.add(info.alias or name)
-    return frozenset(names)
+    _DYNAMIC[plugin.type] = frozenset(names)
+    return _DYNAMIC[plugin.type]
 
 
 class RenderServices:
@@ -209,9 +215,25 @@ class WorkerRunContext:
         return read_file(uri)
 
     def working_dir(self) -> str:
+        """A private temporary directory, or the one shared by the enclosing WorkingDirectory."""
         if self._workdir is None:
-            self._workdir = tempfile.mkdtemp(prefix=f"weir-{self.task_run_id}-")
+            shared = self._working_directory_run()
+            if shared is not None:
+                path = os.path.join(tempfile.gettempdir(), f"weir-wd-{shared}")
+                os.makedirs(path, exist_ok=True)
+                self._workdir = path
+            else:
+                self._workdir = tempfile.mkdtemp(prefix=f"weir-{self.task_run_id}-")
         return self._workdir
+
+    def _working_directory_run(self) -> str | None:
+        from apps.plugins.registry import registry
+
+        for parent in engine_context.ancestors(self.data, self.run):
+            plugin = registry.get(self.flow.node(parent.task_id).type)
+            if plugin is not None and getattr(plugin, "runs_on_worker", False):
+                return parent.id
+        return None
 
     # -- KV, state, secrets --------------------------------------------------------------------
 

@@ -20,7 +20,6 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from apps.engine import planner
 from apps.engine.compile import compile_flow
 from apps.engine.context import Env
 from apps.engine.model import CompiledFlow, Effects, ExecutionData, TaskRunData
@@ -102,7 +101,8 @@ def _save(row: Execution, data: ExecutionData, effects: Effects) -> list[TaskRun
         setattr(row, name, getattr(data, name))
     row.state = data.state.value
     row.save(update_fields=[*fields, "updated"])
-    new_rows, dirty_rows = [], []
+    new_rows: list[TaskRun] = []
+    dirty_rows: list[TaskRun] = []
     to_dispatch: list[TaskRunData] = []
     for run in data.task_runs:
         if not (run.new or run.dirty):

@@ -1,4 +1,4 @@
-"""The scheduler's work on executions (DESIGN.md §1, RELIABILITY.md §1.6 rules 2–3):
+"""The scheduler's work on executions (DESIGN.md §1, RELIABILITY.md §1.6 rules 2-3):
 
 - deliver due delays (retry back-off, pause delay/timeout, WaitFor intervals, scheduled
   starts, flow timeouts);
@@ -30,8 +30,8 @@ from apps.executions.models import Delay, Execution, TaskRun
 log = logging.getLogger("weir.scheduler")
 
 
-def _skip_locked() -> dict[str, bool]:
-    return {"skip_locked": True} if connection.features.has_select_for_update_skip_locked else {}
+def _skip_locked() -> bool:
+    return bool(connection.features.has_select_for_update_skip_locked)
 
 
 def sweep_seconds() -> float:
@@ -42,7 +42,7 @@ def deliver_delays(limit: int = 200) -> int:
     delivered = 0
     while True:
         with transaction.atomic():
-            due = list(Delay.objects.select_for_update(**_skip_locked()).filter(due__lte=timezone.now())
+            due = list(Delay.objects.select_for_update(skip_locked=_skip_locked()).filter(due__lte=timezone.now())
                        .order_by("due")[:limit])
             for delay in due:
                 delay.delete()

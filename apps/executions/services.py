@@ -424,7 +424,7 @@ def replay(execution_id: str, task_run_id: str | None = None, revision: int | No
     now = timezone.now()
     meta = {"attemptNumber": attempt_number or 1,
             "originalCreatedDate": (source.meta or {}).get("originalCreatedDate", now.isoformat())}
-    labels = [lb if lb.get("key") != "system.correlationId" else lb for lb in source.labels]
+    labels = [dict(lb) for lb in source.labels]
     copy = Execution(
         id=new, namespace=source.namespace, flow_id=source.flow_id, flow_revision=revision or source.flow_revision,
         state="CREATED", history=[{"state": "CREATED", "date": now.isoformat()}], inputs=source.inputs,
@@ -458,7 +458,7 @@ def _copy_runs(source: Execution, copy: Execution, runs: list[TaskRun], task_run
     for run in keep:
         clone = TaskRun(
             id=ids[run.id], execution_id=copy.id, task_id=run.task_id,
-            parent_task_run_id=ids.get(run.parent_task_run_id or "", None) if run.parent_task_run_id else None,
+            parent_task_run_id=ids.get(run.parent_task_run_id or "") if run.parent_task_run_id else None,
             value=run.value, iteration=run.iteration, state=run.state, history=list(run.history),
             attempts=list(run.attempts), attempt_no=run.attempt_no, outputs=run.outputs, plan=dict(run.plan),
             seq=run.seq, start_date=run.start_date, end_date=run.end_date,

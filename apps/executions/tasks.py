@@ -5,14 +5,14 @@ from __future__ import annotations
 from celery import shared_task
 
 
-@shared_task(name="weir.run_task", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+@shared_task(name="weir.run_task", acks_late=True, reject_on_worker_lost=True, ignore_result=True)  # type: ignore[untyped-decorator]
 def run_task(task_run_id: str, attempt: int) -> None:
     from apps.executions import worker
 
     worker.execute(task_run_id, attempt)
 
 
-@shared_task(name="weir.advance", acks_late=True, ignore_result=True)
+@shared_task(name="weir.advance", acks_late=True, ignore_result=True)  # type: ignore[untyped-decorator]
 def advance(execution_id: str) -> None:
     from apps.engine import planner
     from apps.executions import runner
@@ -20,6 +20,6 @@ def advance(execution_id: str) -> None:
     runner.process(execution_id, lambda flow, data, env: planner.advance(flow, data, env))
 
 
-@shared_task(name="weir.ping", ignore_result=True)
+@shared_task(name="weir.ping", ignore_result=True)  # type: ignore[untyped-decorator]
 def ping() -> str:
     return "pong"

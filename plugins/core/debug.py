@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from apps.plugins.sdk import RunContext, LogLevel, Plugin, RunnableTask, TaskProperties, dynamic
+from apps.plugins.sdk import LogLevel, Plugin, RunContext, RunnableTask, TaskProperties, dynamic
 
 
 class Return(RunnableTask):

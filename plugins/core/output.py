@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from apps.plugins.sdk import RunContext, Plugin, RunnableTask, TaskProperties, dynamic
+from apps.plugins.sdk import Plugin, RunContext, RunnableTask, TaskProperties, dynamic
 
 
 class OutputValues(RunnableTask):

@@ -43,7 +43,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, BadRequest):
         return Response(_body(str(exc)), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, Unprocessable):
-        return Response(_body(str(exc)), status=status.HTTP_422_UNPROCESSABLE_ENTITY)
+        extra = {"errors": [p.as_dict() for p in exc.problems]} if exc.problems else {}
+        return Response(_body(str(exc), **extra), status=status.HTTP_422_UNPROCESSABLE_ENTITY)
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(exc, exceptions.APIException):
         detail = response.data
