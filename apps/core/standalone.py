@@ -46,6 +46,7 @@ def start_worker_threads(concurrency: int = 4) -> None:
     def run() -> None:
         worker = app.Worker(pool="threads", concurrency=concurrency, queues=["weir.tasks"], loglevel="WARNING",
                             without_heartbeat=True, without_mingle=True, without_gossip=True, quiet=True,
+                            redirect_stdouts=False,
                             hostname="standalone@%h")
         worker.start()
 

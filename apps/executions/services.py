@@ -6,7 +6,7 @@ through `runner.process` so the engine's rules apply.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -47,8 +47,13 @@ def _flow(namespace: str, flow_id: str) -> Flow:
     return flow
 
 
-def store_upload(execution_id: str, namespace: str, flow_id: str):  # type: ignore[no-untyped-def]
-    """A `store_file` callback for FILE inputs: saves the upload, returns its storage URI."""
+def store_upload(execution_id: str, namespace: str, flow_id: str,
+                 trust_local_files: bool = False) -> Callable[[str, Any], str]:
+    """A `store_file` callback for FILE inputs: saves the upload, returns its storage URI.
+
+    A string value is a local path only for trusted callers (the conformance runner, tests):
+    from the API it would let anyone read the server's files (RELIABILITY.md §4 row 27).
+    """
     from django.core.files.base import ContentFile, File
     from django.core.files.storage import storages
 
@@ -58,6 +63,8 @@ def store_upload(execution_id: str, namespace: str, flow_id: str):  # type: igno
         if isinstance(value, bytes | bytearray):
             name = storage.save(base + f"{input_id}.upl", ContentFile(bytes(value)))
         elif isinstance(value, str):
+            if not trust_local_files:
+                raise ValueError("a FILE input must be uploaded as a file (multipart part `files`)")
             with open(value, "rb") as handle:
                 name = storage.save(base + value.rsplit("/", 1)[-1], File(handle))
         else:
@@ -70,7 +77,8 @@ def store_upload(execution_id: str, namespace: str, flow_id: str):  # type: igno
 
 def _typed(declarations: list[Mapping[str, Any]], provided: Mapping[str, Any], store: Any) -> dict[str, Any]:
     resolved = resolve_inputs(declarations, provided, render_typed=render_typed, store_file=store)
-    return typed_inputs(resolved)
+    typed: dict[str, Any] = typed_inputs(resolved)
+    return typed
 
 
 def _inputs_problem(error: InputsInvalid) -> Unprocessable:
@@ -83,7 +91,7 @@ def create_execution(namespace: str, flow_id: str, *, inputs: Mapping[str, Any] 
                      revision: int | None = None, schedule_date: str | datetime | None = None,
                      trigger: dict[str, Any] | None = None, parent: tuple[str, str, bool] | None = None,
                      check_recursion: tuple[str, str] | None = None, start: bool = True,
-                     variables: dict[str, Any] | None = None) -> Execution:
+                     variables: dict[str, Any] | None = None, trust_local_files: bool = False) -> Execution:
     """Create an execution (no row at all when an input is invalid) and start it after commit.
 
     `inputs_mode`: `validated` types and checks inputs against the flow (API, subflows);
@@ -103,7 +111,8 @@ def create_execution(namespace: str, flow_id: str, *, inputs: Mapping[str, Any] 
     provided = dict(inputs or {})
     if inputs_mode == "validated":
         try:
-            typed = _typed(declarations, provided, store_upload(execution_id, namespace, flow_id))
+            typed = _typed(declarations, provided,
+                           store_upload(execution_id, namespace, flow_id, trust_local_files))
         except InputsInvalid as error:
             raise _inputs_problem(error) from error
     else:
@@ -132,7 +141,8 @@ def create_execution(namespace: str, flow_id: str, *, inputs: Mapping[str, Any] 
 def _defaults(declarations: list[Mapping[str, Any]]) -> dict[str, Any]:
     from apps.engine.inputs import defaults_for_render
 
-    return defaults_for_render(declarations)
+    defaults: dict[str, Any] = defaults_for_render(declarations)
+    return defaults
 
 
 def _parse_date(value: str | datetime | None) -> datetime | None:

@@ -147,6 +147,11 @@ tasks:
         flowId: str | None = dynamic(None, description="Flow of that execution.")
         inputs: dict[str, Any] | None = dynamic(None, description="Values for the Pause task's `onResume` inputs.")
 
+    def run(self, ctx: RunContext, props: Properties) -> None:  # type: ignore[override]
+        resumed = ctx.host().resume(props.executionId or None, props.inputs,
+                                    namespace=props.namespace or None, flow_id=props.flowId or None)
+        ctx.log("INFO", f"Execution '{resumed}' resumed")
+
 
 class FlowRef(Properties):
     namespace: str = dynamic(description="Namespace of the flow.")
@@ -159,15 +164,23 @@ class CountResult(BaseModel):
     count: int | None = None
 
 
+def keep(ctx: RunContext, expression: str, count: int) -> bool:
+    """Render `expression` in the task's context with `count` bound, as Kestra does per flow."""
+    rendered = ctx.render(f"{{% set count = {int(count)} %}}{expression}")
+    return str(rendered).strip() == "true"
+
+
 class Count(RunnableTask):
     """Count executions per flow in a period and keep the flows whose count passes `expression`.
 
-    Filter by `flows` (explicit list) or `namespaces`, by `states`, and by start date between
-    `startDate` (required) and `endDate`. For each flow, `expression` is rendered with
-    `{{ count }}` bound to its count; only flows where it is truthy are returned. Typical use:
+    Filter by `flows` (explicit list) or `namespaces` (child namespaces included), by `states`,
+    and by start date between `startDate` (required) and `endDate` (default: now). Every listed
+    flow gets a count, 0 when it did not run. For each flow, `expression` is rendered with
+    `{{ count }}` bound to its count; only flows where it renders `true` are kept. Typical use:
     a scheduled flow that alerts when a flow did not run (`{{ count == 0 }}`).
 
-    Outputs: `results` (a list of `{namespace, flowId, count}`) and `total`.
+    Outputs: `results` (a list of `{namespace, flowId, count}`) and `total` (the sum of the kept
+    counts).
     """
 
     type = "io.kestra.plugin.core.execution.Count"
@@ -191,7 +204,7 @@ tasks:
     expression: "{{ count == 0 }}"
   - id: alert
     type: io.kestra.plugin.core.execution.Fail
-    condition: "{{ outputs.count.total > 0 }}"
+    condition: "{{ outputs.count.results | length > 0 }}"
     errorMessage: nightly_load did not succeed in the last day
 """,
     )
@@ -202,7 +215,9 @@ tasks:
         states: list[State] | None = Field(None, description="Only count executions in these states.")
         startDate: DateTime = dynamic(description="Count executions started after this date.")
         endDate: DateTime | None = dynamic(None, description="…and before this date (default: now).")
-        expression: str = dynamic(description="Filter on `{{ count }}`; flows where it is truthy are kept.")
+        # Not `dynamic`: it is rendered by the task, once per flow with `count` bound.
+        expression: str = Field(description="Filter on `{{ count }}`, rendered per flow; flows where it "
+                                            "renders `true` are kept.")
 
     @classmethod
     def validate(cls, props: Any, raw: Mapping[str, Any], ctx: ValidationContext) -> Iterable[Issue]:
@@ -211,16 +226,28 @@ tasks:
 
     class Outputs(BaseModel):
         results: list[CountResult] | None = Field(None, description="Kept flows with their counts.")
-        total: int | None = Field(None, description="Number of kept flows.")
+        total: int | None = Field(None, description="Sum of the kept counts.")
+
+    def run(self, ctx: RunContext, props: Properties) -> Outputs:  # type: ignore[override]
+        if props.flows is None and props.namespaces is None:
+            raise TaskFailed("You must provide a list of flows or namespaces.")
+        # `flows` is not rendered by the worker (only top-level dynamic properties are): render here.
+        flows = None if props.flows is None else [
+            (str(ctx.render(flow.namespace)), str(ctx.render(flow.flowId))) for flow in props.flows]
+        counts = ctx.host().count_executions(flows, props.namespaces, props.states, props.startDate,
+                                             props.endDate or None)
+        kept = [CountResult(**row) for row in counts if keep(ctx, props.expression, row["count"])]
+        return self.Outputs(results=kept, total=sum(row.count or 0 for row in kept))
 
 
 class PurgeExecutions(RunnableTask):
     """Delete old executions and, optionally, their logs, metrics and internal-storage files.
 
-    Selects executions that ended before `endDate` (required; and after `startDate`), optionally
-    of one `namespace` (a prefix when `flowId` is unset), one `flowId` and some `states`. Each
-    `purge*` flag chooses what is deleted. Run it on a schedule to keep the database small; it
-    cannot be undone.
+    Selects terminated executions that ended before `endDate` (required) and, when `startDate` is
+    set, started after it, optionally of one `namespace` (its child namespaces too when `flowId`
+    is unset), one `flowId` and some `states`. Each `purge*` flag chooses what is deleted; an
+    execution whose logs or metrics are kept is only marked deleted so they stay readable. Run it
+    on a schedule to keep the database small; it cannot be undone.
 
     Outputs: `executionsCount`, `logsCount`, `metricsCount`, `storagesCount`.
     """
@@ -265,6 +292,13 @@ triggers:
         logsCount: int | None = Field(None, description="Deleted log lines.")
         metricsCount: int | None = Field(None, description="Deleted metrics.")
         storagesCount: int | None = Field(None, description="Deleted files.")
+
+    def run(self, ctx: RunContext, props: Properties) -> Outputs:  # type: ignore[override]
+        counts = ctx.host().purge_executions(
+            namespace=props.namespace or None, flow_id=props.flowId or None, states=props.states,
+            start_date=props.startDate or None, end_date=props.endDate, purge_execution=props.purgeExecution,
+            purge_log=props.purgeLog, purge_metric=props.purgeMetric, purge_storage=props.purgeStorage)
+        return self.Outputs(**counts)
 
 
 PLUGINS: list[type[Plugin]] = [Fail, Labels, Resume, Count, PurgeExecutions]

@@ -5,12 +5,23 @@ The KV store is namespace-scoped. Flows also read it with the `{{ kv('key') }}` 
 
 from __future__ import annotations
 
+import json
 import re
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from apps.plugins.sdk import Duration, Plugin, RunnableTask, TaskProperties, dynamic
+from apps.plugins.sdk import (
+    Duration,
+    Plugin,
+    RunContext,
+    RunnableTask,
+    TaskFailed,
+    TaskProperties,
+    dynamic,
+    parse_duration,
+)
 from plugins.core._common import Expression, is_expression
 
 GROUP = "io.kestra.plugin.core.kv"
@@ -32,6 +43,52 @@ KvKey = Annotated[str, AfterValidator(_check_key)]
 """A KV key (`^[a-zA-Z0-9][a-zA-Z0-9._-]*$`), unless it is an expression."""
 
 KvType = Literal["STRING", "NUMBER", "BOOLEAN", "DATETIME", "DATE", "DURATION", "JSON"]
+
+
+def inferred_type(value: Any) -> str:
+    """The KV type of a value stored without `kvType`."""
+    if isinstance(value, bool):
+        return "BOOLEAN"
+    if isinstance(value, int | float):
+        return "NUMBER"
+    if isinstance(value, dict | list):
+        return "JSON"
+    return "STRING"
+
+
+def typed_value(value: Any, kv_type: str, key: str) -> Any:
+    """Convert a rendered string to `kv_type`, as Kestra's kv.Set does; other values are kept.
+
+    Dates and durations stay ISO-8601 text (that is how they travel in JSON), but must parse.
+    """
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    try:
+        if kv_type == "NUMBER":
+            number = json.loads(text)
+            if isinstance(number, bool) or not isinstance(number, int | float):
+                raise ValueError("not a number")
+            return number
+        if kv_type == "BOOLEAN":
+            return text.lower() == "true"
+        if kv_type == "DATETIME":
+            parsed = datetime.fromisoformat(text)
+            if parsed.tzinfo is None:
+                raise ValueError("no time zone")
+        elif kv_type == "DATE":
+            date.fromisoformat(text[:10])
+        elif kv_type == "DURATION":
+            parse_duration(text)
+        elif kv_type == "JSON":
+            return json.loads(text)
+    except ValueError as error:
+        raise TaskFailed(f"The value of the KV key '{key}' is not a valid {kv_type}: {value!r} ({error})") from error
+    return value
+
+
+def not_found(key: str, namespace: str) -> TaskFailed:
+    return TaskFailed(f"No value found for key '{key}' in namespace '{namespace}' and `errorOnMissing` is set to true")
 
 
 class Set(RunnableTask):
@@ -70,6 +127,19 @@ tasks:
         ttl: Duration | None = dynamic(None, description="Time to live; default: forever.")
         kvType: KvType | Expression | None = dynamic(None, description="Type of the stored value.")
 
+    def run(self, ctx: RunContext, props: Properties) -> None:  # type: ignore[override]
+        ttl = parse_duration(props.ttl) if props.ttl else None
+        if ttl is not None and ttl <= 0:
+            raise TaskFailed(f"`ttl` must be a positive duration, not {props.ttl}")
+        if props.kvType is None:
+            value, kind = props.value, inferred_type(props.value)
+        else:
+            value, kind = typed_value(props.value, props.kvType, props.key), props.kvType
+        if not props.overwrite and ctx.kv_lookup(props.namespace, props.key)[0]:
+            raise TaskFailed(f"Cannot set value for key '{props.key}'. Key already exists and `overwrite` is set "
+                             "to `false`.")
+        ctx.kv_set(props.namespace, props.key, value, ttl=ttl, kind=kind, overwrite=props.overwrite)
+
 
 class Get(RunnableTask):
     """Read the value stored under `key` in a namespace's KV store.
@@ -105,6 +175,12 @@ tasks:
     class Outputs(BaseModel):
         value: Any = Field(None, description="The stored value, or null.")
 
+    def run(self, ctx: RunContext, props: Properties) -> Outputs:  # type: ignore[override]
+        found, value = ctx.kv_lookup(props.namespace, props.key)
+        if not found and props.errorOnMissing:
+            raise not_found(props.key, props.namespace)
+        return self.Outputs(value=value)
+
 
 class GetKeys(RunnableTask):
     """List the keys of a namespace's KV store, optionally only those starting with `prefix`.
@@ -137,6 +213,9 @@ tasks:
     class Outputs(BaseModel):
         keys: list[str] | None = Field(None, description="The matching keys.")
 
+    def run(self, ctx: RunContext, props: Properties) -> Outputs:  # type: ignore[override]
+        return self.Outputs(keys=ctx.kv_keys(props.namespace, props.prefix or None))
+
 
 class Delete(RunnableTask):
     """Delete `key` from a namespace's KV store.
@@ -167,6 +246,12 @@ tasks:
 
     class Outputs(BaseModel):
         deleted: bool | None = Field(None, description="Whether a key was deleted.")
+
+    def run(self, ctx: RunContext, props: Properties) -> Outputs:  # type: ignore[override]
+        deleted = ctx.kv_delete(props.namespace, props.key)
+        if not deleted and props.errorOnMissing:
+            raise not_found(props.key, props.namespace)
+        return self.Outputs(deleted=deleted)
 
 
 PLUGINS: list[type[Plugin]] = [Set, Get, GetKeys, Delete]

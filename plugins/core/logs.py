@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 from pydantic import BaseModel, Field
 
-from apps.plugins.sdk import LogLevel, Plugin, RunnableTask, TaskProperties, dynamic
+from apps.plugins.sdk import LogLevel, Plugin, RunContext, RunnableTask, TaskProperties, dynamic
 from plugins.core._common import DateTime
 
 GROUP = "io.kestra.plugin.core.log"
@@ -18,7 +20,8 @@ class Fetch(RunnableTask):
     `level` is the minimum level. Logs are written asynchronously, so logs of a task that just
     finished may be missing: a short `Sleep` before helps. Use it to attach logs to an alert.
 
-    Outputs: `size` (number of log lines) and `uri` (an ION file of the log entries).
+    Outputs: `size` (number of log lines) and `uri` (an ION file of the log entries: one JSON
+    object per line, which is also valid ION text).
     """
 
     type = "io.kestra.plugin.core.log.Fetch"
@@ -52,6 +55,13 @@ tasks:
     class Outputs(BaseModel):
         size: int | None = Field(None, description="Number of log entries fetched.")
         uri: str | None = Field(None, description="`kestra://` URI of the ION file of logs.")
+
+    def run(self, ctx: RunContext, props: Properties) -> Outputs:  # type: ignore[override]
+        entries = ctx.host().fetch_logs(props.executionId or None, props.tasksId, props.level.value,
+                                        namespace=props.namespace or None, flow_id=props.flowId or None)
+        text = "".join(json.dumps(entry, ensure_ascii=False) + "\n" for entry in entries)
+        uri = ctx.put_file("logs.ion", text.encode("utf-8"))
+        return self.Outputs(size=len(entries), uri=uri)
 
 
 class PurgeLogs(RunnableTask):
@@ -95,6 +105,12 @@ triggers:
 
     class Outputs(BaseModel):
         count: int | None = Field(None, description="Number of deleted log entries.")
+
+    def run(self, ctx: RunContext, props: Properties) -> Outputs:  # type: ignore[override]
+        levels = [level.value for level in props.logLevels] if props.logLevels is not None else None
+        count = ctx.host().purge_logs(namespace=props.namespace or None, flow_id=props.flowId or None,
+                                      levels=levels, start_date=props.startDate, end_date=props.endDate)
+        return self.Outputs(count=count)
 
 
 PLUGINS: list[type[Plugin]] = [Fetch, PurgeLogs]

@@ -6,11 +6,12 @@ loop value. New flows should prefer the KV store (`io.kestra.plugin.core.kv.*`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from apps.plugins.sdk import Plugin, RunnableTask, TaskProperties, dynamic
+from apps.plugins.sdk import Plugin, RunContext, RunnableTask, TaskFailed, TaskProperties, dynamic
 
 GROUP = "io.kestra.plugin.core.state"
 
@@ -23,6 +24,39 @@ class StateProperties(TaskProperties):
     taskrunValue: bool = Field(
         True, description="Keep one state per loop value (`taskrun.value`) when inside a loop."
     )
+
+
+def state_key(ctx: RunContext, props: StateProperties) -> str:
+    """The storage key of the state these properties name, in this flow (or namespace)."""
+    return ctx.state_key(props.name, props.namespace, props.taskrunValue)
+
+
+def stored_map(ctx: RunContext, key: str) -> dict[str, Any] | None:
+    """The stored state, or None when there is none."""
+    found, value = ctx.state_get(key)
+    if not found:
+        return None
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+def merge(current: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """Kestra's `MapUtils.merge`: maps merge deeply, lists concatenate, a null keeps the old value."""
+    merged = dict(current)
+    for key, value in new.items():
+        old = merged.get(key)
+        if value is None:
+            merged[key] = old
+        elif isinstance(value, Mapping) and isinstance(old, Mapping):
+            merged[key] = merge(old, value)
+        elif isinstance(value, list) and isinstance(old, list):
+            merged[key] = [*old, *value]
+        else:
+            merged[key] = value
+    return merged
+
+
+def missing(name: str) -> TaskFailed:
+    return TaskFailed(f"State '{name}' does not exist and `errorOnMissing` is true")
 
 
 class Set(RunnableTask):
@@ -59,6 +93,13 @@ tasks:
         count: int | None = Field(None, description="Number of keys in the state.")
         key: str | None = Field(None, description="The storage key of the state.")
 
+    def run(self, ctx: RunContext, props: Properties) -> Outputs:  # type: ignore[override]
+        key = state_key(ctx, props)
+        # Non-templated values keep their YAML type (`1` stays a number); rendered ones are text.
+        merged = merge(stored_map(ctx, key) or {}, props.data or {})
+        ctx.state_set(key, merged)
+        return self.Outputs(count=len(merged), key=key)
+
 
 class Get(RunnableTask):
     """Read a named state.
@@ -93,6 +134,14 @@ tasks:
         count: int | None = Field(None, description="Number of keys in the state.")
         data: dict[str, Any] | None = Field(None, description="The stored values.")
 
+    def run(self, ctx: RunContext, props: Properties) -> Outputs:  # type: ignore[override]
+        data = stored_map(ctx, state_key(ctx, props))
+        if data is None:
+            if props.errorOnMissing:
+                raise missing(props.name)
+            data = {}
+        return self.Outputs(count=len(data), data=data)
+
 
 class Delete(RunnableTask):
     """Delete a named state.
@@ -122,6 +171,12 @@ tasks:
 
     class Outputs(BaseModel):
         deleted: bool | None = Field(None, description="Whether a state was deleted.")
+
+    def run(self, ctx: RunContext, props: Properties) -> Outputs:  # type: ignore[override]
+        deleted = ctx.state_delete(state_key(ctx, props))
+        if not deleted and props.errorOnMissing:
+            raise missing(props.name)
+        return self.Outputs(deleted=deleted)
 
 
 PLUGINS: list[type[Plugin]] = [Set, Get, Delete]

@@ -1,6 +1,6 @@
-"""The error raised when a Pebble template cannot be translated.
+"""The errors of the expression layer: untranslatable templates and renders stopped by a limit.
 
-It subclasses Jinja's ``TemplateSyntaxError`` so callers that render expressions catch one type
+``ExpressionSyntaxError`` subclasses Jinja's ``TemplateSyntaxError`` so callers that render expressions catch one type
 for both translator errors and the (rarer) errors Jinja finds in the translated text, and it
 carries the character offset in the *Pebble* source, which is what an editor needs to point at.
 """
@@ -8,6 +8,7 @@ carries the character offset in the *Pebble* source, which is what an editor nee
 from __future__ import annotations
 
 from jinja2 import TemplateSyntaxError
+from jinja2.exceptions import SecurityError
 
 _SNIPPET_MAX = 80
 
@@ -40,3 +41,11 @@ class ExpressionSyntaxError(TemplateSyntaxError):
     def __reduce__(self) -> tuple[type[ExpressionSyntaxError], tuple[str, int, str, tuple[int, int] | None]]:
         """Keep the exception picklable (Jinja's own ``__reduce__`` assumes its constructor)."""
         return type(self), self._arguments
+
+
+class ExpressionLimitError(SecurityError):
+    """A render stopped by a resource limit (time, output size, range size, number size, nesting).
+
+    A ``SecurityError`` (hence a ``TemplateRuntimeError``), so callers that already treat sandbox
+    violations as task failures handle it the same way. The message names the limit, never internals.
+    """

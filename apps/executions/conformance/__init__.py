@@ -1,0 +1,15 @@
+"""The conformance runner: runs the scenarios of a Kestra conformance manifest against the real
+engine and says, per scenario, whether every expectation held.
+
+The manifest (../shared/conformance/manifest.yaml) restates what Kestra's own tests assert; its
+header comments define the notation. This package only implements that notation:
+
+- `manifest`: reading valids and their `more_cases` into `Scenario`s;
+- `placeholders`: `<...>` values (inputs, expected ids) and environment preconditions;
+- `actions`: the English `scenario` / `actions` phrases as steps;
+- `expect`: checking an expectation map against Kestra's JSON of an execution;
+- `services`: the worker and scheduler the executions need;
+- `harness`: deploying the flows and running scenarios.
+"""
+
+from __future__ import annotations

@@ -1,0 +1,386 @@
+"""Engine benchmark: Weir's executions against the same shapes run as raw Celery, in one run.
+
+Run from the project root: `.venv/bin/python bench/engine.py` (no configuration needed). It
+creates its own PostgreSQL database (dropped at the end), flushes Redis database 10 and uses
+it as the broker, starts ONE Celery worker subprocess with concurrency 2 that serves both
+Weir's queue and the raw baseline's (`bench/raw_celery.py`), then measures, median of 5 runs
+after a warm-up:
+
+- W1: one execution of a 10-task chain of Return tasks (wall time, per-transition overhead);
+- W2: 100 parallel Return tasks then a join task;
+- W3: 50 executions of a 3-task flow submitted at once (executions per second).
+
+Weir's time runs from `create_execution` to the execution's terminal state read from the
+database; the raw time from the first `apply_async` to the Redis key set by the last task.
+Both include the broker round-trips, so the ratio is what Weir's state keeping costs.
+
+Then W3 again on the standalone default: a fresh SQLite file, no Redis, the in-process worker
+and scheduler of `weir standalone` (in a subprocess), reporting time, finished/stuck counts
+and whether SQLite ever said "database is locked".
+
+Last line: `ratios vs raw Celery: W1 <r>x W2 <r>x W3 <r>x` (target: each at most 3).
+Options: `--runs N`, `--profile` (cProfile in the worker's pool processes, top functions
+printed at the end; slows everything down, so ratios from such a run mean nothing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+REDIS_BASE = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10")
+NAMESPACE = "bench.engine"
+W1_TASKS, W2_WIDTH, W3_EXECUTIONS, W3_TASKS = 10, 100, 50, 3
+TIMEOUT = 120.0
+
+
+# ---------------------------------------------------------------------------------------------
+# The flows
+
+
+def flow_w1() -> str:
+    lines = ["id: w1", f"namespace: {NAMESPACE}", "tasks:",
+             "  - id: t0", "    type: io.kestra.plugin.core.debug.Return", "    format: start"]
+    for i in range(1, W1_TASKS):
+        lines += [f"  - id: t{i}", "    type: io.kestra.plugin.core.debug.Return",
+                  f"    format: \"{{{{ outputs.t{i - 1}.value }}}}\""]
+    return "\n".join(lines) + "\n"
+
+
+def flow_w2() -> str:
+    lines = ["id: w2", f"namespace: {NAMESPACE}", "tasks:",
+             "  - id: fan", "    type: io.kestra.plugin.core.flow.Parallel", "    tasks:"]
+    for i in range(W2_WIDTH):
+        lines += [f"      - id: b{i}", "        type: io.kestra.plugin.core.debug.Return", f"        format: b{i}"]
+    lines += ["  - id: join", "    type: io.kestra.plugin.core.debug.Return", "    format: joined"]
+    return "\n".join(lines) + "\n"
+
+
+def flow_w3() -> str:
+    lines = ["id: w3", f"namespace: {NAMESPACE}", "tasks:"]
+    for i in range(W3_TASKS):
+        lines += [f"  - id: s{i}", "    type: io.kestra.plugin.core.debug.Return", f"    format: s{i}"]
+    return "\n".join(lines) + "\n"
+
+
+def deploy_flows() -> None:
+    from apps.accounts.models import User
+    from apps.flows.services import save_flow
+
+    user = User.objects.filter(username="bench").first() or User.objects.create_superuser("bench", "b@x", "pw")
+    for source in (flow_w1(), flow_w2(), flow_w3()):
+        save_flow(user, source)
+
+
+# ---------------------------------------------------------------------------------------------
+# Running executions (Weir)
+
+
+def submit(flow_id: str) -> str:
+    from apps.executions import lifecycle, services
+
+    row = services.create_execution(NAMESPACE, flow_id, inputs_mode="none", start=False)
+    lifecycle.start(row.id)
+    return str(row.id)
+
+
+def wait_all(ids: list[str], timeout: float = TIMEOUT) -> dict[str, str]:
+    """Poll the states until every execution is terminal; returns the states last read."""
+    from apps.engine.states import TERMINATED
+    from apps.executions.models import Execution
+
+    terminal = {s.value for s in TERMINATED}
+    deadline = time.monotonic() + timeout
+    pause = 0.002
+    while True:
+        states = dict(Execution.objects.filter(id__in=ids).values_list("id", "state"))
+        if all(states.get(i) in terminal for i in ids) or time.monotonic() > deadline:
+            return states
+        time.sleep(pause)
+        pause = min(pause * 1.2, 0.02)
+
+
+def engine_run(flow_id: str, count: int) -> float:
+    started = time.perf_counter()
+    ids = [submit(flow_id) for _ in range(count)]
+    states = wait_all(ids)
+    elapsed = time.perf_counter() - started
+    bad = {i: s for i, s in states.items() if s != "SUCCESS"}
+    if bad or len(states) != count:
+        raise SystemExit(f"{flow_id}: {len(bad)} of {count} executions did not succeed: "
+                         f"{list(bad.items())[:5]} (worker log: {WORKER_LOG})")
+    return elapsed
+
+
+# ---------------------------------------------------------------------------------------------
+# Running the same shapes as raw Celery
+
+
+def wait_key(key: str, value: int, timeout: float = TIMEOUT) -> None:
+    from bench import raw_celery
+
+    deadline = time.monotonic() + timeout
+    redis_client = raw_celery.client()
+    while int(redis_client.get(key) or 0) < value:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"raw Celery: {key} never reached {value} (worker log: {WORKER_LOG})")
+        time.sleep(0.001)
+
+
+_round = [0]
+
+
+def raw_run(shape: str) -> float:
+    from bench import raw_celery
+
+    _round[0] += 1
+    key = f"bench:{shape}:{_round[0]}"
+    started = time.perf_counter()
+    if shape == "w1":
+        raw_celery.send_chain(W1_TASKS, key)
+        wait_key(key, 1)
+    elif shape == "w2":
+        raw_celery.send_fan_out(W2_WIDTH, key + ":n", key)
+        wait_key(key, 1)
+    else:
+        for _ in range(W3_EXECUTIONS):
+            raw_celery.send_chain(W3_TASKS, key)
+        wait_key(key, W3_EXECUTIONS)
+    return time.perf_counter() - started
+
+
+# ---------------------------------------------------------------------------------------------
+# Set-up: database, broker, worker
+
+
+WORKER_LOG = Path(tempfile.gettempdir()) / f"weir-bench-worker-{os.getpid()}.log"
+
+
+def psql(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    log = open(WORKER_LOG, "wb")  # noqa: SIM115 - the worker writes to it until it stops
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config.celery", "worker", "-Q", "weir.tasks,weir.bench",
+         "-c", "2", "--without-heartbeat", "--without-mingle", "--without-gossip", "-I", "bench.raw_celery",
+         "-n", f"bench-{os.getpid()}@%h", "-l", "WARNING"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def wait_worker(worker: subprocess.Popen[bytes]) -> None:
+    """Ready when a raw task sent now has run (both pool processes are then forked)."""
+    from bench import raw_celery
+
+    raw_celery.finish.apply_async(args=[None, "bench:ready"], queue=raw_celery.QUEUE)
+    deadline = time.monotonic() + 60
+    while not raw_celery.client().get("bench:ready"):
+        if worker.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"the worker did not start; see {WORKER_LOG}")
+        time.sleep(0.05)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+# ---------------------------------------------------------------------------------------------
+# Measurements
+
+
+def median_of(runs: int, fn: Callable[[], float]) -> tuple[float, list[float]]:
+    fn()  # warm-up: caches, connections, forked pool processes
+    samples = [fn() for _ in range(runs)]
+    return statistics.median(samples), samples
+
+
+def measure(runs: int) -> dict[str, dict[str, Any]]:
+    shapes: dict[str, tuple[Callable[[], float], Callable[[], float]]] = {
+        "W1": (lambda: engine_run("w1", 1), lambda: raw_run("w1")),
+        "W2": (lambda: engine_run("w2", 1), lambda: raw_run("w2")),
+        "W3": (lambda: engine_run("w3", W3_EXECUTIONS), lambda: raw_run("w3")),
+    }
+    results: dict[str, dict[str, Any]] = {}
+    for name, (engine_fn, raw_fn) in shapes.items():
+        engine, engine_samples = median_of(runs, engine_fn)
+        raw, raw_samples = median_of(runs, raw_fn)
+        results[name] = {"engine": engine, "raw": raw, "ratio": engine / raw,
+                         "engine_samples": engine_samples, "raw_samples": raw_samples}
+        print_row(name, results[name])
+    return results
+
+
+def print_row(name: str, row: dict[str, Any]) -> None:
+    text = f"{name} engine {row['engine']:.3f}s raw {row['raw']:.3f}s ratio {row['ratio']:.1f}x"
+    if name == "W1":
+        overhead = (row["engine"] - row["raw"]) / W1_TASKS * 1000
+        text += f" per-transition overhead {overhead:.1f}ms ({row['engine'] / W1_TASKS * 1000:.1f}ms per task)"
+    if name == "W3":
+        text += (f" engine {W3_EXECUTIONS / row['engine']:.1f} executions/s"
+                 f" raw {W3_EXECUTIONS / row['raw']:.1f} chains/s")
+    samples = " ".join(f"{s:.3f}" for s in row["engine_samples"])
+    print(f"{text}  [engine runs: {samples}]", flush=True)
+
+
+def bench_postgres(runs: int, profile: bool) -> dict[str, dict[str, Any]]:
+    import redis
+
+    db = f"weir_bench_{os.getpid()}"
+    redis.Redis.from_url(REDIS_BASE).flushdb()
+    psql(f"DROP DATABASE IF EXISTS {db}")
+    psql(f"CREATE DATABASE {db}")
+    env = {**os.environ, "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{db}", "REDIS_URL": REDIS_BASE,
+           "DJANGO_SETTINGS_MODULE": "config.settings", "WEIR_LOG_LEVEL": "WARNING"}
+    if profile:
+        env["WEIR_BENCH_PROFILE"] = str(Path(tempfile.gettempdir()) / f"weir-bench-profile-{os.getpid()}")
+    os.environ.update(env)
+    worker = None
+    try:
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+        worker = start_worker(env)
+        import django
+
+        django.setup()
+        deploy_flows()
+        wait_worker(worker)
+        print(f"PostgreSQL + Redis, one worker (prefork, concurrency 2), median of {runs} runs after a warm-up:",
+              flush=True)
+        return measure(runs)
+    finally:
+        if worker is not None:
+            stop(worker)
+        from django.db import connections
+
+        connections.close_all()
+        psql(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+        if profile:
+            print_profile(env["WEIR_BENCH_PROFILE"])
+
+
+def print_profile(prefix: str) -> None:
+    import glob
+    import pstats
+
+    files = glob.glob(prefix + "*.prof")
+    if not files:
+        print("no profile written")
+        return
+    stats = pstats.Stats(files[0])
+    for extra in files[1:]:
+        stats.add(extra)
+    stats.sort_stats("cumulative").print_stats(40)
+    stats.sort_stats("tottime").print_stats(25)
+
+
+# ---------------------------------------------------------------------------------------------
+# Standalone (SQLite, in-process worker)
+
+
+def bench_standalone() -> dict[str, Any]:
+    workdir = Path(tempfile.mkdtemp(prefix="weir-bench-standalone-"))
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
+    env.update({"DATABASE_URL": f"sqlite:///{workdir / 'weir.sqlite3'}", "WEIR_DATA_DIR": str(workdir),
+                "DJANGO_SETTINGS_MODULE": "config.settings", "WEIR_LOG_LEVEL": "WARNING"})
+    try:
+        done = subprocess.run([sys.executable, __file__, "--standalone-child"], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=600)
+        output = done.stdout + done.stderr
+        result_lines = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
+        result: dict[str, Any] = json.loads(result_lines[-1][7:]) if result_lines else {
+            "seconds": None, "finished": 0, "stuck": W3_EXECUTIONS, "states": {}}
+        result["locked"] = "database is locked" in output
+        if done.returncode != 0 or not result_lines:
+            print(output[-3000:])
+        return result
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def standalone_child() -> None:
+    """Runs in the subprocess: migrate a fresh SQLite file, start the services, submit W3."""
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from apps.core.standalone import start_background_services
+    from apps.engine.states import TERMINATED
+    from apps.executions import services
+    from apps.executions.models import Execution
+
+    call_command("migrate", verbosity=0)
+    deploy_flows()
+    start_background_services()
+    started = time.perf_counter()
+    ids = [str(services.create_execution(NAMESPACE, "w3", inputs_mode="none").id) for _ in range(W3_EXECUTIONS)]
+    states = wait_all(ids, timeout=TIMEOUT)
+    elapsed = time.perf_counter() - started
+    terminal = {s.value for s in TERMINATED}
+    finished = sum(1 for i in ids if states.get(i) in terminal)
+    counts: dict[str, int] = {}
+    for state in states.values():
+        counts[state] = counts.get(state, 0) + 1
+    print("RESULT " + json.dumps({"seconds": elapsed, "finished": finished, "stuck": len(ids) - finished,
+                                  "states": counts, "failed": sum(1 for s in states.values() if s != "SUCCESS")}),
+          flush=True)
+    del Execution
+    os._exit(0)  # the worker and scheduler threads are daemons; skip their shutdown
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--skip-standalone", action="store_true")
+    parser.add_argument("--standalone-child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    if args.standalone_child:
+        standalone_child()
+        return
+    results = bench_postgres(args.runs, args.profile)
+    if not args.skip_standalone:
+        sa = bench_standalone()
+        seconds = f"{sa['seconds']:.2f}s ({W3_EXECUTIONS / sa['seconds']:.1f} executions/s)" \
+            if sa.get("seconds") else "no time (did not finish)"
+        print(f"standalone W3 (SQLite, in-process worker): {seconds}, finished {sa['finished']}/{W3_EXECUTIONS}, "
+              f"stuck {sa['stuck']}, not SUCCESS {sa.get('failed', '?')}, "
+              f"'database is locked' {'SEEN' if sa['locked'] else 'never'}; states {sa.get('states')}", flush=True)
+    missed = [name for name, row in results.items() if row["ratio"] > 3.0]
+    if missed:
+        for name in missed:
+            row = results[name]
+            print(f"TARGET MISSED {name}: engine {row['engine']:.3f}s vs raw {row['raw']:.3f}s "
+                  f"= {row['ratio']:.2f}x > 3x", flush=True)
+    print("ratios vs raw Celery: " + " ".join(f"{name} {row['ratio']:.2f}x" for name, row in results.items()))
+
+
+if __name__ == "__main__":
+    main()
