@@ -76,6 +76,17 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line("!" * 78, red=True, bold=True)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_flow_cache() -> Any:
+    """Compiled flows are cached per (namespace, id, revision); a flushed test database reuses
+    those keys for other sources, so every test starts with an empty cache."""
+    from apps.executions import runner
+
+    runner.compiled.cache_clear()
+    yield
+    runner.compiled.cache_clear()
+
+
 @pytest.fixture
 def make_user(db: Any, django_user_model: Any) -> Callable[..., Any]:
     def make(username: str, **extra: Any) -> Any:

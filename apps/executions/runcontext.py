@@ -177,8 +177,15 @@ class WorkerRunContext:
         return self.render(value)
 
     def render_properties(self, plugin: type[Plugin], raw: Mapping[str, Any]) -> dict[str, Any]:
+        """Render the dynamic properties, including defaults that are expressions
+        (e.g. `namespace: "{{ flow.namespace }}"`)."""
         dynamic = dynamic_fields(plugin)
-        return {key: (self.render(value) if key in dynamic else value) for key, value in raw.items()}
+        rendered = {key: (self.render(value) if key in dynamic else value) for key, value in raw.items()}
+        for name, info in plugin.Properties.model_fields.items():
+            key = info.alias or name
+            if key in dynamic and key not in rendered and isinstance(info.default, str) and "{{" in info.default:
+                rendered[key] = self.render(info.default)
+        return rendered
 
     # -- logs and metrics ----------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Execution, log and metric queries for the API and the pages (KESTRA.md §7.2–7.3).
+"""Execution, log and metric queries for the API and the pages (KESTRA.md §7.2, §7.3).
 
 Every query starts from `visible()` so what a user cannot read never shows up, not even in a
 count. Sort fields come from allow-lists and unknown parameters are refused with 400, as in the

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from apps.ui import views
+from apps.ui import views, views_executions
 
 app_name = "ui"
 urlpatterns = [
@@ -12,4 +12,7 @@ urlpatterns = [
     path("flows/new/", views.flow_new, name="flow_new"),
     path("flows/<str:namespace>/<str:flow_id>/", views.flow_detail, name="flow"),
     path("flows/<str:namespace>/<str:flow_id>/edit/", views.flow_edit, name="flow_edit"),
+    path("flows/<str:namespace>/<str:flow_id>/execute/", views_executions.flow_execute, name="flow_execute"),
+    path("executions/", views_executions.executions, name="executions"),
+    path("executions/<str:execution_id>/", views_executions.execution_detail, name="execution"),
 ]

@@ -87,6 +87,12 @@ def typed_value(value: Any, kv_type: str, key: str) -> Any:
     return value
 
 
+def store_namespace(ctx: RunContext, namespace: str) -> str:
+    """The namespace of the store: the flow's own when the property keeps its default (the
+    worker renders only the properties written in the flow, not defaults)."""
+    return ctx.namespace if namespace == DEFAULT_NAMESPACE else namespace
+
+
 def not_found(key: str, namespace: str) -> TaskFailed:
     return TaskFailed(f"No value found for key '{key}' in namespace '{namespace}' and `errorOnMissing` is set to true")
 
@@ -135,10 +141,11 @@ tasks:
             value, kind = props.value, inferred_type(props.value)
         else:
             value, kind = typed_value(props.value, props.kvType, props.key), props.kvType
-        if not props.overwrite and ctx.kv_lookup(props.namespace, props.key)[0]:
+        namespace = store_namespace(ctx, props.namespace)
+        if not props.overwrite and ctx.kv_lookup(namespace, props.key)[0]:
             raise TaskFailed(f"Cannot set value for key '{props.key}'. Key already exists and `overwrite` is set "
                              "to `false`.")
-        ctx.kv_set(props.namespace, props.key, value, ttl=ttl, kind=kind, overwrite=props.overwrite)
+        ctx.kv_set(namespace, props.key, value, ttl=ttl, kind=kind, overwrite=props.overwrite)
 
 
 class Get(RunnableTask):
@@ -176,9 +183,10 @@ tasks:
         value: Any = Field(None, description="The stored value, or null.")
 
     def run(self, ctx: RunContext, props: Properties) -> Outputs:  # type: ignore[override]
-        found, value = ctx.kv_lookup(props.namespace, props.key)
+        namespace = store_namespace(ctx, props.namespace)
+        found, value = ctx.kv_lookup(namespace, props.key)
         if not found and props.errorOnMissing:
-            raise not_found(props.key, props.namespace)
+            raise not_found(props.key, namespace)
         return self.Outputs(value=value)
 
 
@@ -214,7 +222,7 @@ tasks:
         keys: list[str] | None = Field(None, description="The matching keys.")
 
     def run(self, ctx: RunContext, props: Properties) -> Outputs:  # type: ignore[override]
-        return self.Outputs(keys=ctx.kv_keys(props.namespace, props.prefix or None))
+        return self.Outputs(keys=ctx.kv_keys(store_namespace(ctx, props.namespace), props.prefix or None))
 
 
 class Delete(RunnableTask):
@@ -248,9 +256,10 @@ tasks:
         deleted: bool | None = Field(None, description="Whether a key was deleted.")
 
     def run(self, ctx: RunContext, props: Properties) -> Outputs:  # type: ignore[override]
-        deleted = ctx.kv_delete(props.namespace, props.key)
+        namespace = store_namespace(ctx, props.namespace)
+        deleted = ctx.kv_delete(namespace, props.key)
         if not deleted and props.errorOnMissing:
-            raise not_found(props.key, props.namespace)
+            raise not_found(props.key, namespace)
         return self.Outputs(deleted=deleted)
 
 

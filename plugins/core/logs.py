@@ -17,8 +17,9 @@ class Fetch(RunnableTask):
 
     By default it reads the current execution's logs; set `executionId` (and `namespace`/`flowId`
     for another flow's execution) to read another one. `tasksId` keeps only some tasks and
-    `level` is the minimum level. Logs are written asynchronously, so logs of a task that just
-    finished may be missing: a short `Sleep` before helps. Use it to attach logs to an alert.
+    `level` is the minimum level. A task's logs are stored when its attempt ends, so the logs of
+    earlier tasks are all there, but not those of tasks still running (the `Sleep` Kestra flows
+    put before a Fetch is harmless). Use it to attach logs to an alert.
 
     Outputs: `size` (number of log lines) and `uri` (an ION file of the log entries: one JSON
     object per line, which is also valid ION text).
@@ -69,7 +70,8 @@ class PurgeLogs(RunnableTask):
     some levels.
 
     Run it on a schedule to bound the size of the log table. When `flowId` is unset,
-    `namespace` is a prefix. It cannot be undone.
+    `namespace` also selects its child namespaces (`company` covers `company.team`). It cannot
+    be undone.
 
     Output: `count` (deleted log entries).
     """

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import textwrap
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -173,6 +174,29 @@ def _labels(value: Any) -> list[dict[str, Any]]:
     if isinstance(value, list):
         return [{"key": str(i.get("key")), "value": str(i.get("value"))} for i in value if isinstance(i, Mapping)]
     return []
+
+
+SHORT_TYPES = {
+    name: f"io.kestra.plugin.core.{group}.{name}"
+    for group, names in {
+        "debug": ("Return",), "log": ("Log",), "execution": ("Fail", "Labels"), "output": ("OutputValues",),
+        "flow": ("Sequential", "Parallel", "Switch", "If", "ForEach", "EachSequential", "EachParallel", "Dag",
+                 "AllowFailure", "Pause", "WaitFor", "Subflow", "Sleep", "WorkingDirectory"),
+    }.items()
+    for name in names
+}
+
+
+def flow(body: str, flow_id: str = "test") -> str:
+    """A flow source from a dedented body; `type: Return` style short names are expanded."""
+    text = textwrap.dedent(body)
+    text = re.sub(r"(type:\s*)([A-Z]\w*)\s*$", lambda m: m.group(1) + SHORT_TYPES.get(m.group(2), m.group(2)), text, flags=re.M)
+    return f"id: {flow_id}\nnamespace: weir.tests\n{text}"
+
+
+def execute(body: str, **kwargs: Any) -> Harness:
+    """Run the flow `body` to its end (or until nothing more can happen) and return the harness."""
+    return Harness(flow(body), **kwargs).go()
 
 
 def load(source: str, revision: int = 1) -> CompiledFlow:

@@ -105,7 +105,7 @@ def pebble_filter(function: Callable[..., Any]) -> Callable[..., Any]:
     """Pebble's filter conventions: undefined input or argument fails, null input gives null."""
 
     @functools.wraps(function)
-    def apply(value: Any, *args: Any, **kwargs: Any) -> Any:
+    def apply(value: Any, /, *args: Any, **kwargs: Any) -> Any:
         require_defined(value)
         for argument in (*args, *kwargs.values()):
             require_defined(argument)

@@ -1,26 +1,22 @@
-"""Inputs as the API receives them: where their declarations come from, a dry-run validation,
-and a guard on FILE inputs.
+"""Inputs as the API receives them: where their declarations come from, and a dry run.
 
-The guard exists because a FILE value that is a plain string is handed to storage as a *local
-path* (the engine's `store_file` contract: hosts pass temp files of an upload that way). A string
-from a JSON body or a multipart text field is the caller's, so it must be a storage URI: anything
-else would let a caller have the server copy one of its own files into the execution.
+The dry run (`/validate`) resolves inputs exactly as creating an execution would, but stores
+nothing: an upload is reported by its file name, and a plain string for a FILE input is refused
+as it is on create (it would otherwise be read as a path on the server).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from apps.core.errors import NotFound, Problem, Unprocessable
+from apps.core.errors import NotFound
 from apps.engine.expressions import render_typed
 from apps.engine.inputs import resolve_inputs
 from apps.executions import runner
 from apps.executions.models import Execution, TaskRun
 from apps.flows.models import Flow
 
-URI_SCHEMES = ("kestra://", "weir://")
 MASK = "******"
 
 
@@ -50,34 +46,6 @@ def _type(declaration: Mapping[str, Any]) -> str:
     return str(declaration.get("type") or "").upper()
 
 
-def _file_strings(declaration: Mapping[str, Any], value: Any) -> list[str]:
-    """The plain strings given for a FILE input (or an ARRAY of FILE items)."""
-    if _type(declaration) == "FILE":
-        return [value] if isinstance(value, str) else []
-    if _type(declaration) == "ARRAY" and str(declaration.get("itemType") or "").upper() == "FILE":
-        items = value
-        if isinstance(value, str):
-            try:
-                items = json.loads(value)
-            except ValueError:
-                return []
-        return [i for i in items if isinstance(i, str)] if isinstance(items, list) else []
-    return []
-
-
-def refuse_local_paths(declared: Sequence[Mapping[str, Any]], provided: Mapping[str, Any]) -> None:
-    problems = []
-    for declaration in declared:
-        input_id = str(declaration.get("id") or declaration.get("name") or "")
-        for text in _file_strings(declaration, provided.get(input_id)):
-            if text and not text.startswith(URI_SCHEMES):
-                problems.append(Problem(path=f"inputs.{input_id}", message=(
-                    f"Invalid input for `{input_id}`, upload the file (multipart part `files`, filename "
-                    f"`{input_id}`) or pass an internal-storage URI (`kestra:///…`)")))
-    if problems:
-        raise Unprocessable("Invalid inputs: " + "; ".join(p.message for p in problems), problems=problems)
-
-
 def _dry_store(input_id: str, value: Any) -> str:
     """Validation stores nothing: an upload is reported by its file name."""
     name = getattr(value, "name", None)
@@ -88,11 +56,17 @@ def _dry_store(input_id: str, value: Any) -> str:
 
 def validate_inputs(declared: Sequence[Mapping[str, Any]], provided: Mapping[str, Any]) -> list[dict[str, Any]]:
     """One `{id, type, enabled, value, errors: [{message}]}` per declared input; SECRET values are masked."""
-    refuse_local_paths(declared, provided)
     types = {str(d.get("id") or d.get("name") or ""): _type(d) for d in declared}
     resolved = resolve_inputs(list(declared), provided, render_typed=render_typed, store_file=_dry_store)
     return [{
         "id": item.id, "type": types.get(item.id), "enabled": item.enabled,
-        "value": MASK if types.get(item.id) == "SECRET" and item.value is not None else item.value,
+        "value": MASK if types.get(item.id) == "SECRET" and item.value is not None else _shown(item.value),
         "errors": [{"message": message} for message in item.problems],
     } for item in resolved]
+
+
+def _shown(value: Any) -> Any:
+    """A value as JSON can carry it: an upload that failed to parse is shown by its file name."""
+    if value is None or isinstance(value, str | int | float | bool | list | dict):
+        return value
+    return str(getattr(value, "name", None) or type(value).__name__)

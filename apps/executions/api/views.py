@@ -92,11 +92,9 @@ class CreateExecution(APIView):
                    summary="Create (trigger) an execution; inputs as multipart fields or a JSON object")
     def post(self, request: Request, namespace: str, flow_id: str) -> Response:
         _executable_flow(request, namespace, flow_id)
-        provided = inputs_from(request)
-        revision = _int(request, "revision")
-        inputs.refuse_local_paths(inputs.declarations(namespace, flow_id, revision), provided)
         labels = [{"key": k, "value": v} for k, v in parse_labels(request.query_params.getlist("labels")).items()]
-        row = services.create_execution(namespace, flow_id, inputs=provided, labels=labels, revision=revision,
+        row = services.create_execution(namespace, flow_id, inputs=inputs_from(request), labels=labels,
+                                        revision=_int(request, "revision"),
                                         schedule_date=request.query_params.get("scheduleDate") or None)
         if _bool(request, "wait", False):
             row = services.wait(row.id, timeout=float(getattr(settings, "WEIR_EXECUTION_WAIT_SECONDS", 300)))
@@ -194,10 +192,8 @@ class Resume(APIView):
     @extend_schema(request=INPUTS_BODY, responses=OBJECT, tags=TAG,
                    summary="Resume a PAUSED execution (onResume inputs as multipart fields or JSON)")
     def post(self, request: Request, execution_id: str) -> Response:
-        row = allowed(request.user, execution_id, Action.EXECUTE)
-        provided = inputs_from(request)
-        inputs.refuse_local_paths(inputs.on_resume_declarations(row), provided)
-        return Response(full_execution_json(services.resume(execution_id, provided)))
+        allowed(request.user, execution_id, Action.EXECUTE)
+        return Response(full_execution_json(services.resume(execution_id, inputs_from(request))))
 
 
 class ResumeValidate(APIView):

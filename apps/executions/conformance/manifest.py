@@ -90,6 +90,11 @@ class Manifest:
     def valid(self, namespace: str, flow_id: str) -> dict[str, Any] | None:
         return next((v for v in self.valids if v.get("namespace") == namespace and v.get("id") == flow_id), None)
 
+    def runs_of(self, valid: dict[str, Any]) -> list[Scenario]:
+        """The scenarios of a flow, or, for a parse-only flow, a plain run without inputs."""
+        own = self.scenarios_of(str(valid["namespace"]), str(valid["id"]))
+        return own or [_scenario(valid, None, str(valid["id"]), 0)]
+
 
 def _mapping(value: Any) -> dict[str, Any]:
     return dict(value) if isinstance(value, dict) else {}

@@ -72,6 +72,12 @@ class InputValues:
             return choices[0]
         return _SAMPLES.get(kind, "conformance")
 
+    def upload(self, value: Any) -> Any:
+        """A value for a multipart form: files this object wrote are sent as uploads."""
+        if isinstance(value, str) and value.startswith(str(self.workdir)) and Path(value).is_file():
+            return Path(value).open("rb")
+        return value
+
     def _file(self, content: str) -> str:
         handle = tempfile.NamedTemporaryFile("w", suffix=".txt", dir=self.workdir, delete=False)
         with handle:

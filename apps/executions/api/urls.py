@@ -1,0 +1,45 @@
+"""/api/v1/executions…, /api/v1/logs…, /api/v1/metrics… (KESTRA.md §7.2, §7.3).
+
+Included at `api/v1/` before the catch-all of `apps.core.api.urls`. As in Kestra, a two-segment
+path whose second segment is an action word (`/executions/{id}/pause`) is that action; any other
+two-segment POST creates an execution of the flow `/executions/{namespace}/{flowId}`.
+"""
+
+from __future__ import annotations
+
+from django.urls import path, re_path
+
+from apps.executions.api import views, views_logs
+
+SEG = r"[^/]+"
+EX = rf"(?P<execution_id>{SEG})"
+NS = rf"(?P<namespace>{SEG})"
+FLOW = rf"(?P<flow_id>{SEG})"
+
+urlpatterns = [
+    path("executions", views.FlowExecutions.as_view(), name="api-executions"),
+    path("executions/search", views.ExecutionSearch.as_view(), name="api-executions-search"),
+    re_path(rf"^executions/trigger/{NS}/{FLOW}$", views.CreateExecution.as_view()),
+    re_path(rf"^executions/{EX}/kill$", views.Kill.as_view()),
+    re_path(rf"^executions/{EX}/restart$", views.Restart.as_view()),
+    re_path(rf"^executions/{EX}/replay$", views.Replay.as_view()),
+    re_path(rf"^executions/{EX}/resume/validate$", views.ResumeValidate.as_view()),
+    re_path(rf"^executions/{EX}/resume$", views.Resume.as_view()),
+    re_path(rf"^executions/{EX}/pause$", views.Pause.as_view()),
+    re_path(rf"^executions/{EX}/change-status$", views.ChangeStatus.as_view()),
+    re_path(rf"^executions/{EX}/state$", views.TaskRunState.as_view()),
+    re_path(rf"^executions/{EX}/labels$", views.Labels.as_view()),
+    re_path(rf"^executions/{EX}/unqueue$", views.Unqueue.as_view()),
+    re_path(rf"^executions/{EX}/force-run$", views.ForceRun.as_view()),
+    re_path(rf"^executions/{EX}/file/metas$", views.ExecutionFileMetas.as_view()),
+    re_path(rf"^executions/{EX}/file$", views.ExecutionFile.as_view()),
+    re_path(rf"^executions/{EX}/graph$", views.ExecutionGraph.as_view()),
+    re_path(rf"^executions/{EX}/eval/(?P<task_run_id>{SEG})$", views.Eval.as_view()),
+    re_path(rf"^executions/{NS}/{FLOW}/validate$", views.ValidateInputs.as_view()),
+    re_path(rf"^executions/{NS}/{FLOW}$", views.CreateExecution.as_view(), name="api-execution-create"),
+    re_path(rf"^executions/{EX}$", views.ExecutionDetail.as_view(), name="api-execution"),
+    path("logs/search", views_logs.LogSearch.as_view(), name="api-logs-search"),
+    re_path(rf"^logs/{EX}/download$", views_logs.DownloadLogs.as_view(), name="api-logs-download"),
+    re_path(rf"^logs/{EX}$", views_logs.ExecutionLogs.as_view(), name="api-logs"),
+    re_path(rf"^metrics/{EX}$", views_logs.ExecutionMetrics.as_view(), name="api-metrics"),
+]

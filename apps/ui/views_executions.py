@@ -1,0 +1,116 @@
+"""Execution pages: the list, one execution, and the form that starts a flow.
+
+Reads go through the same search and access functions as the API, so a page never shows what
+`GET /api/v1/…` would hide; every action button posts to the API (with the CSRF token) rather
+than to a second, page-only code path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from apps.core.errors import BadRequest, NotFound
+from apps.engine.states import RESTARTABLE, State
+from apps.executions import access, search
+from apps.executions.api.inputs import declarations, on_resume_declarations
+from apps.executions.models import Execution, LogLine, TaskRun
+from apps.flows import services as flow_services
+from apps.namespaces.permissions import Action, can
+from apps.ui import execution_display as show
+
+PAGE_SIZE = 25
+LOG_LIMIT = 2000
+
+
+@login_required
+def executions(request: HttpRequest) -> HttpResponse:
+    """The list: namespace (with children), flow, state and `key:value` label filters, newest first."""
+    namespace = request.GET.get("namespace", "").strip()
+    flow_id = request.GET.get("flowId", "").strip()
+    state = request.GET.get("state", "").strip().upper()
+    labels_text = request.GET.get("labels", "").strip()
+    labels = [item.strip() for item in labels_text.replace(",", " ").split() if item.strip()]
+    error = ""
+    try:
+        qs = search.executions(request.user, {"namespace": namespace, "flowId": flow_id},
+                               states=[state] if state else [], labels=labels)
+        qs = qs.order_by("-created", "-pk")
+    except BadRequest as exc:
+        error, qs = str(exc), Execution.objects.none()
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    now = timezone.now()
+    rows = [{"ex": ex, "tone": show.STATE_TONE.get(ex.state, "muted"),
+             "duration": show.duration(ex.start_date, ex.end_date, now),
+             "started": show.when(ex.start_date) or ex.created,
+             "labels": [lb for lb in ex.labels if not str(lb.get("key")).startswith("system.")]}
+            for ex in page.object_list]
+    filters = {k: v for k, v in (("namespace", namespace), ("flowId", flow_id), ("state", state),
+                                 ("labels", labels_text)) if v}
+    return render(request, "executions/list.html", {
+        "page": page, "rows": rows, "error": error, "namespace": namespace, "flow_id": flow_id, "state": state,
+        "labels_text": labels_text, "states": [s.value for s in State], "filtered": bool(filters),
+        "query": urlencode(filters),
+    })
+
+
+def _readable(request: HttpRequest, execution_id: str) -> Execution:
+    try:
+        return access.readable(request.user, execution_id)
+    except NotFound as exc:
+        raise Http404(str(exc)) from exc
+
+
+@login_required
+def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
+    """One execution: header, inputs/outputs, the task-run tree and the log (`?level=` filter)."""
+    ex = _readable(request, execution_id)
+    now = timezone.now()
+    runs = list(TaskRun.objects.filter(execution_id=ex.id).order_by("seq"))
+    level = request.GET.get("level", "").upper()
+    try:
+        levels = search.levels_from(level or None)
+    except BadRequest:
+        level, levels = "", list(search.LEVELS)
+    logs = LogLine.objects.filter(execution_id=ex.id, level__in=levels).order_by("seq")
+    log_count = logs.count()
+    state = State(ex.state)
+    can_execute = can(request.user, Action.EXECUTE, ex.namespace)
+    resume_fields = show.input_fields(on_resume_declarations(ex)) if state == State.PAUSED else []
+    return render(request, "executions/detail.html", {
+        "ex": ex, "tone": show.STATE_TONE.get(ex.state, "muted"), "terminated": show.is_terminated(ex.state),
+        "duration": show.duration(ex.start_date, ex.end_date, now),
+        "started": show.when(ex.start_date), "ended": show.when(ex.end_date),
+        "labels": [(lb.get("key"), lb.get("value")) for lb in ex.labels],
+        "inputs": [(k, show.pretty(v)) for k, v in (ex.inputs or {}).items()],
+        "outputs": [(k, show.pretty(v)) for k, v in (ex.outputs or {}).items()],
+        "rows": show.run_tree(runs, now), "logs": list(logs[:LOG_LIMIT]), "log_count": log_count,
+        "log_limit": LOG_LIMIT, "level": level, "levels": search.LEVELS, "level_tone": show.LEVEL_TONE,
+        "can_execute": can_execute, "can_kill": can_execute and not show.is_terminated(ex.state),
+        "can_restart": can_execute and (show.is_terminated(ex.state) or state == State.PAUSED)
+        and any(State(r.state) in RESTARTABLE for r in runs),
+        "can_resume": can_execute and state == State.PAUSED, "resume_fields": resume_fields,
+        "parent": ex.trigger_execution_id or ex.parent_id,
+        "poll": {"id": ex.id, "signature": ex.state + "|" + ",".join(r.state for r in runs)},
+    })
+
+
+@login_required
+def flow_execute(request: HttpRequest, namespace: str, flow_id: str) -> HttpResponse:
+    """A form for the flow's inputs; the browser posts it to `POST /api/v1/executions/{ns}/{id}`."""
+    try:
+        flow = flow_services.get_flow(request.user, namespace, flow_id)
+    except NotFound as exc:
+        raise Http404(str(exc)) from exc
+    if not can(request.user, Action.EXECUTE, flow.namespace):
+        raise PermissionDenied("you may read this flow but not execute it")
+    fields = show.input_fields(declarations(flow.namespace, flow.flow_id, None))
+    context: dict[str, Any] = {"flow": flow, "fields": fields}
+    return render(request, "executions/execute.html", context)
