@@ -14,9 +14,9 @@ import os
 from typing import Any
 
 import redis
-from celery import chain
+from celery import chain, shared_task
 
-from config.celery import app
+import config.celery  # noqa: F401 - the tasks below belong to Weir's app (same settings)
 
 QUEUE = "weir.bench"
 _client: redis.Redis | None = None
@@ -30,26 +30,26 @@ def client() -> redis.Redis:
     return _client
 
 
-@app.task(name="bench.step", ignore_result=True)
+@shared_task(name="bench.step", ignore_result=True)  # type: ignore[untyped-decorator]
 def step(value: Any = None) -> Any:
     """A no-op link of a chain: passes its input on, like a Return task passing an output."""
     return value
 
 
-@app.task(name="bench.finish", ignore_result=True)
+@shared_task(name="bench.finish", ignore_result=True)  # type: ignore[untyped-decorator]
 def finish(value: Any, key: str) -> None:
     """The last link: `INCR key`, which the bench waits for (1 for a chain, N for N chains)."""
     client().incr(key)
 
 
-@app.task(name="bench.branch", ignore_result=True)
+@shared_task(name="bench.branch", ignore_result=True)  # type: ignore[untyped-decorator]
 def branch(counter: str, total: int, done: str) -> None:
     """One branch of a fan-out; the branch that brings the counter to `total` starts the join."""
     if client().incr(counter) == total:
         join.apply_async(args=[done], queue=QUEUE)
 
 
-@app.task(name="bench.join", ignore_result=True)
+@shared_task(name="bench.join", ignore_result=True)  # type: ignore[untyped-decorator]
 def join(done: str) -> None:
     client().incr(done)
 
@@ -74,14 +74,15 @@ def _install_profiler(prefix: str) -> None:
 
     profiler = cProfile.Profile()
 
-    @worker_process_init.connect(weak=False)
     def start(**_: Any) -> None:
         profiler.enable()
 
-    @worker_process_shutdown.connect(weak=False)
     def dump(**_: Any) -> None:
         profiler.disable()
         profiler.dump_stats(f"{prefix}-{os.getpid()}.prof")
+
+    worker_process_init.connect(start, weak=False)
+    worker_process_shutdown.connect(dump, weak=False)
 
 
 if os.environ.get("WEIR_BENCH_PROFILE"):

@@ -22,5 +22,7 @@ app.conf.update(
     accept_content=["json"],
     task_default_queue="weir.tasks",
     broker_connection_retry_on_startup=True,
+    # The in-memory broker (standalone) polls; its 1 s default would add a second per task.
+    broker_transport_options={"polling_interval": 0.005} if not os.environ.get("REDIS_URL") else {},
 )
 app.autodiscover_tasks(["apps.executions"])

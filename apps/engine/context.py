@@ -95,7 +95,6 @@ def build(flow: CompiledFlow, ex: ExecutionData, env: Env, run: TaskRunData | No
         "flow": {"id": flow.id, "namespace": flow.namespace, "revision": flow.revision, "tenantId": None},
         "execution": {"id": ex.id, "startDate": ex.start_date, "originalId": ex.original_id,
                       "state": ex.state.value},
-        "inputs": ex.inputs,
         "outputs": outputs,
         "tasks": states,
         "vars": dict(flow.raw.get("variables") or {}),
@@ -103,6 +102,8 @@ def build(flow: CompiledFlow, ex: ExecutionData, env: Env, run: TaskRunData | No
         "envs": env.envs,
         "globals": env.globals,
     }
+    if flow.raw.get("inputs") or ex.inputs:
+        context["inputs"] = ex.inputs  # a flow without inputs has no `inputs` variable at all
     if ex.trigger:
         context["trigger"] = ex.trigger.get("variables") or {}
     if node is not None:
@@ -122,7 +123,8 @@ def build(flow: CompiledFlow, ex: ExecutionData, env: Env, run: TaskRunData | No
                 entry["taskrun"] = {"value": parent.value}
             if parent.outputs is not None:
                 entry["outputs"] = parent.outputs
-            parents.append(entry)
+            if entry:
+                parents.append(entry)
         if parents:
             context["parents"] = parents
             context["parent"] = parents[0]

@@ -102,7 +102,8 @@ def nexts(mode: str, current: list[Resolved], kids: Sequence[TaskRunData], concu
         for (n, v), r in zip(current, runs, strict=True):
             if r is not None:
                 continue
-            deps = [index.get((dep, v)) for dep in n.depends_on]
+            present = {c.id for c, _ in current}
+            deps = [index.get((dep, v)) for dep in n.depends_on if dep in present]
             if all(d is not None and d.state in OK_STATES for d in deps):
                 result.append((n, v))
         if concurrency > 0:

@@ -44,8 +44,7 @@ class Planner:
             run.dirty = True
             if state == State.RUNNING and run.start_date is None:
                 run.start_date = self.now_iso()
-            if state in TERMINATED:
-                run.end_date = self.now_iso()
+            run.end_date = self.now_iso() if state in TERMINATED else None
         return changed
 
     def set_ex(self, state: State) -> bool:
@@ -54,8 +53,7 @@ class Planner:
             self.ex.dirty = True
             if state == State.RUNNING and self.ex.start_date is None:
                 self.ex.start_date = self.now_iso()
-            if state in TERMINATED:
-                self.ex.end_date = self.now_iso()
+            self.ex.end_date = self.now_iso() if state in TERMINATED else None
         return changed
 
     def log(self, run: TaskRunData | None, level: str, message: str) -> None:
@@ -120,7 +118,7 @@ class Planner:
         if ex.state == State.KILLING:
             self.kill_all()
             return True
-        if ex.state not in (State.RUNNING, State.PAUSED) or ex.meta.get("manualPause"):
+        if ex.state not in (State.RUNNING, State.PAUSED, State.RETRYING) or ex.meta.get("manualPause"):
             return False
         changed = self.plan_branch(None)
         for run in sorted(ex.task_runs, key=lambda r: r.seq):
@@ -227,6 +225,8 @@ class Planner:
 
     def sync_pause(self) -> bool:
         """The execution is PAUSED while a Pause task run is paused (and RUNNING otherwise)."""
+        if self.ex.state == State.RETRYING and not any(r.state == State.RETRYING for r in self.ex.task_runs):
+            return self.set_ex(State.RUNNING)
         paused = any(r.state == State.PAUSED for r in self.ex.task_runs)
         if paused and self.ex.state == State.RUNNING:
             return self.set_ex(State.PAUSED)
@@ -285,9 +285,43 @@ class Planner:
             state = State.FAILED
         else:
             self.ex.outputs = outputs
+        for sla in self.flow.raw.get("sla") or []:
+            if sla.get("type") != "EXECUTION_ASSERTION":
+                continue
+            try:
+                holds = is_truthy(self.render(str(sla.get("assert", "")), None, None))
+            except RenderFailed as error:
+                self.log(None, "ERROR", f"SLA '{sla.get('id')}': {error}")
+                holds = False
+            if not holds:
+                behavior = sla.get("behavior", "FAIL")
+                self.add_labels(sla.get("labels"))
+                self.log(None, "WARN", f"SLA '{sla.get('id')}' violated: its assertion is false")
+                if behavior == "FAIL":
+                    state = State.FAILED
+                elif behavior == "CANCEL":
+                    state = State.CANCELLED
         self.set_ex(state)
         self.effects.ended = True
         return True
+
+    def add_labels(self, labels: Any) -> None:
+        for label in _labels_list(labels or {}):
+            for item in self.ex.labels:
+                if item.get("key") == label["key"]:
+                    item["value"] = label["value"]
+                    break
+            else:
+                self.ex.labels.append(label)
+        self.ex.dirty = True
+
+    def violate_sla(self, sla: dict[str, Any], message: str) -> None:
+        """MAX_DURATION exceeded: FAIL or CANCEL the execution, or only label it (NONE)."""
+        behavior = sla.get("behavior", "FAIL")
+        self.add_labels(sla.get("labels"))
+        self.log(None, "WARN", message)
+        if behavior in ("FAIL", "CANCEL"):
+            self.kill_all(State.FAILED if behavior == "FAIL" else State.CANCELLED)
 
     def flow_outputs(self) -> dict[str, Any] | None:
         declared = self.flow.raw.get("outputs") or []
@@ -355,6 +389,10 @@ def start(flow: CompiledFlow, ex: ExecutionData, env: ctx.Env) -> Effects:
     timeout = flow.raw.get("timeout")
     if timeout:
         effects.delays.append(Delay("flow_timeout", env.now + timedelta(seconds=parse_duration(str(timeout)))))
+    for index, sla in enumerate(flow.raw.get("sla") or []):
+        if sla.get("type") == "MAX_DURATION" and sla.get("duration"):
+            due = env.now + timedelta(seconds=parse_duration(str(sla["duration"])))
+            effects.delays.append(Delay("sla", due, data={"index": index}))
     return planner.advance()
 
 
@@ -387,13 +425,16 @@ def wake(flow: CompiledFlow, ex: ExecutionData, delay: Delay, env: ctx.Env) -> E
         flowables.resume_pause(planner, run, {})
     elif delay.kind == "pause_timeout" and run is not None and run.state == State.PAUSED:
         planner.log(run, "WARN", "Pause timeout reached: the task run fails")
-        planner.set_run(run, State.RUNNING)
-        planner.finish_run(run, State.FAILED)
+        planner.set_run(run, State.FAILED)
     elif delay.kind == "wait_for" and run is not None and run.state == State.RUNNING:
         run.plan["waiting"] = False
         run.iteration = (run.iteration or 0) + 1
         run.plan["iteration"] = run.iteration
         run.dirty = True
+    elif delay.kind == "sla" and ex.state not in TERMINATED:
+        sla = (flow.raw.get("sla") or [])[int(delay.data.get("index", 0))]
+        planner.violate_sla(sla, f"SLA '{sla.get('id')}' violated: the execution ran longer than {sla.get('duration')}")
+        return planner.advance() if ex.state not in TERMINATED else effects
     elif delay.kind == "flow_timeout" and ex.state not in TERMINATED:
         planner.log(None, "ERROR", f"Flow timeout of {flow.raw.get('timeout')} exceeded: the execution fails")
         ex.meta["timedOut"] = True

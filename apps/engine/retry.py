@@ -85,6 +85,8 @@ def on_attempt_end(planner: Planner, run: TaskRunData, state: State, outputs: di
         if behavior == "RETRY_FAILED_TASK" and allows_retry(policy, run.attempt_count, _first_start(run), now):
             planner.set_run(run, State.FAILED)
             planner.set_run(run, State.RETRYING)
+            if planner.ex.state == State.RUNNING:
+                planner.set_ex(State.RETRYING)
             delay = next_delay(policy, run.attempt_count)
             planner.effects.delays.append(Delay("retry", now + timedelta(seconds=delay), run.id))
             return
@@ -97,10 +99,7 @@ def on_attempt_end(planner: Planner, run: TaskRunData, state: State, outputs: di
                 planner.set_run(run, State.FAILED)
                 planner.set_run(run, State.RETRIED)
                 for parent in ancestors(ex, run):
-                    if parent.state not in (State.RETRIED,):
-                        parent.state = State.RETRIED
-                        parent.history.append({"state": "RETRIED", "date": now.isoformat()})
-                        parent.dirty = True
+                    planner.set_run(parent, State.RETRIED)
                 planner.set_ex(State.RETRIED)
                 planner.effects.ended = True
                 planner.effects.new_execution = {

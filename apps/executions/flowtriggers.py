@@ -1,14 +1,16 @@
 """Flow triggers (KESTRA.md §4.3): start listener flows when executions of other flows end.
 
-`on_execution_end` runs after an execution's terminal state is committed. For each enabled
-`io.kestra.plugin.core.trigger.Flow` trigger of another live, enabled flow whose `states` include
-the new state, it tests the legacy `conditions`, then records what the execution satisfies of the
-trigger's `MultipleCondition`s and `preconditions` in the trigger's time window (a row of the KV
-table, scope `trigger`, locked while it is updated), and creates the listener execution once
-everything is met, with `inputs` rendered against the upstream execution.
+`on_execution_end` runs after an execution's terminal state is committed (`on_state_change`
+after a non-terminal one). For each enabled `io.kestra.plugin.core.trigger.Flow` trigger of
+another live, enabled flow whose `states` include the new state, it tests the legacy
+`conditions`, then records what the execution satisfies of the trigger's `MultipleCondition`s and
+`preconditions` in the trigger's time window (a row of the KV table, scope `trigger`, locked while
+it is updated), and creates the listener execution once everything is met, with `inputs` rendered
+against the upstream execution.
 
 As in Kestra, a flow never triggers itself (`FlowService.removeUnwanted`), CREATED is never a
-transition, and a trigger whose inputs fail to render creates nothing (a warning is logged).
+transition, a trigger whose inputs fail to render creates nothing (a warning is logged), and
+inputs that do not validate are passed as rendered.
 """
 
 from __future__ import annotations
@@ -124,15 +126,31 @@ def on_execution_end(execution_id: str) -> None:
         log.exception("Flow triggers could not be evaluated for execution %s", execution_id)
 
 
-def on_transition(row: Execution) -> list[str]:
-    """Evaluate every Flow trigger for the state `row` has just entered; the ids created."""
-    if row.state == State.CREATED:
+def on_state_change(execution_id: str, state: str) -> None:
+    """For a non-terminal transition (RUNNING, PAUSED…), which a trigger reacts to when its
+    `states` name it; terminal states are `on_execution_end`'s. Call it after the commit of the
+    transition, with the state entered (the row may have moved on since). Never raises."""
+    if state == State.CREATED or state in _DEFAULT_STATES:
+        return
+    try:
+        row = Execution.objects.filter(id=execution_id, deleted=False).first()
+        if row is not None:
+            on_transition(row, state)
+    except Exception:
+        log.exception("Flow triggers could not be evaluated for execution %s (%s)", execution_id, state)
+
+
+def on_transition(row: Execution, state: str | None = None) -> list[str]:
+    """Evaluate every Flow trigger for the state `row` has just entered (`state`, default its
+    current one); the ids of the executions created."""
+    state = str(state or row.state)
+    if state == State.CREATED:
         return []
-    candidates = [lsn for lsn in listeners() if row.state in lsn.states
+    candidates = [lsn for lsn in listeners() if state in lsn.states
                   and (lsn.namespace, lsn.flow_id) != (row.namespace, row.flow_id)]
     if not candidates:
         return []
-    upstream = _Upstream(row)
+    upstream = _Upstream(row, state)
     created = []
     for listener in candidates:
         try:
@@ -150,9 +168,10 @@ def on_transition(row: Execution) -> list[str]:
 class _Upstream:
     """The ended execution, with its render context built once and only if a condition needs it."""
 
-    def __init__(self, row: Execution) -> None:
+    def __init__(self, row: Execution, state: str) -> None:
         self.row = row
-        self.subject = Subject(namespace=row.namespace, flow_id=row.flow_id, state=row.state,
+        self.state = state
+        self.subject = Subject(namespace=row.namespace, flow_id=row.flow_id, state=state,
                                labels=list(row.labels or []), outputs=row.outputs,
                                attempt_states=self._attempt_states)
         self._base: dict[str, Any] | None = None
@@ -185,7 +204,7 @@ class _Upstream:
     def trigger_variables(self) -> dict[str, Any]:
         row = self.row
         result: dict[str, Any] = {"executionId": row.id, "namespace": row.namespace, "flowId": row.flow_id,
-                                  "flowRevision": row.flow_revision, "state": row.state}
+                                  "flowRevision": row.flow_revision, "state": self.state}
         if row.outputs:
             result["outputs"] = row.outputs
         return result
@@ -228,16 +247,22 @@ def _create(listener: Listener, upstream: _Upstream, ctx: ConditionContext) -> s
         log.warning("Failed to trigger flow %s.%s for trigger %s, invalid inputs: %s",
                     listener.namespace, listener.flow_id, trigger.get("id"), error)
         return None
-    try:
-        with transaction.atomic():
-            row = services.create_execution(
-                listener.namespace, listener.flow_id, inputs=inputs, inputs_mode="validated", labels=labels,
-                trigger={"id": trigger.get("id"), "type": trigger.get("type"), "variables": variables})
-    except (NotFound, Conflict, Unprocessable) as error:
-        log.warning("Failed to trigger flow %s.%s for trigger %s: %s",
-                    listener.namespace, listener.flow_id, trigger.get("id"), error)
-        return None
-    return row.id
+    created = {"id": trigger.get("id"), "type": trigger.get("type"), "variables": variables}
+    for mode in ("validated", "raw"):
+        try:
+            with transaction.atomic():
+                row = services.create_execution(listener.namespace, listener.flow_id, inputs=inputs,
+                                                inputs_mode=mode, labels=labels, trigger=created)
+            return row.id
+        except Unprocessable as error:
+            # Kestra does not validate what a Flow trigger passes: the listener runs with the
+            # inputs as rendered (a required input may be missing, as in its own tests).
+            log.warning("Flow %s: inputs do not validate (%s); passing them as rendered", listener.where, error)
+        except (NotFound, Conflict) as error:
+            log.warning("Failed to trigger flow %s.%s for trigger %s: %s",
+                        listener.namespace, listener.flow_id, trigger.get("id"), error)
+            return None
+    return None
 
 
 def _render_deep(value: Any, context: dict[str, Any], services: Any) -> Any:

@@ -134,6 +134,11 @@ class WorkerRunContext:
         self.services = RenderServices(flow.namespace, data.id)
         self._context: dict[str, Any] | None = None
         self._workdir: str | None = None
+        for declaration in flow.raw.get("inputs") or []:
+            if declaration.get("type") == "SECRET":
+                value = data.inputs.get(str(declaration.get("id") or declaration.get("name")))
+                if isinstance(value, str):
+                    remember(value)
         min_level = node.raw.get("logLevel")
         self._min_level = LEVELS.index(min_level) if min_level in LEVELS else 0
         # identity

@@ -9,7 +9,7 @@ import urllib.parse
 
 _known: set[str] = set()
 _lock = threading.Lock()
-MASK = "******"
+MASK = "********"
 
 
 def remember(value: str) -> None:

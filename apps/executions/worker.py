@@ -122,7 +122,7 @@ def _run_plugin(ctx: WorkerRunContext, type_name: str, raw: Any) -> tuple[State,
 
     def target() -> None:
         try:
-            props = plugin.Properties.model_validate(ctx.render_properties(plugin, raw))
+            props = plugin.Properties.model_validate(ctx.render_properties(plugin, raw), context={"rendered": True})
             outputs = plugin().run(ctx, props)  # type: ignore[attr-defined]
             result["outputs"] = _dump(outputs)
             result["state"] = ctx.final_state or State.SUCCESS

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from apps.core.errors import BadRequest, NotFound
 from apps.engine.states import RESTARTABLE, State
-from apps.executions import access, search
+from apps.executions import access, files, search
 from apps.executions.api.inputs import declarations, on_resume_declarations
 from apps.executions.models import Execution, LogLine, TaskRun
 from apps.flows import services as flow_services
@@ -68,6 +68,13 @@ def _readable(request: HttpRequest, execution_id: str) -> Execution:
         raise Http404(str(exc)) from exc
 
 
+def _file_link(ex: Execution, value: Any) -> str:
+    """The download URL of a value that is one of this execution's files, else ""."""
+    if isinstance(value, str) and value.startswith("kestra:///" + files.prefix(ex)):
+        return f"/api/v1/executions/{ex.id}/file?{urlencode({'path': value})}"
+    return ""
+
+
 @login_required
 def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
     """One execution: header, inputs/outputs, the task-run tree and the log (`?level=` filter)."""
@@ -89,8 +96,8 @@ def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
         "duration": show.duration(ex.start_date, ex.end_date, now),
         "started": show.when(ex.start_date), "ended": show.when(ex.end_date),
         "labels": [(lb.get("key"), lb.get("value")) for lb in ex.labels],
-        "inputs": [(k, show.pretty(v)) for k, v in (ex.inputs or {}).items()],
-        "outputs": [(k, show.pretty(v)) for k, v in (ex.outputs or {}).items()],
+        "inputs": [(k, show.pretty(v), _file_link(ex, v)) for k, v in (ex.inputs or {}).items()],
+        "outputs": [(k, show.pretty(v), _file_link(ex, v)) for k, v in (ex.outputs or {}).items()],
         "rows": show.run_tree(runs, now), "logs": list(logs[:LOG_LIMIT]), "log_count": log_count,
         "log_limit": LOG_LIMIT, "level": level, "levels": search.LEVELS, "level_tone": show.LEVEL_TONE,
         "can_execute": can_execute, "can_kill": can_execute and not show.is_terminated(ex.state),

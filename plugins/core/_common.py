@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema, model_validator
+from pydantic import ValidationInfo, AfterValidator, BeforeValidator, Field, WithJsonSchema, model_validator
 
 from apps.plugins.sdk import Duration, Issue, Properties, dynamic
 
@@ -24,7 +24,11 @@ def is_expression(value: Any) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 
-def _expression_only(value: str) -> str:
+def _expression_only(value: str, info: ValidationInfo) -> str:
+    # After rendering (the worker validates with context {"rendered": True}) the expression is
+    # gone: the plugin itself interprets the rendered string (e.g. labels given as JSON).
+    if isinstance(info.context, dict) and info.context.get("rendered"):
+        return value
     if not is_expression(value):
         raise ValueError(f"{value!r} is neither a valid literal nor an expression such as '{{{{ inputs.x }}}}'")
     return value

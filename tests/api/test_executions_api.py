@@ -69,9 +69,11 @@ def storage(settings: Any, tmp_path: Any) -> Any:
 
 
 @pytest.fixture
-def eager() -> Iterator[None]:
+def eager(settings: Any) -> Iterator[None]:
+    """Celery runs tasks in the calling thread; `wait=true` gives up after 30 s rather than 300."""
     from config.celery import app
 
+    settings.WEIR_EXECUTION_WAIT_SECONDS = 30
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = False
@@ -156,8 +158,8 @@ def test_invalid_inputs_are_422_naming_each_and_create_nothing(api: Any, greet: 
 @pytest.mark.django_db
 def test_unknown_flow_is_404_and_disabled_flow_is_409(api: Any, writer: Any) -> None:
     assert api.post("/api/v1/executions/acme.data/nope", {}, format="json").status_code == 404
-    flow_services.create_flow(writer, _flow("acme.data", "off", "disabled: true\n"))
-    response = api.post("/api/v1/executions/acme.data/off", {}, format="json")
+    flow_services.create_flow(writer, _flow("acme.data", "switched_off", "disabled: true\n"))
+    response = api.post("/api/v1/executions/acme.data/switched_off", {}, format="json")
     assert response.status_code == 409 and "disabled" in response.json()["message"]
 
 
@@ -415,7 +417,8 @@ def test_restart_and_replay_a_failed_execution(api: Any, writer: Any, eager: Non
 @pytest.mark.django_db(transaction=True)
 def test_resume_a_pause_task_with_inputs(api: Any, writer: Any, eager: None) -> None:
     flow_services.create_flow(writer, PAUSING)
-    paused = api.post("/api/v1/executions/acme.data/approval?wait=true", {}, format="json").json()
+    created = api.post("/api/v1/executions/acme.data/approval", {}, format="json").json()
+    paused = api.get(f"/api/v1/executions/{created['id']}").json()  # eager: it ran up to the pause
     assert paused["state"]["current"] == "PAUSED"
     url = f"/api/v1/executions/{paused['id']}/resume"
     check = api.post(url + "/validate", {}, format="json").json()
@@ -467,7 +470,7 @@ def logged(greet: Any) -> Execution:
     hello = TaskRun.objects.get(execution_id=row.id, task_id="hello")
     with transaction.atomic():
         runner.append_logs(row, [(hello.id, "INFO", "one"), (hello.id, "DEBUG", "two"), (None, "WARN", "three"),
-                                 (hello.id, "ERROR", "four"), (None, "INFO", "five")])
+                                 (hello.id, "ERROR", "four"), (None, "INFO", "five")], runner.snapshot(row.id)[1])
     return row
 
 

@@ -11,13 +11,15 @@ checked in milliseconds without a database, Celery or real time. `Harness` plays
   moved to their due date (no sleeping);
 - subflows: a `SubflowRequest` is answered from a script (child state/outputs), or left open.
 
-It also watches invariants the tests assert: the most children of one flowable ever non-terminal
-at once, and that every state history only uses legal transitions.
+It also exposes invariants the tests assert: the most children of one flowable ever non-terminal at
+once (`max_active`), that every state history only uses legal transitions (`illegal_moves`), and
+that end dates exist exactly for terminated states (`date_problems`).
 """
 
 from __future__ import annotations
 
 import inspect
+import itertools
 import re
 import textwrap
 from collections.abc import Callable, Mapping
@@ -80,6 +82,13 @@ def _dynamic_fields(plugin: Any) -> frozenset[str]:
     return frozenset(names)
 
 
+LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
+
+
+class NotSimulated(AttributeError):
+    """A plugin reached for a RunContext service the pure harness does not offer: script that task."""
+
+
 class PureRunContext:
     """The subset of the worker's `RunContext` the core debug/log/execution/output tasks use."""
 
@@ -96,6 +105,8 @@ class PureRunContext:
         self.logs: list[tuple[str, str]] = []
         self.labels: list[dict[str, Any]] | None = None
         self.final_state: State | None = None
+        level = node.raw.get("logLevel")
+        self.min_level = LEVELS.index(level) if level in LEVELS else 0
         self.context = ctx.build(harness.flow, harness.ex, harness.env(), run, node, running_attempt=True)
         if not harness.flow.raw.get("inputs") and not harness.ex.inputs:
             self.context.pop("inputs", None)  # as the worker does: no declared inputs, no `inputs`
@@ -114,8 +125,20 @@ class PureRunContext:
             return expressions.render_typed(value, self.context)
         return self.render(value)
 
+    def render_properties(self, plugin: Any, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """Dynamic properties rendered, expression defaults included (as the worker does)."""
+        dynamic = _dynamic_fields(plugin)
+        rendered = {key: (self.render(value) if key in dynamic else value) for key, value in raw.items()}
+        for name, info in plugin.Properties.model_fields.items():
+            key = info.alias or name
+            if key in dynamic and key not in rendered and isinstance(info.default, str) and "{{" in info.default:
+                rendered[key] = self.render(info.default)
+        return rendered
+
     def log(self, level: str, message: str) -> None:
-        self.logs.append(("WARN" if level == "WARNING" else level.upper(), str(message)))
+        level = "WARN" if level == "WARNING" else level.upper()
+        if level not in LEVELS or LEVELS.index(level) >= self.min_level:
+            self.logs.append((level, str(message)))
 
     def sleep(self, seconds: float) -> None:
         self.harness.now += timedelta(seconds=seconds)
@@ -133,7 +156,7 @@ class PureRunContext:
         return None
 
     def __getattr__(self, name: str) -> Any:
-        raise NotImplementedError(f"the pure harness does not simulate RunContext.{name}; script the task")
+        raise NotSimulated(f"the pure harness does not simulate RunContext.{name}; script the task")
 
 
 def run_plugin(harness: Harness, run: TaskRunData) -> tuple[State, dict[str, Any] | None, PureRunContext]:
@@ -145,9 +168,7 @@ def run_plugin(harness: Harness, run: TaskRunData) -> tuple[State, dict[str, Any
         rc.log("ERROR", f"Unknown task type '{node.type}'")
         return State.FAILED, None, rc
     try:
-        dynamic = _dynamic_fields(plugin)
-        rendered = {k: (rc.render(v) if k in dynamic else v) for k, v in node.raw.items()}
-        props = plugin.Properties.model_validate(rendered)
+        props = plugin.Properties.model_validate(rc.render_properties(plugin, node.raw))
         result = plugin().run(rc, props)
     except TaskFailed as error:
         rc.log("ERROR", str(error))
@@ -155,7 +176,7 @@ def run_plugin(harness: Harness, run: TaskRunData) -> tuple[State, dict[str, Any
     except ValidationError as error:
         rc.log("ERROR", f"Invalid properties after rendering: {error}")
         return State.FAILED, None, rc
-    except NotImplementedError:
+    except NotSimulated:
         raise
     except Exception as error:
         rc.log("ERROR", f"{type(error).__name__}: {error}")
@@ -382,6 +403,10 @@ class Harness:
 
     # -- reading the snapshot ------------------------------------------------------------------
 
+    def status(self) -> State:
+        """The execution state (a call, so type checkers do not narrow it across engine events)."""
+        return self.ex.state
+
     def runs(self, task_id: str | None = None) -> list[TaskRunData]:
         found = sorted(self.ex.task_runs, key=lambda r: r.seq)
         return [r for r in found if task_id is None or r.task_id == task_id]
@@ -434,9 +459,21 @@ def illegal_moves(h: Harness) -> list[str]:
     subjects: list[tuple[str, Any]] = [("execution", h.ex), *((f"{r.task_id}#{r.seq}", r) for r in h.ex.task_runs)]
     for name, obj in subjects:
         states = [State(s) for s in history(obj)]
-        for before, after in zip(states, states[1:], strict=False):
+        for before, after in itertools.pairwise(states):
             if before != after and after not in ALLOWED[before]:
                 found.append(f"{name}: {before} → {after}")
+    return found
+
+
+def date_problems(h: Harness) -> list[str]:
+    """Kestra's `State.endDate` exists iff the state is terminated; a started run has a start date."""
+    found = []
+    subjects: list[tuple[str, Any]] = [("execution", h.ex), *((f"{r.task_id}#{r.seq}", r) for r in h.ex.task_runs)]
+    for name, obj in subjects:
+        if obj.state in TERMINATED and obj.end_date is None:
+            found.append(f"{name}: {obj.state} without an end date")
+        if obj.state not in TERMINATED and obj.end_date is not None:
+            found.append(f"{name}: {obj.state} with an end date")
     return found
 
 
@@ -475,32 +512,34 @@ def check_expect(h: Harness, expect: Mapping[str, Any]) -> list[str]:
         problems.append(f"taskruns {len(h.ex.task_runs)} != {expect['taskruns']}: {h.states()}")
     for key, wanted in (expect.get("tasks") or {}).items():
         run = _select(h, key)
-        got = run.state.value if run else "ABSENT"
-        if got != wanted:
-            problems.append(f"task {key}: {got} != {wanted}")
+        state = run.state.value if run else "ABSENT"
+        if state != wanted:
+            problems.append(f"task {key}: {state} != {wanted}")
     for key, wanted in (expect.get("attempts") or {}).items():
-        run = _select(h, key)
-        got = run.attempt_count if run else None
-        ok = got is not None and (got >= wanted["min"] if isinstance(wanted, Mapping) else got == wanted)
-        if not ok:
-            problems.append(f"attempts {key}: {got} != {wanted}")
+        problems.extend(_check_attempts(h, key, wanted))
     for key, wanted in (expect.get("outputs") or {}).items():
-        selector, _, path = key.partition("].") if "]." in key else key.partition(".")
-        selector = selector + "]" if "]." in key else selector
+        selector, path = (key.split("].", 1)[0] + "]", key.split("].", 1)[1]) if "]." in key else key.split(".", 1)
         run = _select(h, selector)
-        got = _path(run.outputs, path) if run else None
-        problems.extend(_compare(f"output {key}", got, wanted))
+        problems.extend(_compare(f"output {key}", _path(run.outputs, path) if run else None, wanted))
     for key, wanted in (expect.get("flow_outputs") or {}).items():
-        outputs = h.ex.outputs or {}
-        if key == "_size":
-            if len(outputs) != wanted:
-                problems.append(f"flow outputs size {len(outputs)} != {wanted}")
-        elif isinstance(wanted, Mapping) and "has_items" in wanted:
-            if outputs.get(key) != wanted["has_items"]:
-                problems.append(f"flow output {key}: {outputs.get(key)!r} != {wanted['has_items']!r}")
-        else:
-            problems.extend(_compare(f"flow output {key}", outputs.get(key), wanted))
+        problems.extend(_check_flow_output(h, key, wanted))
     return problems
+
+
+def _check_attempts(h: Harness, key: str, wanted: Any) -> list[str]:
+    run = _select(h, key)
+    count = run.attempt_count if run else None
+    ok = count is not None and (count >= wanted["min"] if isinstance(wanted, Mapping) else count == wanted)
+    return [] if ok else [f"attempts {key}: {count} != {wanted}"]
+
+
+def _check_flow_output(h: Harness, key: str, wanted: Any) -> list[str]:
+    outputs = h.ex.outputs or {}
+    if key == "_size":
+        return [] if len(outputs) == wanted else [f"flow outputs size {len(outputs)} != {wanted}"]
+    if isinstance(wanted, Mapping) and "has_items" in wanted:
+        wanted = wanted["has_items"]
+    return _compare(f"flow output {key}", outputs.get(key), wanted)
 
 
 def _compare(label: str, got: Any, wanted: Any) -> list[str]:

@@ -15,6 +15,7 @@ from jinja2.exceptions import SecurityError, TemplateAssertionError, TemplateRun
 
 from apps.engine.expressions import (
     ExpressionIssue,
+    ExpressionLimitError,
     ExpressionSyntaxError,
     check_syntax,
     make_environment,
@@ -306,7 +307,7 @@ def test_ranges_are_inclusive(source: str, expected: str) -> None:
 
 
 def test_range_size_is_limited() -> None:
-    with pytest.raises(OverflowError):
+    with pytest.raises(ExpressionLimitError, match="Range too big"):
         r("{{ 1..10000000 }}")
 
 

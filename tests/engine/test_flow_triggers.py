@@ -406,3 +406,61 @@ def test_time_windows(spec: dict[str, Any], now: str, start: str | None, end: st
         return
     assert window is not None
     assert (window.start, window.end) == (datetime.fromisoformat(start), datetime.fromisoformat(end or ""))
+
+
+def test_inputs_that_do_not_validate_are_passed_as_rendered(root: Any) -> None:
+    deploy(root, f"""\
+        id: trigger-flow-listener-namespace-condition
+        namespace: {NS}
+        inputs:
+          - id: from-parent
+            type: STRING
+        tasks:
+          - id: only-listener
+            type: io.kestra.plugin.core.debug.Return
+            format: "simple return"
+        triggers:
+          - id: listen-flow
+            type: io.kestra.plugin.core.trigger.Flow
+            conditions:
+              - type: io.kestra.plugin.core.condition.ExecutionNamespace
+                namespace: {NS}
+              - type: io.kestra.plugin.core.condition.ExecutionStatus
+                in:
+                  - SUCCESS
+        """)
+    upstream = run(root, "trigger-flow")
+    [listener] = runs_of("trigger-flow-listener-namespace-condition")
+    assert listener.state == "SUCCESS"
+    assert listener.trigger["variables"]["executionId"] == upstream.id
+
+
+def test_non_terminal_transitions_reach_triggers_that_name_them(root: Any) -> None:
+    from apps.executions import flowtriggers
+
+    deploy(root, f"""\
+        id: trigger-flow-listener-with-pause
+        namespace: {NS}
+        outputs:
+          - id: status
+            type: STRING
+            value: "{{{{trigger.state}}}}"
+        tasks:
+          - id: hello
+            type: io.kestra.plugin.core.log.Log
+            message: Hello {{{{trigger.executionId}}}} you're in {{{{trigger.state}}}}
+        triggers:
+          - id: listen-flow
+            type: io.kestra.plugin.core.trigger.Flow
+            states: [RUNNING, PAUSED, SUCCESS]
+            conditions:
+              - type: io.kestra.plugin.core.condition.ExecutionFlow
+                namespace: {NS}
+                flowId: trigger-flow
+        """)
+    upstream = run(root, "trigger-flow")
+    flowtriggers.on_state_change(upstream.id, "RUNNING")
+    flowtriggers.on_state_change(upstream.id, "CREATED")
+    flowtriggers.on_state_change(upstream.id, "SUCCESS")  # terminal states are on_execution_end's
+    statuses = [(r.outputs or {}).get("status") for r in runs_of("trigger-flow-listener-with-pause")]
+    assert statuses == ["SUCCESS", "RUNNING"]

@@ -134,6 +134,39 @@ def test_parallel_honours_its_concurrent_limit(limit: int) -> None:
     assert h.ex.state == S.SUCCESS
 
 
+@pytest.mark.parametrize("holder", ["retry", "pause"], ids=["retrying", "paused"])
+def test_a_retrying_or_paused_child_holds_a_parallel_slot(holder: str) -> None:
+    """Non-terminal is what counts against `concurrent` (RETRYING and PAUSED included), and the
+    other children keep going meanwhile (KESTRA.md §5.3 step 4 only stops on KILLING/QUEUED)."""
+    lines = (["type: Return", "format: t1", "retry: {type: constant, interval: PT1H, maxAttempt: 2}"]
+             if holder == "retry" else ["type: Pause", "delay: PT1H"])
+    first = "\n                ".join(lines)
+    h = Harness(flow(f"""
+        tasks:
+          - id: par
+            type: Parallel
+            concurrent: 2
+            tasks:
+              - id: t1
+                {first}
+              - id: t2
+                type: Return
+                format: t2
+              - id: t3
+                type: Return
+                format: t3
+              - id: t4
+                type: Return
+                format: t4
+    """), script={"t1": [S.FAILED, S.SUCCESS]}).start().run(delays=False)
+    assert h.state("t1") == (S.RETRYING if holder == "retry" else S.PAUSED)
+    assert {t: h.state(t) for t in ("t2", "t3", "t4")} == dict.fromkeys(("t2", "t3", "t4"), S.SUCCESS)
+    assert h.max_active["par"] == 2
+    h.run()
+    assert h.state("par") == S.SUCCESS
+    assert h.status() == S.SUCCESS
+
+
 def test_parallel_with_a_failing_child_fails_and_creates_no_more_children() -> None:
     h = execute(PARALLEL.format(concurrent="concurrent: 2"), script={"t2": S.FAILED})
     assert h.state("par") == S.FAILED
@@ -621,6 +654,45 @@ def test_depends_on_extension_on_a_plain_task_list() -> None:
     assert h.ex.state == S.SUCCESS
 
 
+def test_depends_on_a_disabled_task_does_not_block_forever() -> None:
+    """A disabled task is removed from the plan (KESTRA.md §2.1), so it cannot be waited for:
+    the dependency counts as met instead of leaving the execution RUNNING with nothing to do."""
+    h = execute("""
+        tasks:
+          - id: switched_off
+            type: Return
+            format: never
+            disabled: true
+          - id: after
+            type: Return
+            format: after
+            dependsOn: [switched_off]
+    """)
+    assert h.states() == {"after": ["SUCCESS"]}
+    assert h.ex.state == S.SUCCESS
+
+
+def test_dag_dependency_on_a_disabled_task_does_not_block_forever() -> None:
+    h = execute("""
+        tasks:
+          - id: dag
+            type: Dag
+            tasks:
+              - task:
+                  id: off
+                  type: Return
+                  format: never
+                  disabled: true
+              - task:
+                  id: after
+                  type: Return
+                  format: after
+                dependsOn: [switched_off]
+    """)
+    assert h.states() == {"dag": ["SUCCESS"], "after": ["SUCCESS"]}
+    assert h.ex.state == S.SUCCESS
+
+
 def test_depends_on_extension_inside_a_sequential() -> None:
     h = execute("""
         tasks:
@@ -736,5 +808,26 @@ def test_conformance_flow_matches_the_manifest(name: str) -> None:
         pytest.skip("shared/conformance is not available")
     source, inputs, expect = _CASES[name]
     h = Harness(source, inputs=inputs).go()
+    assert check_expect(h, expect) == [], json.dumps(h.states())
+    assert illegal_moves(h) == []
+
+
+PAUSED_CASES = ["pause", "pause_no_tasks", "pause_on_resume_optional"]
+
+
+@pytest.mark.parametrize("name", PAUSED_CASES, ids=PAUSED_CASES)
+def test_conformance_pause_flow_waits_then_resumes(name: str) -> None:
+    """The manifest's "wait until PAUSED, then resume" scenarios."""
+    if not _CASES:
+        pytest.skip("shared/conformance is not available")
+    source, inputs, expect = _CASES[name]
+    h = Harness(source, inputs=inputs).go()
+    assert h.ex.state.value == expect["state_when_paused"]
+    if "taskruns_when_paused" in expect:
+        assert len(h.runs()) == expect["taskruns_when_paused"]
+    for task_id, state in (expect.get("tasks_when_paused") or {}).items():
+        assert h.state(task_id).value == state
+    h.resume()
+    h.run()
     assert check_expect(h, expect) == [], json.dumps(h.states())
     assert illegal_moves(h) == []

@@ -1,4 +1,4 @@
-"""The executor loop without a database (KESTRA.md §2.1, §5.3–5.6): start, runIf, disabled tasks,
+"""The executor loop without a database (KESTRA.md §2.1, §5.3-5.6): start, runIf, disabled tasks,
 errors branches, allowFailure/allowWarning, Pause, WaitFor, kill, flow outputs, flow timeout,
 labels, subflows.
 
@@ -16,10 +16,11 @@ import pytest
 
 from apps.engine import planner
 from apps.engine.model import Delay
-from apps.engine.states import TERMINATED, State
+from apps.engine.states import State
 from tests.engine.engine_harness import (
     START,
     Harness,
+    date_problems,
     execute,
     flow,
     history,
@@ -69,6 +70,7 @@ def test_sequence_runs_in_order_and_ends_success_once() -> None:
     assert h.ended == 1
     assert h.ex.end_date is not None
     assert illegal_moves(h) == []
+    assert date_problems(h) == []
 
 
 def test_failed_task_stops_the_sequence() -> None:
@@ -83,6 +85,53 @@ def test_failed_task_stops_the_sequence() -> None:
     assert h.ex.state == S.FAILED
     assert h.states() == {"a": ["FAILED"]}
     assert "Task failure" in h.log_messages("ERROR")
+
+
+def test_a_queued_execution_starts_like_a_created_one() -> None:
+    h = Harness(flow("""
+        tasks:
+          - id: a
+            type: Return
+            format: a
+    """))
+    h.ex.state = S.QUEUED
+    h.ex.history.append({"state": "QUEUED", "date": START.isoformat()})
+    h.go()
+    assert history(h.ex) == ["CREATED", "QUEUED", "RUNNING", "SUCCESS"]
+
+
+def test_finally_runs_after_tasks_and_errors_while_the_execution_is_running() -> None:
+    h = execute("""
+        tasks:
+          - id: boom
+            type: Fail
+        errors:
+          - id: handler
+            type: Return
+            format: "{{ execution.state }}"
+        finally:
+          - id: cleanup
+            type: Return
+            format: "{{ execution.state }} {{ tasks.boom.state }}"
+    """)
+    assert h.claimed == ["boom", "handler", "cleanup"]
+    assert h.one("cleanup").outputs == {"value": "RUNNING FAILED"}
+    assert h.ex.state == S.FAILED
+
+
+def test_finally_does_not_change_a_successful_outcome() -> None:
+    h = execute("""
+        tasks:
+          - id: ok
+            type: Return
+            format: ok
+        finally:
+          - id: cleanup
+            type: Log
+            message: bye
+    """)
+    assert h.states() == {"ok": ["SUCCESS"], "cleanup": ["SUCCESS"]}
+    assert h.ex.state == S.SUCCESS
 
 
 def test_advance_is_idempotent_once_nothing_changes() -> None:
@@ -155,6 +204,22 @@ def test_run_if_false_on_a_flowable_skips_its_children() -> None:
     """)
     assert h.states() == {"seq": ["SKIPPED"]}
     assert h.ex.state == S.SUCCESS
+
+
+def test_run_if_sees_the_loop_value() -> None:
+    h = execute("""
+        tasks:
+          - id: each
+            type: ForEach
+            values: ["a", "b", "c"]
+            tasks:
+              - id: only_b
+                type: Return
+                format: "{{ taskrun.value }}"
+                runIf: "{{ taskrun.value == 'b' }}"
+    """)
+    assert [(r.value, r.state) for r in h.runs("only_b")] == [("a", S.SKIPPED), ("b", S.SUCCESS), ("c", S.SKIPPED)]
+    assert h.state("each") == S.SUCCESS
 
 
 def test_task_runif_conformance_flow() -> None:
@@ -475,9 +540,10 @@ def test_manual_pause_waits_for_a_resume() -> None:
     h.resume()
     h.run()
     assert h.states() == {"pause": ["SUCCESS"], "last": ["SUCCESS"]}
-    assert h.ex.state == S.SUCCESS
+    assert h.status() == S.SUCCESS
     assert history(h.ex) == ["CREATED", "RUNNING", "PAUSED", "RESTARTED", "RUNNING", "SUCCESS"]
     assert illegal_moves(h) == []
+    assert date_problems(h) == []
 
 
 def test_pause_delay_resumes_by_itself_after_the_delay() -> None:
@@ -489,7 +555,7 @@ def test_pause_delay_resumes_by_itself_after_the_delay() -> None:
     assert h.now >= delay.due
     assert h.states() == {"pause": ["SUCCESS"], "last": ["SUCCESS"]}
     assert history(h.one("pause")) == ["CREATED", "RUNNING", "PAUSED", "RUNNING", "SUCCESS"]
-    assert h.ex.state == S.SUCCESS
+    assert h.status() == S.SUCCESS
 
 
 def test_pause_timeout_fails_the_task_run_when_nobody_resumes() -> None:
@@ -550,6 +616,31 @@ def test_pause_with_children_runs_them_after_the_resume() -> None:
     assert h.states() == {"pause": ["SUCCESS"], "child": ["SUCCESS"], "last": ["SUCCESS"]}
 
 
+def test_pauses_with_delays_inside_each_parallel_all_resume() -> None:
+    """valids/each-parallel-pause.yml: three Pauses PAUSED together, each resumes after its delay."""
+    h = Harness(flow("""
+        tasks:
+          - id: each
+            type: EachParallel
+            value: ["toto", "tata", "titi"]
+            tasks:
+              - id: pause
+                type: Pause
+                delay: PT1S
+                tasks:
+                  - id: log
+                    type: Log
+                    message: Hello World
+    """)).start()
+    assert [r.state for r in h.runs("pause")] == [S.PAUSED] * 3
+    assert h.ex.state == S.PAUSED
+    assert len(h.delays("pause_delay")) == 3
+    h.run()
+    assert h.states() == {"each": ["SUCCESS"], "pause": ["SUCCESS"] * 3, "log": ["SUCCESS"] * 3}
+    assert h.status() == S.SUCCESS
+    assert illegal_moves(h) == []
+
+
 def test_execution_stays_paused_until_the_last_parallel_pause_resumes() -> None:
     h = Harness(flow("""
         tasks:
@@ -567,7 +658,7 @@ def test_execution_stays_paused_until_the_last_parallel_pause_resumes() -> None:
     assert h.state("p1") == S.SUCCESS
     assert h.ex.state == S.PAUSED
     h.resume()
-    assert h.ex.state == S.SUCCESS
+    assert h.status() == S.SUCCESS
 
 
 # -- WaitFor -------------------------------------------------------------------------------------
@@ -626,6 +717,27 @@ def test_wait_for_stops_at_max_iterations(fail: str, expected: State) -> None:
     assert h.state("loop") == expected
     assert h.one("loop").outputs == {"iterationCount": 3}
     assert h.ex.state == expected
+
+
+def test_wait_for_stops_once_max_duration_has_elapsed() -> None:
+    h = execute("""
+        tasks:
+          - id: loop
+            type: WaitFor
+            condition: "false"
+            checkFrequency:
+              maxIterations: 100
+              maxDuration: PT25S
+              interval: PT10S
+            tasks:
+              - id: check
+                type: Return
+                format: again
+    """)
+    assert 3 <= len(h.runs("check")) <= 4
+    assert h.state("loop") == S.SUCCESS
+    starts = [r.start_date for r in h.runs("check")]
+    assert all(start is not None and start < (START + timedelta(seconds=35)).isoformat() for start in starts)
 
 
 def test_wait_for_child_failure_fails_the_loop() -> None:
@@ -687,7 +799,7 @@ def test_kill_marks_running_attempts_and_their_parents_killed() -> None:
     h.kill()
     assert h.states() == {"group": ["KILLED"], "slow": ["KILLED"], "waiting": ["KILLED"]}
     assert run.attempts[-1]["state"] == "KILLED"
-    assert all(r.end_date for r in h.runs())
+    assert date_problems(h) == []
     assert h.ex.state == S.KILLED
     assert h.kill_children
 
@@ -697,10 +809,23 @@ def test_kill_a_paused_execution() -> None:
     assert h.ex.state == S.PAUSED
     h.kill()
     assert h.states() == {"pause": ["KILLED"]}
-    assert h.ex.state == S.KILLED
+    assert h.status() == S.KILLED
     assert "KILLING" in history(h.ex)
     h.run()
     assert h.states() == {"pause": ["KILLED"]}  # the delay is a no-op on a killed run
+
+
+def test_kill_an_execution_that_never_started() -> None:
+    h = Harness(flow("""
+        tasks:
+          - id: a
+            type: Return
+            format: a
+    """))
+    effects = h.kill()
+    assert h.ex.state == S.KILLED
+    assert h.runs() == []
+    assert effects.ended
 
 
 def test_kill_a_terminated_execution_changes_nothing() -> None:
@@ -729,8 +854,9 @@ def test_kill_while_retrying() -> None:
     h.kill()
     assert h.state("flaky") == S.KILLED
     assert h.ex.state == S.KILLED
-    h.run()
-    assert h.one("flaky").attempt_count == 1
+    h.wake(h.delays("retry")[0])  # an expired retry does not restart a killed task run
+    assert h.state("flaky") == S.KILLED and h.status() == S.KILLED
+    assert h.queue == [] and h.one("flaky").attempt_count == 1
 
 
 # -- flow outputs --------------------------------------------------------------------------------
@@ -926,6 +1052,13 @@ def test_subflow_without_wait_succeeds_at_once() -> None:
     assert h.subflow_requests[0].wait is False
     assert h.states() == {"child": ["SUCCESS"], "after": ["SUCCESS"]}
     assert h.ex.state == S.SUCCESS
+
+
+def test_subflow_failure_with_allow_failure_continues_in_warning() -> None:
+    """valids/task-allow-failure-executable-flow.yml: WARNING, and the next task runs."""
+    h = Harness(flow(SUBFLOW.format(extra="allowFailure: true")), subflows={"child": S.FAILED}).go()
+    assert h.states() == {"child": ["WARNING"], "after": ["SUCCESS"]}
+    assert h.ex.state == S.WARNING
 
 
 def test_subflow_with_an_input_that_fails_to_render_fails_the_task_run() -> None:

@@ -47,8 +47,8 @@ def test_running_and_failed_flags() -> None:
 
 
 def test_restartable_and_resumable() -> None:
-    assert RESTARTABLE == {S.FAILED, S.PAUSED}
-    assert RESUMABLE == {S.PAUSED, S.RETRYING, S.RETRIED, S.CREATED}
+    assert {S.FAILED, S.PAUSED} == RESTARTABLE
+    assert {S.PAUSED, S.RETRYING, S.RETRIED, S.CREATED} == RESUMABLE
 
 
 LEGAL = [

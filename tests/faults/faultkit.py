@@ -9,6 +9,7 @@ No psutil here: children are found through /proc (Linux only, like the rest of t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -16,8 +17,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -68,10 +70,8 @@ def children(pid: int) -> list[int]:
     found: set[int] = set()
     try:
         for task in os.listdir(f"/proc/{pid}/task"):
-            try:
+            with contextlib.suppress(OSError):
                 found.update(int(c) for c in Path(f"/proc/{pid}/task/{task}/children").read_text().split())
-            except OSError:
-                pass
     except OSError:
         return []
     if found:
@@ -146,10 +146,8 @@ class Service:
         pids = [self.pid, *self.pool()]
         at = time.time()
         for pid in pids:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         assert self.process is not None
         self.process.wait(timeout=10)
         self.killed.append(at)
@@ -162,10 +160,8 @@ class Service:
             os.killpg(self.pid, signal.SIGTERM)
             self.process.wait(timeout=10)
         except (subprocess.TimeoutExpired, ProcessLookupError):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             self.process.wait(timeout=10)
         for pid in children(self.pid):  # a pool child orphaned by a SIGKILL of its parent
             os.kill(pid, signal.SIGKILL)
@@ -184,8 +180,13 @@ def scheduler(env: dict[str, str], workdir: Path) -> Service:
 
 
 def kill9(pid: int) -> float:
+    """SIGKILL one process and wait until it is dead (a zombie counts); returns the wall-clock time."""
     at = time.time()
     os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while alive(pid):
+        assert time.monotonic() < deadline, f"pid {pid} survived SIGKILL"
+        time.sleep(0.005)
     return at
 
 
@@ -246,7 +247,7 @@ def wait_running(ids: list[str], task_id: str, count: int, timeout: float = 15.0
 def stamp(value: str | None) -> float | None:
     if not value:
         return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc).timestamp()
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC).timestamp()
 
 
 def recovery(run_id: str, attempt: int, killed_at: float) -> dict[str, float | None]:
@@ -271,7 +272,7 @@ def recovery(run_id: str, attempt: int, killed_at: float) -> dict[str, float | N
 # Figures
 
 
-def summary(values: list[float | None]) -> dict[str, float | int | None]:
+def summary(values: Sequence[float | None]) -> dict[str, float | int | None]:
     got = sorted(v for v in values if v is not None)
     if not got:
         return {"n": 0, "missing": len(values)}
@@ -286,7 +287,7 @@ def report(scenario: str, figures: dict[str, Any]) -> Path:
     """Print the figures (visible with `pytest -s`) and keep them as JSON for the run's record."""
     REPORT_DIR.mkdir(parents=True, exist_ok=True)
     path = REPORT_DIR / f"{scenario}.json"
-    figures = {"scenario": scenario, "at": datetime.now(timezone.utc).isoformat(), **figures}
+    figures = {"scenario": scenario, "at": datetime.now(UTC).isoformat(), **figures}
     path.write_text(json.dumps(figures, indent=2, default=str))
     print(f"\n{scenario}: {json.dumps(figures, default=str)}\n  -> {path}")
     return path

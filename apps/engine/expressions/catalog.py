@@ -2,98 +2,53 @@
 
 The helpers reproduce Pebble/Kestra semantics Jinja lacks (null-skipping concatenation, Java integer
 division, ``contains``, inclusive ranges, map iteration as entries, coalescing that catches undefined
-values). Output conversion (``finalize``/``to_text``) follows Kestra's string mode: null prints as
-nothing, booleans as ``true``/``false``, maps and lists as compact JSON without null map values.
+values, ``| default`` that also catches them). Output conversion lives in ``values``.
 
 ``FILTERS``, ``FUNCTIONS`` and ``TESTS`` are the only names templates can reach: the environment
 starts from these dicts instead of Jinja's built-ins (``| int``, ``map('x')``, ``tojson`` are not
-Pebble). Only a handful of pure entries exist so far; the full Kestra catalog (``date``, ``jq``,
-``secret``, ``kv``, ``render``…) is added here by a later change.
+Pebble). They hold every function, filter and test of KESTRA.md §6.3-6.4, implemented in
+``catalog_dates``, ``catalog_strings``, ``catalog_data`` (with ``jq`` and ``ion``) and
+``catalog_functions`` (host services through ``runtime``).
 """
 
 from __future__ import annotations
 
-import datetime
-import decimal
 import json
 import math
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from jinja2 import Undefined
 from jinja2.exceptions import TemplateRuntimeError, UndefinedError
 
-MAX_RANGE = 100_000
-"""Largest list ``a..b`` / ``range()`` may build (the Jinja sandbox's own limit)."""
+from . import catalog_data, catalog_dates, catalog_functions, catalog_strings
+from .errors import ExpressionLimitError
+from .limits import MAX_RANGE, check_deadline, check_length
+from .values import MapEntry, finalize, require_defined, to_json, to_text
 
+__all__ = [
+    "FILTERS",
+    "FUNCTIONS",
+    "MAX_RANGE",
+    "TESTS",
+    "MapEntry",
+    "concat",
+    "contains",
+    "default_coalesce",
+    "divide",
+    "finalize",
+    "is_defined",
+    "iterate",
+    "modulo",
+    "null_coalesce",
+    "pebble_range",
+    "require_defined",
+    "to_json",
+    "to_text",
+    "undefined_coalesce",
+]
 
-@dataclass(frozen=True, slots=True)
-class MapEntry:
-    """What ``{% for e in map %}`` binds, as in Pebble (a Java ``Map.Entry``): ``e.key``, ``e.value``."""
-
-    key: Any
-    value: Any
-
-    def __str__(self) -> str:
-        return f"{to_text(self.key)}={to_text(self.value)}"
-
-
-def require_defined(value: Any) -> None:
-    """Raise the pending UndefinedError if ``value`` is undefined (Pebble fails on any use of one)."""
-    if isinstance(value, Undefined):
-        value._fail_with_undefined_error()
-
-
-# -- output conversion --------------------------------------------------------------------------
-
-
-def _without_null_values(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {key: _without_null_values(item) for key, item in value.items() if item is not None}
-    if isinstance(value, list | tuple):
-        return [_without_null_values(item) for item in value]
-    return value
-
-
-def _json_default(value: Any) -> Any:
-    require_defined(value)
-    if isinstance(value, MapEntry):
-        return {to_text(value.key): value.value}
-    if isinstance(value, datetime.date | datetime.time):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return float(value)
-    if isinstance(value, set | frozenset):
-        return list(value)
-    return str(value)
-
-
-def to_json(value: Any, include_nulls: bool = False) -> str:
-    """Compact JSON as Kestra's Jackson mapper writes it (null map values dropped by default)."""
-    require_defined(value)
-    if not include_nulls:
-        value = _without_null_values(value)
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_json_default)
-
-
-def to_text(value: Any) -> str:
-    """The string Kestra writes for ``value`` in string mode."""
-    require_defined(value)
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Mapping | list | tuple):
-        return to_json(value)
-    return str(value)
-
-
-def finalize(value: Any) -> Any:
-    """Jinja ``finalize`` hook: Kestra string-mode output; undefined values pass through to fail."""
-    if value is None or isinstance(value, bool | Mapping | list | tuple):
-        return to_text(value)
-    return value
+default_coalesce = catalog_data.default_coalesce
 
 
 # -- helpers the translator emits ---------------------------------------------------------------
@@ -130,30 +85,52 @@ def is_defined(subject: Callable[[], Any]) -> bool:
 
 def concat(*parts: Any) -> str:
     """``a ~ b`` and ``"#{…}"`` interpolation: null parts contribute nothing, as in Pebble."""
-    return "".join(to_text(part) for part in parts)
+    texts = [to_text(part) for part in parts]
+    check_length(sum(map(len, texts)))
+    return "".join(texts)
 
 
 def _is_integer(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def divide(left: Any, right: Any) -> Any:
-    """``a / b``: integer operands give Java's truncated integer quotient (``7 / 2`` is ``3``)."""
+def _numbers(operator: str, left: Any, right: Any) -> None:
     require_defined(left)
     require_defined(right)
+    for value in (left, right):
+        if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+            raise TemplateRuntimeError(f"the '{operator}' operator needs numbers, got {_describe(value)}")
+    if right == 0 and _is_integer(right):
+        raise TemplateRuntimeError("/ by zero")
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {str: "a string", bool: "a boolean"}.get(type(value), f"a {type(value).__name__}")
+
+
+def divide(left: Any, right: Any) -> Any:
+    """``a / b``: integer operands give Java's truncated integer quotient (``7 / 2`` is ``3``)."""
+    _numbers("/", left, right)
     if _is_integer(left) and _is_integer(right):
         quotient = abs(left) // abs(right)
         return quotient if (left >= 0) == (right >= 0) else -quotient
+    if right == 0:  # Java doubles: x / 0.0 is Infinity or NaN
+        return (
+            math.nan
+            if left == 0 or math.isnan(left)
+            else math.copysign(math.inf, left) * math.copysign(1, right)
+        )
     return left / right
 
 
 def modulo(left: Any, right: Any) -> Any:
     """``a % b`` with Java's sign rule (the result has the sign of ``a``)."""
-    require_defined(left)
-    require_defined(right)
+    _numbers("%", left, right)
     if _is_integer(left) and _is_integer(right):
         return left - right * divide(left, right)
-    return math.fmod(left, right)
+    return math.nan if right == 0 else math.fmod(left, right)
 
 
 def contains(container: Any, item: Any) -> bool:
@@ -175,80 +152,73 @@ def contains(container: Any, item: Any) -> bool:
     )
 
 
-def pebble_range(start: Any, end: Any, increment: Any = 1) -> list[Any]:
+def range_too_big() -> ExpressionLimitError:
+    return ExpressionLimitError(
+        f"Range too big. The sandbox blocks ranges larger than MAX_RANGE ({MAX_RANGE})."
+    )
+
+
+def pebble_range(start: Any, end: Any = None, increment: Any = 1) -> list[Any]:
     """Pebble's inclusive ``range(start, end, increment)`` (and ``start..end``), over numbers or chars."""
     for value in (start, end, increment):
         require_defined(value)
+    check_deadline()
+    if end is None:  # Pebble needs both bounds; still name the limit for `range(10**9)`
+        if isinstance(start, int) and not isinstance(start, bool) and abs(start) > MAX_RANGE:
+            raise range_too_big()
+        raise TemplateRuntimeError("The 'range' function expects the arguments 'start' and 'end'")
     if not isinstance(increment, int | float) or isinstance(increment, bool) or int(increment) == 0:
         raise TemplateRuntimeError("the increment of range must be a non-zero number")
     step = int(increment)
     if isinstance(start, str) and isinstance(end, str) and len(start) == len(end) == 1:
         first, last, as_char = ord(start), ord(end), True
-    elif isinstance(start, int | float) and isinstance(end, int | float):
+    elif all(isinstance(bound, int | float) and not isinstance(bound, bool) for bound in (start, end)):
+        if any(isinstance(bound, float) and not math.isfinite(bound) for bound in (start, end)):
+            raise TemplateRuntimeError("range bounds must be finite numbers")
         first, last, as_char = int(start), int(end), False
     else:
         raise TemplateRuntimeError("range bounds must be numbers or one-character strings")
     stop = last + (1 if step > 0 else -1)
-    if len(range(first, stop, step)) > MAX_RANGE:
-        raise OverflowError(f"range too big: more than {MAX_RANGE} items")
     values = range(first, stop, step)
+    if len(values) > MAX_RANGE:
+        raise range_too_big()
     return [chr(value) for value in values] if as_char else list(values)
+
+
+class TimedItems:
+    """What ``{% for %}`` iterates: the items, checking the render clock before each one."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: Sequence[Any]) -> None:
+        self.items = items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[Any]:
+        for item in self.items:
+            check_deadline()
+            yield item
 
 
 def iterate(value: Any) -> Any:
     """The iterable of ``{% for %}``: maps become entries, null becomes empty (Pebble's ForNode)."""
+    check_deadline()
     if value is None:
         return ()
+    if isinstance(value, Undefined):
+        return value  # iterating it raises the pending UndefinedError
     if isinstance(value, Mapping):
-        return [MapEntry(key, item) for key, item in value.items()]
-    return value
+        return TimedItems([MapEntry(key, item) for key, item in value.items()])
+    if isinstance(value, Sequence):
+        return TimedItems(value)
+    if isinstance(value, Iterable):
+        return TimedItems(list(value))
+    raise TemplateRuntimeError(f"can not iterate over {_describe(value)}")
 
 
-# -- catalog ------------------------------------------------------------------------------------
-
-
-def _none_safe(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """Wrap a one-argument filter: undefined input fails, null input gives null (Pebble convention)."""
-
-    def apply(value: Any) -> Any:
-        require_defined(value)
-        return None if value is None else function(value)
-
-    apply.__name__ = function.__name__
-    return apply
-
-
-def to_json_filter(value: Any, includeNulls: bool = False) -> str:
-    """``toJson``; the camel-case argument name is Kestra's (``toJson(includeNulls=true)``)."""
-    if value is None:
-        return "null"
-    return to_json(value, includeNulls)
-
-
-def from_json(value: Any) -> Any:
-    require_defined(value)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise TemplateRuntimeError("fromJson expects a string argument")
-    try:
-        return json.loads(value)
-    except ValueError as exc:
-        raise TemplateRuntimeError(f"Invalid json: {exc}") from exc
-
-
-def _length(value: Any) -> int:
-    require_defined(value)
-    return 0 if value is None else len(value)
-
-
-def _first(value: Any) -> Any:
-    return next(iter(value), None)
-
-
-def _last(value: Any) -> Any:
-    items = list(value)
-    return items[-1] if items else None
+# -- tests --------------------------------------------------------------------------------------
 
 
 def _strict_test(predicate: Callable[[Any], bool]) -> Callable[[Any], bool]:
@@ -271,37 +241,34 @@ def _is_json(value: Any) -> bool:
     return True
 
 
-def _is_empty(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, str):
-        return not value.strip()
-    return isinstance(value, Iterable | Mapping) and not any(True for _ in value)
+def _parity(remainder: int) -> Callable[[Any], bool]:
+    def test(value: Any) -> bool:
+        if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+            raise TemplateRuntimeError(f"even/odd tests need a number, got {_describe(value)}")
+        return int(value) % 2 == remainder
+
+    return test
 
 
 FILTERS: dict[str, Callable[..., Any]] = {
-    "toJson": to_json_filter,
-    "json": to_json_filter,  # deprecated Kestra alias of toJson
-    "upper": _none_safe(str.upper),
-    "lower": _none_safe(str.lower),
-    "trim": _none_safe(str.strip),
-    "length": _length,
-    "first": _none_safe(_first),
-    "last": _none_safe(_last),
+    **catalog_strings.FILTERS,
+    **catalog_data.FILTERS,
+    **catalog_dates.FILTERS,
 }
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "fromJson": from_json,
-    "json": from_json,  # deprecated Kestra alias of fromJson
+    **catalog_data.FUNCTIONS,
+    **catalog_dates.FUNCTIONS,
+    **catalog_functions.FUNCTIONS,
     "range": pebble_range,
 }
 
 TESTS: dict[str, Callable[..., bool]] = {
     "json": _strict_test(_is_json),
     "null": _strict_test(lambda value: value is None),
-    "empty": _strict_test(_is_empty),
-    "even": _strict_test(lambda value: int(value) % 2 == 0),
-    "odd": _strict_test(lambda value: int(value) % 2 == 1),
+    "empty": _strict_test(catalog_data.is_empty),
+    "even": _strict_test(_parity(0)),
+    "odd": _strict_test(_parity(1)),
     "iterable": _strict_test(lambda value: isinstance(value, list | tuple | set | frozenset)),
     "map": _strict_test(lambda value: isinstance(value, Mapping)),
     # ``x is defined`` is translated to a lenient helper; this entry serves raw Jinja callers.

@@ -364,7 +364,9 @@ def _indent(value: Any, amount: Any, prefix: Any, name: str, leading: bool) -> s
     if amount is None or isinstance(amount, bool) or not isinstance(amount, int):
         raise TemplateRuntimeError(f"The '{name}' filter expects an integer as argument 'amount'.")
     if amount < 0:
-        raise TemplateRuntimeError(f"The '{name}' filter expects a positive integer >=0 as argument 'amount'.")
+        raise TemplateRuntimeError(
+            f"The '{name}' filter expects a positive integer >=0 as argument 'amount'."
+        )
     pad_unit = " " if prefix is None else expect_string(prefix, name)
     newline = _line_separator(text)
     if leading:
@@ -375,13 +377,13 @@ def _indent(value: Any, amount: Any, prefix: Any, name: str, leading: bool) -> s
 
 @pebble_filter
 def indent(value: Any, amount: Any = None, prefix: Any = None) -> str:
-    """Indent every line but the first by ``amount`` × ``prefix`` (a space by default)."""
+    """Indent every line but the first by ``amount`` times ``prefix`` (a space by default)."""
     return _indent(value, amount, prefix, "indent", False)
 
 
 @pebble_filter
 def nindent(value: Any, amount: Any = None, prefix: Any = None) -> str:
-    """Start with a newline, then indent every line by ``amount`` × ``prefix``."""
+    """Start with a newline, then indent every line by ``amount`` times ``prefix``."""
     return _indent(value, amount, prefix, "nindent", True)
 
 

@@ -1,8 +1,9 @@
 """The errors of the expression layer: untranslatable templates and renders stopped by a limit.
 
-``ExpressionSyntaxError`` subclasses Jinja's ``TemplateSyntaxError`` so callers that render expressions catch one type
-for both translator errors and the (rarer) errors Jinja finds in the translated text, and it
-carries the character offset in the *Pebble* source, which is what an editor needs to point at.
+``ExpressionSyntaxError`` subclasses Jinja's ``TemplateSyntaxError`` so callers that render
+expressions catch one type for both translator errors and the (rarer) errors Jinja finds in the
+translated text, and it carries the character offset in the *Pebble* source, which is what an
+editor needs to point at. ``ExpressionLimitError`` is a ``SecurityError``.
 """
 
 from __future__ import annotations

@@ -29,7 +29,9 @@ _SYMBOL = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 _NUMBER = re.compile(
     r"[+-]?(?:inf|0[xX][0-9a-fA-F_]+|0[bB][01_]+|\d[\d_]*(?:\.[\d_]*)?(?:[eEdD][+-]?\d+)?|\.\d+)"
 )
-_TIMESTAMP = re.compile(r"\d{4}(?:-\d{2}(?:-\d{2})?)?T?(?:\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:\d{2})?")
+_TIMESTAMP = re.compile(
+    r"\d{4}(?:-\d{2}(?:-\d{2})?)?T?(?:\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:\d{2})?"
+)
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", '"': '"', "'": "'", "/": "/", "?": "?",
             "a": "\a", "b": "\b", "f": "\f", "v": "\v"}  # fmt: skip
 _KEYWORDS = frozenset({"null", "true", "false", "nan"})
@@ -108,7 +110,11 @@ class _Reader:
         return self._scalar()
 
     def _symbol_token(self) -> str | None:
-        if self.pos < len(self.text) and self.text[self.pos] == "'" and not self.text.startswith("'''", self.pos):
+        if (
+            self.pos < len(self.text)
+            and self.text[self.pos] == "'"
+            and not self.text.startswith("'''", self.pos)
+        ):
             return self._string("'")
         match = _SYMBOL.match(self.text, self.pos)
         if match is None:
@@ -271,7 +277,7 @@ _WRITE_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t
 
 
 def _ion_string(text: str) -> str:
-    out = [_WRITE_ESCAPES.get(char) or (char if ord(char) >= 32 else "\\x%02x" % ord(char)) for char in text]
+    out = [_WRITE_ESCAPES.get(char) or (char if ord(char) >= 32 else f"\\x{ord(char):02x}") for char in text]
     return '"' + "".join(out) + '"'
 
 

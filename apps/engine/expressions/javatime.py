@@ -201,7 +201,7 @@ def _check_letter(letter: str, count: int) -> None:
     if letter in "Ov" and count not in (1, 4):
         raise DateError(f"Pattern letter count must be 1 or 4: {letter}")
     if letter == "c" and count == 2:
-        raise DateError("Invalid pattern \"cc\"")
+        raise DateError('Invalid pattern "cc"')
 
 
 # -- formatting ---------------------------------------------------------------------------------
@@ -416,7 +416,9 @@ def _rfc_1123(moment: Moment) -> str:
 
 def _style(moment: Moment, style: str) -> str:
     """``DateTimeFormatter.ofLocalizedDateTime`` for en_US (CLDR, as on Java 21: U+202F before AM/PM)."""
-    clock = format_pattern(moment, "h:mm" if style == "short" else "h:mm:ss") + "\u202f" + _field("a", 1, moment)
+    clock = (
+        format_pattern(moment, "h:mm" if style == "short" else "h:mm:ss") + "\u202f" + _field("a", 1, moment)
+    )
     if style == "short":
         return format_pattern(moment, "M/d/yy, ") + clock
     if style == "medium":
@@ -497,7 +499,7 @@ def _parse_regex(letter: str, count: int) -> str:
     if letter == "G":
         return "AD|BC|Anno Domini|Before Christ|A|B"
     if letter in "XxZ":
-        return rf"GMT(?:[+-]\d{{1,2}}(?::?\d{{2}})?)?" if count == 4 and letter == "Z" else _OFFSET_REGEX
+        return r"GMT(?:[+-]\d{1,2}(?::?\d{2})?)?" if count == 4 and letter == "Z" else _OFFSET_REGEX
     if letter == "O":
         return r"GMT(?:[+-]\d{1,2}(?::?\d{2})?)?"
     if letter in "Vzv":
@@ -554,7 +556,9 @@ def _iso(text: str, zone: Zone) -> Moment:
     groups = match.groupdict()
     fields = {"year": int(groups["year"]), "month": int(groups["month"]), "day": int(groups["day"])}
     if groups["hour"] is not None:
-        fields.update(hour=int(groups["hour"]), minute=int(groups["minute"]), second=int(groups["second"] or 0))
+        fields.update(
+            hour=int(groups["hour"]), minute=int(groups["minute"]), second=int(groups["second"] or 0)
+        )
         fields["nano"] = int((groups["fraction"] or "0").ljust(9, "0"))
     parsed: Zone | None = None
     if groups["offset"] is not None:

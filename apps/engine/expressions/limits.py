@@ -19,6 +19,7 @@ bounded by the size limits instead.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -39,8 +40,8 @@ MAX_RANGE = 100_000
 MAX_REPEAT = 1_000_000
 """Largest string or list ``*`` may build, so ``'x' * 10**9`` cannot exhaust memory."""
 
-MAX_INT_BITS = 4_096
-"""Largest integer ``*`` and ``**`` may compute (Kestra's numbers are 64-bit; this is far above)."""
+MAX_INT_BITS = 256
+"""Largest integer ``*`` and ``**`` may compute (Kestra's numbers are 64-bit Longs; this is 4 times that)."""
 
 MAX_RENDER_DEPTH = 8
 """How deeply ``render()``/``renderOnce()`` may nest inside each other."""
@@ -165,5 +166,5 @@ def check_power(base: Any, exponent: Any) -> None:
     """Refuse ``base ** exponent`` whose integer result would exceed ``MAX_INT_BITS`` bits."""
     if not (_is_int(base) and _is_int(exponent)) or exponent <= 1 or abs(base) <= 1:
         return
-    if exponent > MAX_INT_BITS or (base.bit_length() - 1) * exponent > MAX_INT_BITS:
+    if exponent > MAX_INT_BITS or exponent * math.log2(abs(base)) >= MAX_INT_BITS:
         raise ExpressionLimitError(f"the power would be larger than {MAX_INT_BITS} bits")

@@ -8,8 +8,9 @@ own (different) precedence rules never come into play.
 
 Pebble semantics that plain Jinja operators lack are emitted as calls to ``__weir_*`` helpers, which
 the environment's code generator turns into direct calls (see ``environment.HELPERS``):
-``??``/``???``/``is defined`` become lazily evaluated thunks, ``~`` skips nulls, ``/`` and ``%`` use
-Java integer rules, ``contains`` follows ``ContainsExpression``, ``a..b`` is an inclusive range.
+``??``/``???``/``is defined``/``| default(x)`` become lazily evaluated thunks, ``~`` skips nulls,
+``/`` and ``%`` use Java integer rules, ``contains`` follows ``ContainsExpression``, ``a..b`` is an
+inclusive range.
 """
 
 from __future__ import annotations
@@ -132,6 +133,11 @@ class ExpressionParser:
     def unexpected(self, token: Token | None = None, expected: str = "") -> NoReturn:
         token = token if token is not None else self.peek()
         suffix = f", expected {expected}" if expected else ""
+        if token is not None and token.kind == "op" and token.value == "*":
+            index = self.tokens.index(token)
+            previous = self.tokens[index - 1] if index else None
+            if previous is not None and previous.value == "*" and previous.end == token.start:
+                suffix += " (Pebble has no '**' power operator)"
         self.fail(f"unexpected {describe(token)}{suffix}", token)
 
     def at_punct(self, value: str, ahead: int = 0) -> bool:
@@ -203,7 +209,7 @@ class ExpressionParser:
                 break
             self.position += 2 if operator == "is not" else 1
             if operator == "|":
-                expression = f"({expression} | {self.parse_invocation('a filter name')})"
+                expression = self.emit_filter(expression)
             elif operator in ("is", "is not"):
                 expression = self.emit_test(expression, operator == "is not")
             else:
@@ -236,6 +242,23 @@ class ExpressionParser:
         if operator == "equals":
             return f"({left} == {right})"
         return helper(_HELPER_OPERATORS[operator], left, right)
+
+    def emit_filter(self, subject: str) -> str:
+        """``x | f(…)``; ``x | default(y)`` becomes a lazy helper, because Pebble also falls back when
+        ``x`` fails on an undefined variable (its FilterExpression catches that for ``default`` only)."""
+        name_token = self.peek()
+        start = self.position
+        invocation = self.parse_invocation("a filter name")
+        if name_token is not None and name_token.value == "default":
+            arguments = self.tokens[start + 1 : self.position]
+            if arguments and not any(token.is_punct("=") for token in arguments):
+                sub = ExpressionParser(
+                    self.source, self.tokens[: self.position], self.block, self.in_loop, start + 2
+                )
+                fallback = sub.parse_expression()
+                if sub.position == self.position - 1:
+                    return helper("default", subject, fallback)
+        return f"({subject} | {invocation})"
 
     def emit_test(self, subject: str, negated: bool) -> str:
         name_token = self.peek()

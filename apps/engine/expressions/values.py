@@ -98,6 +98,8 @@ def finalize(value: Any) -> Any:
     """Jinja ``finalize`` hook: Kestra string-mode output; undefined values pass through to fail."""
     if value is None or isinstance(value, bool | Mapping | list | tuple):
         return to_text(value)
+    if callable(value) and not isinstance(value, Undefined):
+        raise TemplateRuntimeError("a function or method can not be printed; call it with ()")
     return value
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from apps.executions.api import views, views_logs
+from apps.executions.api import views, views_logs, webhook_views
 
 SEG = r"[^/]+"
 EX = rf"(?P<execution_id>{SEG})"
@@ -17,6 +17,8 @@ NS = rf"(?P<namespace>{SEG})"
 FLOW = rf"(?P<flow_id>{SEG})"
 
 urlpatterns = [
+    re_path(rf"^executions/webhook/{NS}/{FLOW}/(?P<key>{SEG})$", webhook_views.Webhook.as_view(),
+            name="api-executions-webhook"),
     path("executions", views.FlowExecutions.as_view(), name="api-executions"),
     path("executions/search", views.ExecutionSearch.as_view(), name="api-executions-search"),
     re_path(rf"^executions/trigger/{NS}/{FLOW}$", views.CreateExecution.as_view()),

@@ -126,7 +126,7 @@ class FlowExecutions(APIView):
     @extend_schema(parameters=[OpenApiParameter("namespace", str, required=True),
                                OpenApiParameter("flowId", str, required=True), OpenApiParameter("page", int),
                                OpenApiParameter("size", int), OpenApiParameter("sort", str)],
-                   responses=OBJECT, tags=TAG, summary="Executions of one flow")
+                   responses=OBJECT, tags=TAG, summary="Executions of one flow", operation_id="executions_of_flow")
     def get(self, request: Request) -> Response:
         params = request.query_params
         if not params.get("namespace") or not params.get("flowId"):
@@ -139,7 +139,8 @@ class FlowExecutions(APIView):
 
 
 class ExecutionDetail(APIView):
-    @extend_schema(responses=OBJECT, tags=TAG, summary="Get an execution with its task runs")
+    @extend_schema(responses=OBJECT, tags=TAG, summary="Get an execution with its task runs",
+                   operation_id="execution_get")
     def get(self, request: Request, execution_id: str) -> Response:
         return Response(full_execution_json(readable(request.user, execution_id)))
 
@@ -168,7 +169,7 @@ class Kill(APIView):
 
 
 class Restart(APIView):
-    @extend_schema(parameters=[OpenApiParameter("revision", int)], responses=OBJECT, tags=TAG,
+    @extend_schema(request=None, parameters=[OpenApiParameter("revision", int)], responses=OBJECT, tags=TAG,
                    summary="Restart from the failed task runs (same id; a new one with another revision)")
     def post(self, request: Request, execution_id: str) -> Response:
         allowed(request.user, execution_id, Action.EXECUTE)
@@ -177,7 +178,7 @@ class Restart(APIView):
 
 
 class Replay(APIView):
-    @extend_schema(parameters=[OpenApiParameter("taskRunId", str), OpenApiParameter("revision", int)],
+    @extend_schema(request=None, parameters=[OpenApiParameter("taskRunId", str), OpenApiParameter("revision", int)],
                    responses=OBJECT, tags=TAG, summary="Replay as a new execution (from a task run if given)")
     def post(self, request: Request, execution_id: str) -> Response:
         allowed(request.user, execution_id, Action.EXECUTE)

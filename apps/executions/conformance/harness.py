@@ -83,6 +83,17 @@ class Harness:
             settings.WEIR_GLOBALS = {**current, **merged_globals}
             os.environ["WEIR_GLOBALS"] = json.dumps(settings.WEIR_GLOBALS)
 
+    def forget_previous_runs(self) -> None:
+        """Kestra's tests start from an empty state store and no pending trigger windows: drop what
+        earlier runs left in the manifest's namespaces (flow state, multiple-condition windows), but
+        keep the namespace KV store, which a precondition may have seeded."""
+        from apps.executions import runner
+        from apps.executions.models import KVEntry
+
+        runner.compiled.cache_clear()  # revisions repeat when the database was recreated
+        namespaces = {str(v["namespace"]) for v in self.manifest.valids}
+        KVEntry.objects.filter(namespace__in=namespaces).exclude(scope="kv").delete()
+
     def deploy(self) -> None:
         """Save every valid flow; one that does not validate is reported and left out."""
         user = self.user()
@@ -142,8 +153,7 @@ class Harness:
             probe = self.manifest.runs_of(valid)[0]
             if target in probe.depends_on("subflow"):
                 candidates.extend(self.manifest.runs_of(valid))
-        candidates.sort(key=lambda s: (s.source_test != scenario.source_test or not s.source_test,
-                                       s.inputs_mode == "set-by-parent"))
+        candidates.sort(key=lambda s: (not s.tests & scenario.tests, s.inputs_mode == "set-by-parent"))
         for candidate in candidates:
             if candidate.inputs_mode != "set-by-parent":
                 return [candidate]
@@ -201,6 +211,7 @@ class Harness:
         """Deploy, start the workers, run every scenario; returns (passed, failed)."""
         passed = failed = 0
         self.prepare_environment()
+        self.forget_previous_runs()
         self.deploy()
         with Services():
             for scenario in scenarios:

@@ -54,6 +54,11 @@ class Scenario:
         return str(entry.get("source_test") or "")
 
     @property
+    def tests(self) -> frozenset[str]:
+        """The Kestra tests behind this scenario (`A -> B` names a test and the case it delegates to)."""
+        return frozenset(part.strip() for part in self.source_test.split("->") if part.strip())
+
+    @property
     def own_inputs(self) -> bool:
         """Whether a case states its own inputs (cases that do not repeat the main run's)."""
         return self.case is None or "inputs" in self.case or "inputs_mode" in self.case

@@ -62,6 +62,7 @@ class ScenarioRun:
         self.involved: list[str] = []
         self.shots: dict[str, Json] = {}
         self.body: str | None = None
+        self.notes: list[str] = []  # context for a failure (an HTTP answer), shown only if something failed
         self.started = timezone.now()
 
     # -----------------------------------------------------------------------------------------
@@ -108,7 +109,8 @@ class ScenarioRun:
             if row.state not in TERMINAL:
                 problems.append(f"execution still {row.state} after {self.timeout:g}s")
             current = snapshot(self.current)
-        return problems + expect.check(self.sc.expect, current, self)
+        problems += expect.check(self.sc.expect, current, self)
+        return self.notes + problems if problems else []
 
     def cleanup(self) -> None:
         """Kill what this scenario left running, so it cannot disturb the next one."""
@@ -136,7 +138,7 @@ class ScenarioRun:
         labels = [{"key": str(k), "value": str(v)} for k, v in scenario.execution_labels.items()]
         try:
             row = services.create_execution(scenario.namespace, scenario.flow_id, inputs=inputs,
-                                            inputs_mode=mode, labels=labels)
+                                            inputs_mode=mode, labels=labels, trust_local_files=True)
         except Exception as error:
             raise StepFailed(f"cannot create the execution: {getattr(error, 'detail', None) or error}") from error
         return str(row.id)
@@ -219,6 +221,8 @@ class ScenarioRun:
 
     def _created_by(self, response: Any, namespace: str, flow_id: str, since: Any) -> None:
         self.http_status = int(response.status_code)
+        self.notes.append(f"{response.request['REQUEST_METHOD']} {response.request['PATH_INFO']} answered "
+                          f"{response.status_code}")
         data = _json(response)
         candidate = str(data.get("id")) if isinstance(data, dict) and data.get("id") else None
         if candidate and not Execution.objects.filter(id=candidate).exists():
@@ -294,8 +298,14 @@ class ScenarioRun:
             now = Execution.objects.get(id=execution_id).state
             raise StepFailed(f"wait until {state}: the execution is {now}")
 
-    def _api_action(self, step: Step, url: str) -> None:
+    def _ended(self) -> str:
+        """Restart and replay act on an execution that has ended: wait for that first."""
         execution_id = self._subject()
+        services.wait(execution_id, self.timeout)
+        return execution_id
+
+    def _api_action(self, step: Step, url: str) -> None:
+        execution_id = self._ended() if re.search(r"/(restart|replay)\b", url) else self._subject()
         response = self._request(str(step.get("method")), url.replace("{id}", execution_id),
                                  step.get("body"), step.get("content_type"))
         if response.status_code >= 400:
@@ -315,7 +325,7 @@ class ScenarioRun:
         _call(services.kill, execution_id)
 
     def _do_restart(self, step: Step) -> None:
-        row = _call(services.restart, self._subject())
+        row = _call(services.restart, self._ended())
         self.shots["restart"] = full_execution_json(row)
 
     def _run_id(self, task: str) -> str:
@@ -327,7 +337,8 @@ class ScenarioRun:
 
     def _do_replay(self, step: Step) -> None:
         task = step.get("task")
-        row = _call(services.replay, self._subject(), self._run_id(str(task)) if task else None)
+        execution_id = self._ended()
+        row = _call(services.replay, execution_id, self._run_id(str(task)) if task else None)
         self._use(str(row.id))
 
     def _do_resume(self, step: Step) -> None:

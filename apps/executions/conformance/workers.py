@@ -67,6 +67,9 @@ class Services:
         self._saved = (getattr(settings, "WEIR_SWEEP_SECONDS", None), os.environ.get("WEIR_SWEEP_SECONDS"))
         settings.WEIR_SWEEP_SECONDS = min(float(getattr(settings, "WEIR_SWEEP_SECONDS", 10)), SWEEP_SECONDS)
         os.environ["WEIR_SWEEP_SECONDS"] = str(settings.WEIR_SWEEP_SECONDS)
+        from config.celery import app
+
+        app.set_current()  # `shared_task`s publish through the current app: ours, not Celery's default
         db_url = database_url()
         if redis_url() and db_url:
             self._start_process(db_url)
@@ -82,7 +85,7 @@ class Services:
         self.log_path = Path(handle.name)
         command = [sys.executable, "-m", "celery", "-A", "config.celery", "worker", "-Q", "weir.tasks", "-c", "4",
                    "-P", "threads", "--without-heartbeat", "--without-mingle", "--without-gossip",
-                   "--loglevel", "WARNING"]
+                   "--loglevel", "INFO"]
         self.process = subprocess.Popen(command, env=env, cwd=str(settings.BASE_DIR), stdout=handle,
                                         stderr=subprocess.STDOUT)
         handle.close()
