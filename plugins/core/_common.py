@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import ValidationInfo, AfterValidator, BeforeValidator, Field, WithJsonSchema, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, WithJsonSchema, model_validator
 
 from apps.plugins.sdk import Duration, Issue, Properties, dynamic
 
@@ -168,7 +168,8 @@ def parse_labels(value: Any) -> list[dict[str, str]]:
     if isinstance(value, Mapping):
         return [{"key": str(k), "value": _label_text(v)} for k, v in value.items()]
     if isinstance(value, list):
-        return [{"key": str(e.get("key")), "value": _label_text(e.get("value"))} for e in value if isinstance(e, Mapping)]
+        pairs = [e.model_dump() if isinstance(e, Properties) else e for e in value]
+        return [{"key": str(e.get("key")), "value": _label_text(e.get("value"))} for e in pairs if isinstance(e, Mapping)]
     raise ValueError(f"labels must be a map or a list of key/value pairs, not {type(value).__name__}")
 
 

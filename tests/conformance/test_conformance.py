@@ -1,54 +1,56 @@
 """`manage.py conformance`: the runner of Kestra's conformance manifest, end to end.
 
-The command deploys the manifest's flows into the test database and runs scenarios on the real
-engine: a Celery worker process with Redis (REDIS_URL, on a database another process can open,
-i.e. PostgreSQL under pytest), else the standalone in-process worker threads.
+The command runs as a real process (its stdout lines and exit code are the interface) on the
+test's database: PostgreSQL when DATABASE_URL points at it, where the runner starts a Celery
+worker process if REDIS_URL is set; otherwise a migrated SQLite file (the in-memory test
+database cannot be shared with a worker) and the standalone in-process worker threads.
 """
 
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from apps.executions.conformance import actions, expect
+from apps.executions.conformance.manifest import load
 from apps.executions.conformance.placeholders import environment
+from apps.executions.conformance.workers import database_url
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "conformance" / "manifest.yaml"
 SIMPLE = ["minimal", "sequential", "parallel", "if-condition", "if-condition/falsy-bool", "if-condition/truthy-int-1"]
 
 
-def _run(manifest: Path, *only: str) -> list[str]:
-    out = io.StringIO()
-    call_command("conformance", str(manifest), *(["--only", *only] if only else []), stdout=out,
-                 stderr=io.StringIO())
-    return out.getvalue().splitlines()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_flow_cache() -> None:
-    """Flows are compiled once per (namespace, id, revision); the database is flushed between tests."""
-    from apps.executions import runner
-
-    runner.compiled.cache_clear()
+def _conformance(manifest: Path, workdir: Path, *only: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings", WEIR_DATA_DIR=str(workdir / "data"),
+               PYTHONUNBUFFERED="1")
+    shared_db = database_url()
+    env["DATABASE_URL"] = shared_db or f"sqlite:///{workdir / 'conformance.sqlite3'}"
+    base = str(settings.BASE_DIR)
+    if shared_db is None:
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], env=env, cwd=base, check=True, timeout=300)
+    command = [sys.executable, "manage.py", "conformance", str(manifest), *(["--only", *only] if only else [])]
+    return subprocess.run(command, env=env, cwd=base, capture_output=True, text=True, timeout=600)
 
 
 @pytest.mark.skipif(not SHARED.exists(), reason="the shared conformance corpus is not checked out")
 @pytest.mark.django_db(transaction=True)
-def test_simple_scenarios_of_the_shared_manifest_pass() -> None:
-    lines = _run(SHARED, *SIMPLE)
-    assert lines == [*(f"PASS {sid}" for sid in sorted(SIMPLE, key=_manifest_order)),
-                     f"{len(SIMPLE)} passed, 0 failed"]
+def test_simple_scenarios_of_the_shared_manifest_pass(tmp_path: Path) -> None:
+    done = _conformance(SHARED, tmp_path, *SIMPLE)
 
-
-def _manifest_order(sid: str) -> int:
-    from apps.executions.conformance.manifest import load
-
-    return [s.id for s in load(SHARED).scenarios].index(sid)
+    order = [s.id for s in load(SHARED).scenarios]
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines() == [*(f"PASS {sid}" for sid in sorted(SIMPLE, key=order.index)),
+                                        f"{len(SIMPLE)} passed, 0 failed"], done.stderr[-2000:]
 
 
 TINY_MANIFEST = """\
@@ -80,6 +82,11 @@ valids:
   inputs_mode: raw
   expect:
     state: SUCCESS
+- file: valids/broken.yaml
+  id: broken
+  namespace: conformance.tiny
+  expect:
+    state: SUCCESS
 - file: valids/never.yaml
   id: never
   namespace: conformance.tiny
@@ -108,6 +115,11 @@ FLOWS = {
             type: io.kestra.plugin.core.execution.Fail
             errorMessage: "{{ inputs.word }}"
         """,
+    "broken.yaml": """\
+        id: broken
+        namespace: conformance.tiny
+        tasks: []
+        """,
     "never.yaml": """\
         id: never
         namespace: conformance.tiny
@@ -126,13 +138,17 @@ def test_a_tiny_manifest_reports_each_scenario_and_a_summary(tmp_path: Path) -> 
     for name, text in FLOWS.items():
         (tmp_path / "flows" / "valids" / name).write_text(textwrap.dedent(text))
 
-    lines = _run(tmp_path / "manifest.yaml")
+    done = _conformance(tmp_path / "manifest.yaml", tmp_path)
 
+    lines = done.stdout.splitlines()
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "DEPLOY valids/broken.yaml: invalid" in done.stderr
     assert lines[0] == "PASS ok"
     assert lines[1] == "FAIL ok/wrong-count: taskruns: got 2, expected 3"
     assert lines[2].startswith("FAIL ok/unknown-key: unknown expectation key(s) colour_of_the_sky")
     assert lines[3] == "FAIL fails: state: got FAILED, expected SUCCESS"
-    assert lines[4:] == ["1 passed, 3 failed"]
+    assert lines[4] == "FAIL broken: flow(s) not deployed: conformance.tiny/broken"
+    assert lines[5:] == ["1 passed, 4 failed"]
 
 
 def test_an_unreadable_manifest_is_the_only_error(tmp_path: Path) -> None:

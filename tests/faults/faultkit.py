@@ -61,6 +61,14 @@ def queue_length(queue: str = "weir.tasks") -> int:
     return int(redis.Redis.from_url(os.environ["REDIS_URL"]).llen(queue))
 
 
+def unacked_count() -> int:
+    """Messages delivered to a consumer that neither acked nor rejected them (kombu's `unacked` hash):
+    Redis gives them back after the visibility timeout (1 h by default)."""
+    import redis
+
+    return int(redis.Redis.from_url(os.environ["REDIS_URL"]).hlen("unacked"))
+
+
 # ---------------------------------------------------------------------------------------------
 # Processes
 
