@@ -19,8 +19,9 @@ and scheduler of `weir standalone` (in a subprocess), reporting time, finished/s
 and whether SQLite ever said "database is locked".
 
 Last line: `ratios vs raw Celery: W1 <r>x W2 <r>x W3 <r>x` (target: each at most 3).
-Options: `--runs N`, `--profile` (cProfile in the worker's pool processes, top functions
-printed at the end; slows everything down, so ratios from such a run mean nothing).
+Options: `--runs N`, `--skip-standalone`, `--standalone-only`, `--profile` (cProfile in the
+worker's pool processes; time per task by area and Weir's functions printed at the end; it
+slows everything down, so ratios from such a run mean nothing). See bench/README.md.
 """
 
 from __future__ import annotations
@@ -275,6 +276,8 @@ def bench_postgres(runs: int, profile: bool) -> dict[str, dict[str, Any]]:
     finally:
         if worker is not None:
             stop(worker)
+            if sys.exc_info()[0] is None:  # keep the worker's log only when something went wrong
+                WORKER_LOG.unlink(missing_ok=True)
         from django.db import connections
 
         connections.close_all()
@@ -360,7 +363,6 @@ def standalone_child() -> None:
     from apps.core.standalone import start_background_services
     from apps.engine.states import TERMINATED
     from apps.executions import services
-    from apps.executions.models import Execution
 
     call_command("migrate", verbosity=0)
     deploy_flows()
@@ -377,7 +379,6 @@ def standalone_child() -> None:
     print("RESULT " + json.dumps({"seconds": elapsed, "finished": finished, "stuck": len(ids) - finished,
                                   "states": counts, "failed": sum(1 for s in states.values() if s != "SUCCESS")}),
           flush=True)
-    del Execution
     os._exit(0)  # the worker and scheduler threads are daemons; skip their shutdown
 
 

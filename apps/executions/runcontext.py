@@ -155,10 +155,9 @@ class WorkerRunContext:
     @property
     def context(self) -> dict[str, Any]:
         if self._context is None:
-            env = engine_context.Env(now=timezone.now(), services=self.services)
-            from apps.executions.runner import envs
+            from apps.executions.runner import env as host_env
 
-            env.envs = envs()
+            env = host_env(self.services)
             self._context = engine_context.build(self.flow, self.data, env, self.run, self.node,
                                                  running_attempt=True)
             if not self.flow.raw.get("inputs") and not self.data.inputs:

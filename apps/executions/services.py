@@ -356,9 +356,10 @@ def restart(execution_id: str, revision: int | None = None) -> Execution:
         return Effects()
 
     runner.process(execution_id, event)
+    restarted = get(execution_id)
     # The execution is RESTARTED now (what the API returns); a worker moves it on, as in Kestra.
     transaction.on_commit(lambda: advance_later(execution_id))
-    return get(execution_id)
+    return restarted
 
 
 def advance_later(execution_id: str) -> None:

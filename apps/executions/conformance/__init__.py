@@ -8,7 +8,9 @@ header comments define the notation. This package only implements that notation:
 - `placeholders`: `<...>` values (inputs, expected ids) and environment preconditions;
 - `actions`: the English `scenario` / `actions` phrases as steps;
 - `expect`: checking an expectation map against Kestra's JSON of an execution;
-- `services`: the worker and scheduler the executions need;
+- `world`: what a run observed (logs, snapshots, children, ids placeholders name) for the checks;
+- `run`: one scenario, step by step;
+- `workers`: the worker and scheduler the executions need;
 - `harness`: deploying the flows and running scenarios.
 """
 

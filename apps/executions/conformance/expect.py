@@ -42,8 +42,12 @@ class World(Protocol):
 # Values
 
 
-def _show(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
+def _show(value: Any, quote: bool = False) -> str:
+    """A value in a reason: strings as is, JSON otherwise (`quote`: strings too, so that `"2"`
+    and `2` read differently when the types differ)."""
+    if value is MISSING:
+        return repr(value)
+    text = value if isinstance(value, str) and not quote else json.dumps(value, default=str, ensure_ascii=False)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -111,7 +115,10 @@ def match(actual: Any, expected: Any, where: str) -> str | None:
             if problem:
                 return problem
         return None
-    return None if _same(actual, expected) else f"{where}: got {_show(actual)}, expected {_show(expected)}"
+    if _same(actual, expected):
+        return None
+    quote = type(actual) is not type(expected)
+    return f"{where}: got {_show(actual, quote)}, expected {_show(expected, quote)}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -288,7 +295,7 @@ def _check_logs(exp: Any, ex: Json, world: World) -> str | None:
                 return f"logs[{label}]: expected none, got {_show(lines[0].get('message'))}"
             continue
         if not any(all(_operator(ln.get("message"), k, v) for k, v in tests.items()) for ln in lines):
-            return f"logs[{_show(label)}]: no matching line among {len(lines)}"
+            return f"logs[{label[:120]}]: no matching line among {len(lines)}"
     return None
 
 
@@ -395,6 +402,10 @@ def unknown_keys(expect: dict[str, Any]) -> list[str]:
     return [k for k in expect if k not in CHECKS and k not in WORLD_CHECKS and k not in IGNORED]
 
 
+def _resolved(expected: Any, execution: Json, world: World) -> Any:
+    return substitute(expected, lambda text: world.resolve(text, execution))
+
+
 def check(expect: dict[str, Any], execution: Json | None, world: World) -> list[str]:
     """Every failed expectation of `expect` on `execution` (placeholders resolved against it)."""
     problems: list[str] = []
@@ -410,9 +421,7 @@ def check(expect: dict[str, Any], execution: Json | None, world: World) -> list[
             elif execution is None:
                 problem = f"{key}: no execution to check"
             else:
-                current = execution
-                resolved = expected if key == "child_execution" else substitute(
-                    expected, lambda text: world.resolve(text, current))
+                resolved = expected if key == "child_execution" else _resolved(expected, execution, world)
                 problem = CHECKS[key](resolved, execution, world)
         except Unresolved as error:
             problem = f"{key}: {error}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -59,7 +60,11 @@ class Harness:
             found = User.objects.create_superuser("conformance", "conformance@localhost", None)
         return found
 
-    def client(self) -> Client:
+    def client(self, anonymous: bool = False) -> Client:
+        """A test client with a bearer token; `anonymous` for webhooks, which Kestra leaves open
+        (a token sent there would end up in the execution's trigger headers)."""
+        if anonymous:
+            return Client()
         if self._client is None:
             from apps.accounts.services import create_token
 
@@ -223,6 +228,7 @@ class Harness:
                     passed += 1
                     self.emit(f"PASS {scenario.id}")
         self.emit(f"{passed} passed, {failed} failed")
+        shutil.rmtree(self.workdir, ignore_errors=True)
         return passed, failed
 
 

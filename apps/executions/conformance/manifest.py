@@ -3,7 +3,7 @@
 A scenario is a valid flow whose `expect` is not `parse-only`, or one of its `more_cases`
 (`<id>/<case name>`). A case inherits what it does not say from its flow entry (inputs, inputs
 mode, execution labels, preconditions, scenario text): the manifest writes a case as the
-difference from the main run.
+difference from the main run. A case's own HTTP phrase without a URL uses the main run's URL.
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def _scenario(valid: dict[str, Any], case: dict[str, Any] | None, sid: str, posi
         id=sid, valid=valid, case=case, expect=_mapping(expect),
         inputs=_mapping(merged["inputs"]), inputs_mode=str(merged["inputs_mode"] or "none"),
         execution_labels=_mapping(merged["execution_labels"]), preconditions=str(merged["preconditions"] or ""),
-        text=str(entry.get("scenario") or ""), base_text=str(valid.get("scenario") or ""),
+        text=str(entry.get("scenario") or valid.get("scenario") or ""), base_text=str(valid.get("scenario") or ""),
         actions=tuple(str(a) for a in actions), position=position,
     )
 

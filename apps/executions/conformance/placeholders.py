@@ -79,8 +79,7 @@ class InputValues:
         return value
 
     def _file(self, content: str) -> str:
-        handle = tempfile.NamedTemporaryFile("w", suffix=".txt", dir=self.workdir, delete=False)
-        with handle:
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", dir=self.workdir, delete=False) as handle:
             handle.write(content)
         return handle.name
 

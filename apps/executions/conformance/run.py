@@ -3,32 +3,25 @@
 The execution under test (the "subject") comes from the scenario's first creating step: a plain
 start, the Nth of a series, a child found under a parent run, the listener of an upstream run,
 or an HTTP request. Later steps (waits, restart, resume, kill, markAs, replay, API calls) act on
-it. `ScenarioRun` is also the `World` that `expect.check` reads.
+it; `world.Observations` keeps what the checks then read.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from django.db.models import Q
 from django.utils import timezone
 
-from apps.engine.states import TERMINATED
 from apps.executions import services
-from apps.executions.api.serializers import full_execution_json, log_json
+from apps.executions.api.serializers import full_execution_json
 from apps.executions.conformance import actions, expect
 from apps.executions.conformance.actions import Step
 from apps.executions.conformance.manifest import Scenario
-from apps.executions.models import Execution, LogLine, TaskRun
+from apps.executions.conformance.world import POLL, TERMINAL, Json, Observations, snapshot
+from apps.executions.models import Execution, TaskRun
 
-if TYPE_CHECKING:
-    from apps.executions.conformance.harness import Harness
-
-Json = dict[str, Any]
-POLL = 0.01
-TERMINAL = frozenset(s.value for s in TERMINATED)
 PAUSED_KEYS = ("state_when_paused", "taskruns_when_paused", "tasks_when_paused")
 
 
@@ -36,39 +29,15 @@ class StepFailed(Exception):
     """A step could not be carried out; the scenario fails with this reason."""
 
 
-def snapshot(execution_id: str) -> Json:
-    return full_execution_json(Execution.objects.get(id=execution_id))
-
-
-def parent_of(execution_id: str) -> str | None:
-    row = Execution.objects.filter(id=execution_id).first()
-    if row is None:
-        return None
-    parent = (row.meta or {}).get("parent") or {}
-    variables = (row.trigger or {}).get("variables") or {}
-    found = row.trigger_execution_id or parent.get("executionId") or variables.get("executionId")
-    return str(found) if found else None
-
-
-class ScenarioRun:
-    http_status: int | None = None
-    created: bool | None = None
-
-    def __init__(self, harness: Harness, scenario: Scenario) -> None:
-        self.harness = harness
-        self.sc = scenario
-        self.timeout = harness.timeout_for(scenario)
-        self.current: str | None = None
-        self.involved: list[str] = []
-        self.shots: dict[str, Json] = {}
-        self.body: str | None = None
-        self.notes: list[str] = []  # context for a failure (an HTTP answer), shown only if something failed
-        self.started = timezone.now()
+class ScenarioRun(Observations):
+    """Runs one scenario: `execute()` returns its failure reasons (empty when it passed)."""
 
     # -----------------------------------------------------------------------------------------
     # Planning and running
 
     def plan(self) -> list[Step]:
+        """The scenario's phrases as steps, after the step that creates the subject (a plain start
+        unless a phrase or the inputs mode says how), with a wait for PAUSED when checks need it."""
         steps = actions.parse(self.sc.text) if self.sc.text else []
         base = [s for s in actions.parse(self.sc.base_text) if s.kind == "http"] if self.sc.base_text else []
         steps = [Step(s.kind, {**s.args, "url": base[0].get("url")}) if s.kind == "http" and not s.get("url")
@@ -162,8 +131,9 @@ class ScenarioRun:
     def _do_parent(self, step: Step) -> None:
         chain = self.harness.parent_chain(self.sc)
         if not chain:
-            raise StepFailed(f"set-by-parent: no runnable flow of the manifest starts "
-                             f"{self.sc.namespace}/{self.sc.flow_id} as a subflow")
+            standalone = self.sc.valid.get("runnable_standalone")
+            raise StepFailed(f"set-by-parent: no flow of the manifest starts {self.sc.namespace}/{self.sc.flow_id} "
+                             f"as a subflow{'; runnable_standalone: false' if standalone is False else ''}")
         top = self.start(chain[0])
         self.involved.append(top)
         services.wait(top, self.timeout)
@@ -211,7 +181,7 @@ class ScenarioRun:
 
     def _request(self, method: str, url: str, body: str | None = None, content_type: str | None = None,
                  form: dict[str, Any] | None = None) -> Any:
-        client = self.harness.client()
+        client = self.harness.client(anonymous="/webhook/" in url)
         if form is not None:
             return client.post(url, data=form)
         if body is None and method == "GET":
@@ -265,14 +235,6 @@ class ScenarioRun:
         if self.current is None:
             raise StepFailed("no execution to act on")
         return self.current
-
-    def _poll(self, probe: Any, timeout: float | None = None) -> Any:
-        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
-        while True:
-            found = probe()
-            if found is not None or time.monotonic() > deadline:
-                return found
-            time.sleep(POLL * 5)
 
     def _do_wait(self, step: Step) -> None:
         """Wait until the subject is in a state (RUNNING: has reached it); snapshot it then."""
@@ -348,80 +310,6 @@ class ScenarioRun:
         _call(services.set_task_run_state, self._subject(), self._run_id(str(step.get("task"))),
               str(step.get("state")))
 
-    # -----------------------------------------------------------------------------------------
-    # World (what expect.check reads)
-
-    def logs(self, execution_id: str) -> list[Json]:
-        return [log_json(line) for line in LogLine.objects.filter(execution_id=execution_id).order_by("seq")]
-
-    def snapshot(self, name: str) -> Json | None:
-        return self.shots.get(name)
-
-    def children(self, execution: Json, flow: str | None) -> list[Json]:
-        parent_id = str(execution["id"])
-        rows = Execution.objects.filter(Q(trigger_execution_id=parent_id)).order_by("created")
-        found = [r for r in rows if flow is None or f"{r.namespace}/{r.flow_id}" == flow]
-        for row in found:
-            services.wait(row.id, self.timeout)
-        return [snapshot(str(r.id)) for r in found]
-
-    def family_states(self, execution: Json, count: int) -> list[str]:
-        """States of the execution and of those created from it (flow retries), once all ended."""
-        original = str(execution.get("originalId") or execution["id"])
-
-        def settled() -> list[str] | None:
-            states = list(Execution.objects.filter(original_id=original).order_by("created")
-                          .values_list("state", flat=True))
-            return states if len(states) >= count and all(s in TERMINAL for s in states) else None
-
-        found = self._poll(settled)
-        return list(found) if found is not None else list(
-            Execution.objects.filter(original_id=original).order_by("created").values_list("state", flat=True))
-
-    def resolve(self, text: str, execution: Json) -> str | None:
-        """An id or value named by a placeholder, relative to `execution` where it says so."""
-        lowered = text.lower()
-        own = str(execution["id"])
-        found = re.search(r"task run id of `?([\w-]+)`?", text)
-        if found:
-            run = expect.select(execution, found.group(1))
-            return str(run["id"]) if run else None
-        if "unique" in lowered:
-            return self.harness.values.unique(self.sc.valid_id)
-        if "verbatim" in lowered or "same string" in lowered:
-            return self.body
-        if re.search(r"\btop\b|\broot\b", lowered):
-            top = own
-            while (up := parent_of(top)) is not None:
-                top = up
-            return top
-        named = self._by_flow(text, own)
-        if named is not None:
-            return named
-        if "child" in lowered:
-            child = Execution.objects.filter(trigger_execution_id=own).order_by("created").first()
-            return str(child.id) if child else None
-        if "parent" in lowered:
-            return parent_of(own)
-        if "execution id" in lowered or lowered.strip() == "id":
-            return own
-        return None
-
-    def _by_flow(self, text: str, own: str) -> str | None:
-        """`<trigger-flow execution id>`, `<id of the child switch execution>`: the execution of that flow."""
-        related = set(self.involved) | {own}
-        up = parent_of(own)
-        while up is not None and up not in related:
-            related.add(up)
-            up = parent_of(up)
-        related |= set(Execution.objects.filter(trigger_execution_id=own).values_list("id", flat=True))
-        rows = sorted(Execution.objects.filter(id__in=related).values_list("flow_id", "id"),
-                      key=lambda pair: -len(pair[0]))
-        for flow_id, execution_id in rows:
-            if execution_id != own and re.search(rf"(?<![\w-]){re.escape(flow_id)}(?![\w-])", text):
-                return str(execution_id)
-        return None
-
 
 def _json(response: Any) -> Any:
     try:
@@ -431,7 +319,7 @@ def _json(response: Any) -> Any:
 
 
 def _excerpt(response: Any) -> str:
-    text = response.content.decode("utf-8", "replace").strip().replace("\n", " ")
+    text = bytes(response.content).decode("utf-8", "replace").strip().replace("\n", " ")
     return text[:120]
 
 

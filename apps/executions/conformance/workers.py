@@ -81,14 +81,14 @@ class Services:
         self.mode = "celery"
         env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_url()}
         env.setdefault("DJANGO_SETTINGS_MODULE", os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings"))
-        handle = tempfile.NamedTemporaryFile("wb", prefix="weir-conformance-worker-", suffix=".log", delete=False)
-        self.log_path = Path(handle.name)
         command = [sys.executable, "-m", "celery", "-A", "config.celery", "worker", "-Q", "weir.tasks", "-c", "4",
                    "-P", "threads", "--without-heartbeat", "--without-mingle", "--without-gossip",
                    "--loglevel", "INFO"]
-        self.process = subprocess.Popen(command, env=env, cwd=str(settings.BASE_DIR), stdout=handle,
-                                        stderr=subprocess.STDOUT)
-        handle.close()
+        with tempfile.NamedTemporaryFile("wb", prefix="weir-conformance-worker-", suffix=".log",
+                                         delete=False) as handle:  # the worker's output, for diagnosis
+            self.log_path = Path(handle.name)
+            self.process = subprocess.Popen(command, env=env, cwd=str(settings.BASE_DIR), stdout=handle,
+                                            stderr=subprocess.STDOUT)
         self._thread = threading.Thread(target=self._tick_loop, name="conformance-scheduler", daemon=True)
         self._thread.start()
 
@@ -125,10 +125,17 @@ class Services:
             os.environ["WEIR_SWEEP_SECONDS"] = sweep_env
         if self._thread is not None:
             self._thread.join(timeout=5)
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        if self.process is not None:
+            crashed = self.process.poll() is not None
+            if not crashed:
+                self.process.send_signal(signal.SIGTERM)
+                try:
+                    self.process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait(timeout=5)
+            if crashed and self.log_path is not None:
+                log.warning("the Celery worker exited early (code %s); its output: %s",
+                            self.process.returncode, self.log_path)
+            elif self.log_path is not None:
+                self.log_path.unlink(missing_ok=True)
