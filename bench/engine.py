@@ -1,8 +1,8 @@
 """Engine benchmark: Weir's executions against the same shapes run as raw Celery, in one run.
 
 Run from the project root: `.venv/bin/python bench/engine.py` (no configuration needed). It
-creates its own PostgreSQL database (dropped at the end), flushes Redis database 10 and uses
-it as the broker, starts ONE Celery worker subprocess with concurrency 2 that serves both
+creates its own PostgreSQL database (dropped at the end), takes one of Redis databases 10-13
+that no other bench run holds, empties it and uses it as the broker, starts ONE Celery worker subprocess with concurrency 2 that serves both
 Weir's queue and the raw baseline's (`bench/raw_celery.py`), then measures, median of 5 runs
 after a warm-up:
 
@@ -43,7 +43,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-REDIS_BASE = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10")
+REDIS_SERVER = "redis://127.0.0.1:6379"
+REDIS_DBS = (10, 11, 12, 13)  # the bench's own databases; a run takes the first one no other run holds
+LOCK_KEY = "weir-bench:lock"
 NAMESPACE = "bench.engine"
 W1_TASKS, W2_WIDTH, W3_EXECUTIONS, W3_TASKS = 10, 100, 50, 3
 TIMEOUT = 120.0
@@ -124,8 +126,12 @@ def engine_run(flow_id: str, count: int) -> float:
     elapsed = time.perf_counter() - started
     bad = {i: s for i, s in states.items() if s != "SUCCESS"}
     if bad or len(states) != count:
+        from apps.executions.models import TaskRun
+
+        runs = list(TaskRun.objects.filter(execution_id__in=list(bad)[:3]).values_list(
+            "execution_id", "task_id", "state", "attempt_no", "worker", "dispatched_at"))
         raise SystemExit(f"{flow_id}: {len(bad)} of {count} executions did not succeed: "
-                         f"{list(bad.items())[:5]} (worker log: {WORKER_LOG})")
+                         f"{list(bad.items())[:5]}; their task runs: {runs} (worker log: {WORKER_LOG})")
     return elapsed
 
 
@@ -178,6 +184,36 @@ def psql(sql: str) -> None:
 
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(sql)
+
+
+def claim_redis() -> str:
+    """A broker database of its own: two bench runs on one Redis would take each other's messages.
+
+    BENCH_REDIS_URL, when set, is used as it is. Otherwise the first of REDIS_DBS whose lock key
+    this run could set (with a TTL, in case a run dies) is emptied of everything but that key.
+    """
+    import redis
+
+    if os.environ.get("BENCH_REDIS_URL"):
+        redis.Redis.from_url(os.environ["BENCH_REDIS_URL"]).flushdb()
+        return os.environ["BENCH_REDIS_URL"]
+    for number in REDIS_DBS:
+        url = f"{REDIS_SERVER}/{number}"
+        client = redis.Redis.from_url(url)
+        if client.set(LOCK_KEY, str(os.getpid()), nx=True, ex=1800):
+            for key in client.scan_iter(count=1000):
+                if key != LOCK_KEY.encode():
+                    client.delete(key)
+            return url
+    raise SystemExit(f"Redis databases {REDIS_DBS} are all held by other bench runs (key {LOCK_KEY})")
+
+
+def release_redis(url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    if client.get(LOCK_KEY) == str(os.getpid()).encode():
+        client.delete(LOCK_KEY)
 
 
 def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -250,13 +286,11 @@ def print_row(name: str, row: dict[str, Any]) -> None:
 
 
 def bench_postgres(runs: int, profile: bool) -> dict[str, dict[str, Any]]:
-    import redis
-
     db = f"weir_bench_{os.getpid()}"
-    redis.Redis.from_url(REDIS_BASE).flushdb()
+    broker = claim_redis()
     psql(f"DROP DATABASE IF EXISTS {db}")
     psql(f"CREATE DATABASE {db}")
-    env = {**os.environ, "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{db}", "REDIS_URL": REDIS_BASE,
+    env = {**os.environ, "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{db}", "REDIS_URL": broker,
            "DJANGO_SETTINGS_MODULE": "config.settings", "WEIR_LOG_LEVEL": "WARNING"}
     if profile:
         env["WEIR_BENCH_PROFILE"] = str(Path(tempfile.gettempdir()) / f"weir-bench-profile-{os.getpid()}")
@@ -282,6 +316,7 @@ def bench_postgres(runs: int, profile: bool) -> dict[str, dict[str, Any]]:
 
         connections.close_all()
         psql(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+        release_redis(broker)
         if profile:
             print_profile(env["WEIR_BENCH_PROFILE"])
 

@@ -25,4 +25,6 @@ app.conf.update(
     # The in-memory broker (standalone) polls; its 1 s default would add a second per task.
     broker_transport_options={"polling_interval": 0.005} if not os.environ.get("REDIS_URL") else {},
 )
+# Keep database connections across tasks (Celery's Django fix-up would reconnect per task).
+app.conf.CELERY_DB_REUSE_MAX = 1_000_000
 app.autodiscover_tasks(["apps.executions"])
