@@ -11,6 +11,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from apps.plugins.sdk import is_truthy
+
+__all__ = ["ALLOWED", "State", "is_truthy", "transition", "worst"]
+
 
 class State(StrEnum):
     CREATED = "CREATED"
@@ -107,13 +111,3 @@ def worst(states: Iterable[State]) -> State:
     if State.CANCELLED in seen:
         return State.FAILED
     return State.SUCCESS
-
-
-def is_truthy(rendered: object) -> bool:
-    """Kestra's TruthUtils: false iff the rendered string is "false", "0", "-0" or ""."""
-    if rendered is None:
-        return False
-    if isinstance(rendered, bool):
-        return rendered
-    text = str(rendered).strip() if not isinstance(rendered, str) else rendered.strip()
-    return text not in ("false", "0", "-0", "")

@@ -53,17 +53,11 @@ def env(services: Any = None) -> Env:
                services=services)
 
 
-@lru_cache(maxsize=1)
-def _envs_cached(key: tuple[tuple[str, str], ...]) -> dict[str, str]:
-    return {name[len("KESTRA_"):].lower(): value for name, value in key}
-
-
 def envs() -> dict[str, str]:
-    """`envs.*`: process variables starting with KESTRA_ (or WEIR_ENV_), prefix removed, lower-cased."""
+    """`envs.*`: process variables starting with KESTRA_, prefix removed, lower-cased."""
     import os
 
-    pairs = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("KESTRA_")))
-    return dict(_envs_cached(pairs))
+    return {k[len("KESTRA_"):].lower(): v for k, v in os.environ.items() if k.startswith("KESTRA_")}
 
 
 def to_run(row: TaskRun) -> TaskRunData:
