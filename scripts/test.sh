@@ -11,5 +11,7 @@ fi
 echo "==> ruff, mypy"
 .venv/bin/ruff check .
 .venv/bin/mypy apps config plugins
+echo "==> front-end unit tests (vitest)"
+(cd frontend && npm test --silent)
 echo "==> pytest"
 exec .venv/bin/python -m pytest -p no:cacheprovider "$@"
