@@ -25,7 +25,7 @@ def publish(task_run_id: str, attempt: int, queue: str = DEFAULT_QUEUE) -> None:
     from apps.executions.tasks import run_task
 
     try:
-        run_task.apply_async(args=[task_run_id, attempt], queue=queue)
+        run_task.apply_async(args=[task_run_id, attempt, queue], queue=queue)
     except Exception:  # the broker is a doorbell: the sweeper re-publishes what was not sent
         log.exception("could not publish task run %s; the sweeper will retry", task_run_id)
 

@@ -9,15 +9,16 @@ ends tells its parent through a new transaction after its own commit.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from apps.engine.compile import compile_flow
@@ -69,38 +70,87 @@ def to_run(row: TaskRun) -> TaskRunData:
     )
 
 
-def to_data(row: Execution, runs: list[TaskRun]) -> ExecutionData:
+_RUN_COLUMNS = ("id", "task_id", "parent_task_run_id", "value", "iteration", "state", "history", "attempts",
+                "outputs", "seq", "plan", "start_date", "end_date")
+
+
+def load_runs(execution_id: str) -> list[TaskRunData]:
+    """An execution's task runs in `seq` order, read as tuples: building model instances only to
+    convert them costs more than the query on a wide execution (every worker result reads them all)."""
+    return [
+        TaskRunData(id=i, task_id=t, parent_id=p, value=v, iteration=it, state=State(st), history=h,
+                    attempts=a, outputs=o, seq=sq, plan=pl, start_date=sd, end_date=ed)
+        for i, t, p, v, it, st, h, a, o, sq, pl, sd, ed in
+        TaskRun.objects.filter(execution_id=execution_id).order_by("seq").values_list(*_RUN_COLUMNS)
+    ]
+
+
+def to_data(row: Execution, runs: list[TaskRun] | list[TaskRunData]) -> ExecutionData:
     return ExecutionData(
         id=row.id, namespace=row.namespace, flow_id=row.flow_id, flow_revision=row.flow_revision,
         state=State(row.state), history=list(row.history), inputs=dict(row.inputs or {}),
         outputs=row.outputs, labels=list(row.labels or []), variables=dict(row.variables or {}),
-        trigger=row.trigger, parent_id=row.parent_id, original_id=row.original_id, meta=dict(row.meta or {}),
-        start_date=row.start_date, end_date=row.end_date, task_runs=[to_run(r) for r in runs],
+        trigger=row.trigger, parent_id=row.parent_id, original_id=row.original_id,
+        meta=copy.deepcopy(row.meta or {}),
+        start_date=row.start_date, end_date=row.end_date,
+        task_runs=[r if isinstance(r, TaskRunData) else to_run(r) for r in runs],
     )
 
 
 def snapshot(execution_id: str) -> tuple[Execution, ExecutionData]:
     row = Execution.objects.get(id=execution_id)
-    return row, to_data(row, list(TaskRun.objects.filter(execution_id=execution_id).order_by("seq")))
+    return row, to_data(row, load_runs(execution_id))
 
 
 # ---------------------------------------------------------------------------------------------
 # Writing back
 
 
-def _save(row: Execution, data: ExecutionData, effects: Effects) -> list[TaskRunData]:
+_EXECUTION_FIELDS = ("state", "history", "outputs", "labels", "meta", "start_date", "end_date", "inputs",
+                     "variables")
+
+
+@dataclass
+class Inline:
+    """A worker offering to run the next task itself (docs/adr/0007).
+
+    When the decision dispatches a run on `queue`, `_save` writes one of them straight into
+    RUNNING for this worker (attempt, lease, history) instead of publishing it: the worker then
+    runs it without a broker round trip or a claim query. The others are published as usual.
+    """
+
+    queue: str
+    worker: str
+    claimed: TaskRunData | None = None
+
+
+def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline | None = None
+          ) -> list[TaskRunData]:
     """Persist what the engine changed; returns the task runs to dispatch after commit."""
-    fields = ["state", "history", "outputs", "labels", "meta", "start_date", "end_date", "inputs", "variables"]
-    for name in fields:
-        setattr(row, name, getattr(data, name))
-    row.state = data.state.value
-    row.save(update_fields=[*fields, "updated"])
+    seq_before = row.log_seq
+    if effects.logs:
+        append_logs(row, [(run_id, level, message) for run_id, level, message in effects.logs], data, save=False)
+    # Only a row that changed is written: most worker results leave the execution as it was.
+    changed = [name for name in _EXECUTION_FIELDS if getattr(row, name) != _stored(data, name)]
+    if changed or row.log_seq != seq_before:
+        for name in changed:
+            setattr(row, name, _stored(data, name))
+        row.save(update_fields=[*changed, "log_seq", "updated"])
     new_rows: list[TaskRun] = []
     dirty_rows: list[TaskRun] = []
     to_dispatch: list[TaskRunData] = []
+    now = timezone.now()
     for run in data.task_runs:
         if not (run.new or run.dirty):
             continue
+        queue = ""
+        if run.dispatch:
+            queue = dispatch.queue_for(run, data)
+            if inline is not None and inline.claimed is None and queue == inline.queue:
+                _claim_in_place(run, now)
+                inline.claimed = run
+            else:
+                to_dispatch.append(run)
         model = TaskRun(
             id=run.id, execution_id=data.id, task_id=run.task_id, parent_task_run_id=run.parent_id,
             value=run.value, iteration=run.iteration, state=run.state.value, history=run.history,
@@ -108,15 +158,17 @@ def _save(row: Execution, data: ExecutionData, effects: Effects) -> list[TaskRun
             seq=run.seq, start_date=run.start_date, end_date=run.end_date,
         )
         if run.dispatch:
-            model.dispatched_at = timezone.now()
-            model.queue = dispatch.queue_for(run, data)
-            to_dispatch.append(run)
+            model.dispatched_at = now
+            model.queue = queue
+        if run is (inline.claimed if inline else None):
+            model.lease_until = now + timedelta(seconds=lease_seconds())
+            model.worker = inline.worker if inline else ""
         (new_rows if run.new else dirty_rows).append(model)
         run.new = run.dirty = False
     if new_rows:
         TaskRun.objects.bulk_create(new_rows)
     for model in dirty_rows:
-        update = {
+        update: dict[str, Any] = {
             "state": model.state, "history": model.history, "attempts": model.attempts,
             "attempt_no": model.attempt_no, "outputs": model.outputs, "plan": model.plan,
             "start_date": model.start_date, "end_date": model.end_date, "iteration": model.iteration,
@@ -124,7 +176,10 @@ def _save(row: Execution, data: ExecutionData, effects: Effects) -> list[TaskRun
         if model.dispatched_at is not None:
             update["dispatched_at"] = model.dispatched_at
             update["queue"] = model.queue
-        if model.state in TERMINATED:
+        if model.lease_until is not None:
+            update["lease_until"] = model.lease_until
+            update["worker"] = model.worker
+        elif model.state in TERMINATED:
             update["lease_until"] = None
         TaskRun.objects.filter(id=model.id).update(**update)
     if data.deleted_runs:
@@ -135,21 +190,35 @@ def _save(row: Execution, data: ExecutionData, effects: Effects) -> list[TaskRun
             Delay(execution_id=data.id, task_run_id=d.task_run_id, kind=d.kind, due=d.due, data=d.data)
             for d in effects.delays
         ])
-    if effects.logs:
-        append_logs(row, [(run_id, level, message) for run_id, level, message in effects.logs], data)
     return to_dispatch
 
 
+def _stored(data: ExecutionData, name: str) -> Any:
+    value = getattr(data, name)
+    return value.value if name == "state" else value
+
+
+def _claim_in_place(run: TaskRunData, now: datetime) -> None:
+    """What a worker's claim would write (RUNNING, one more attempt), done before the row exists."""
+    stamp = now.isoformat()
+    run.state = State.RUNNING
+    run.history = [*run.history, {"state": "RUNNING", "date": stamp}]
+    run.attempts = [*run.attempts, {"state": "RUNNING", "startDate": stamp}]
+    run.start_date = run.start_date or stamp
+
+
 def append_logs(row: Execution, lines: list[tuple[str | None, str, str]], data: ExecutionData | None = None,
-                attempt: int | None = None) -> None:
-    """Append log lines with contiguous per-execution `seq` (the caller holds the row lock)."""
+                attempt: int | None = None, *, save: bool = True) -> None:
+    """Append log lines with contiguous per-execution `seq`.
+
+    The caller holds the row lock and loaded `row` under it, so `row.log_seq` is current; with
+    `save=False` the caller writes `log_seq` back with the rest of the row.
+    """
     if not lines:
         return
     from apps.executions.secrets_mask import mask
 
-    Execution.objects.filter(id=row.id).update(log_seq=F("log_seq") + len(lines))
-    last = Execution.objects.values_list("log_seq", flat=True).get(id=row.id)
-    first = last - len(lines) + 1
+    first = row.log_seq + 1
     task_ids: dict[str, str] = {}
     if data is not None:
         task_ids = {r.id: r.task_id for r in data.task_runs}
@@ -159,14 +228,17 @@ def append_logs(row: Execution, lines: list[tuple[str | None, str, str]], data: 
                 attempt=attempt, level=level, message=mask(message), timestamp=now)
         for i, (run_id, level, message) in enumerate(lines)
     ])
-    row.log_seq = last
+    row.log_seq = first + len(lines) - 1
+    if save:
+        Execution.objects.filter(id=row.id).update(log_seq=row.log_seq)
 
 
 # ---------------------------------------------------------------------------------------------
 # The one way an execution changes
 
 
-def process(execution_id: str, event: Event, *, services: Any = None) -> ExecutionData | None:
+def process(execution_id: str, event: Event, *, services: Any = None, inline: Inline | None = None
+            ) -> ExecutionData | None:
     """Lock, load, decide, save, and schedule follow-ups after commit."""
     from apps.executions import lifecycle
 
@@ -175,7 +247,7 @@ def process(execution_id: str, event: Event, *, services: Any = None) -> Executi
             row = Execution.objects.select_for_update().get(id=execution_id)
         except Execution.DoesNotExist:
             return None
-        data = to_data(row, list(TaskRun.objects.filter(execution_id=execution_id).order_by("seq")))
+        data = to_data(row, load_runs(execution_id))
         flow = compiled(row.namespace, row.flow_id, row.flow_revision)
         the_env = env(services or lifecycle.render_services(row))
         effects = event(flow, data, the_env)
@@ -184,7 +256,7 @@ def process(execution_id: str, event: Event, *, services: Any = None) -> Executi
             if more is None:
                 break
             effects = _merge(effects, more)
-        to_dispatch = _save(row, data, effects)
+        to_dispatch = _save(row, data, effects, inline)
         lifecycle.after_commit(row, data, effects)
         if to_dispatch:
             transaction.on_commit(lambda: dispatch.publish_many([(r.id, r.attempt_count) for r in to_dispatch],

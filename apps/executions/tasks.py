@@ -6,10 +6,10 @@ from celery import shared_task
 
 
 @shared_task(name="weir.run_task", acks_late=True, reject_on_worker_lost=True, ignore_result=True)  # type: ignore[untyped-decorator]
-def run_task(task_run_id: str, attempt: int) -> None:
+def run_task(task_run_id: str, attempt: int, queue: str = "weir.tasks") -> None:
     from apps.executions import worker
 
-    worker.execute(task_run_id, attempt)
+    worker.execute(task_run_id, attempt, queue)
 
 
 @shared_task(name="weir.advance", acks_late=True, ignore_result=True)  # type: ignore[untyped-decorator]

@@ -17,9 +17,12 @@ import socket
 import threading
 import time
 import traceback
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import close_old_connections
+from django.db.models import Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from pydantic import BaseModel, ValidationError
 
@@ -27,7 +30,8 @@ from apps.engine import planner
 from apps.engine.context import Env
 from apps.engine.model import CompiledFlow, Effects, ExecutionData
 from apps.engine.states import State
-from apps.executions import failpoints, runner
+from apps.executions import dispatch, failpoints, runner
+from apps.executions.dbfuncs import JSONAppend
 from apps.executions.models import Execution, TaskRun
 from apps.executions.runcontext import Cancelled, TaskFailed, WorkerRunContext
 from apps.plugins.registry import registry
@@ -79,37 +83,63 @@ class Leases:
 LEASES = Leases()
 
 
-def execute(task_run_id: str, attempt: int) -> None:
-    """Run attempt `attempt + 1` of a task run, if it is still ours to run."""
-    claimed = TaskRun.objects.filter(id=task_run_id, state__in=("CREATED", "RESTARTED"), attempt_no=attempt).update(
-        state="RUNNING", attempt_no=attempt + 1, lease_until=runner.lease_deadline(), worker=WORKER_ID)
-    if not claimed:
+INLINE_LIMIT = 200
+"""Tasks one Celery message may run back to back before the next one goes through the broker."""
+
+
+@dataclass
+class Attempt:
+    """One claimed attempt, with the snapshot it renders against when the claim came with one."""
+
+    task_run_id: str
+    number: int
+    data: ExecutionData | None = None
+
+
+def execute(task_run_id: str, attempt: int, queue: str = dispatch.DEFAULT_QUEUE) -> None:
+    """Run attempt `attempt + 1` of a task run, if it is still ours to run, then any task its
+    result makes runnable on the same queue, inline (docs/adr/0007)."""
+    if not _claim(task_run_id, attempt):
         return
-    attempt += 1
-    cancel = threading.Event()
-    LEASES.hold(task_run_id, attempt, cancel)
-    try:
-        _run_claimed(task_run_id, attempt, cancel)
-    finally:
-        LEASES.release(task_run_id, attempt)
+    current: Attempt | None = Attempt(task_run_id, attempt + 1)
+    for left in range(INLINE_LIMIT, 0, -1):
+        if current is None:
+            return
+        current = _run_one(current, queue if left > 1 else None)
 
 
-def _run_claimed(task_run_id: str, attempt: int, cancel: threading.Event) -> None:
-    row = TaskRun.objects.get(id=task_run_id)
-    ex_row = Execution.objects.get(id=row.execution_id)
+def _claim(task_run_id: str, attempt: int) -> bool:
+    """The conditional update that makes this worker the attempt's only runner (one statement)."""
     now = timezone.now()
-    history = [*row.history, {"state": "RUNNING", "date": now.isoformat()}]
-    attempts = [*row.attempts, {"state": "RUNNING", "startDate": now.isoformat()}]
-    TaskRun.objects.filter(id=task_run_id, attempt_no=attempt).update(
-        history=history, attempts=attempts, start_date=row.start_date or now.isoformat())
-    data = runner.to_data(ex_row, list(TaskRun.objects.filter(execution_id=ex_row.id).order_by("seq")))
-    flow = runner.compiled(ex_row.namespace, ex_row.flow_id, ex_row.flow_revision)
-    run = data.run(task_run_id)
-    node = flow.node(run.task_id)
-    ctx = WorkerRunContext(flow, data, run, node, cancel)
-    state, outputs = _run_plugin(ctx, node.type, node.raw)
-    failpoints.hit("worker.after_side_effect_before_commit")
-    _finish(ex_row.id, task_run_id, attempt, state, outputs, ctx)
+    stamp = now.isoformat()
+    return bool(TaskRun.objects.filter(id=task_run_id, state__in=("CREATED", "RESTARTED"), attempt_no=attempt).update(
+        state="RUNNING", attempt_no=attempt + 1, lease_until=runner.lease_deadline(), worker=WORKER_ID,
+        history=JSONAppend("history", {"state": "RUNNING", "date": stamp}),
+        attempts=JSONAppend("attempts", {"state": "RUNNING", "startDate": stamp}),
+        start_date=Coalesce("start_date", Value(stamp))))
+
+
+def _run_one(current: Attempt, inline_queue: str | None) -> Attempt | None:
+    cancel = threading.Event()
+    LEASES.hold(current.task_run_id, current.number, cancel)
+    try:
+        data = current.data
+        if data is None:
+            ex_row = Execution.objects.get(task_runs__id=current.task_run_id)
+            data = runner.to_data(ex_row, runner.load_runs(ex_row.id))
+        flow = runner.compiled(data.namespace, data.flow_id, data.flow_revision)
+        run = data.run(current.task_run_id)
+        node = flow.node(run.task_id)
+        ctx = WorkerRunContext(flow, data, run, node, cancel)
+        state, outputs = _run_plugin(ctx, node.type, node.raw)
+        failpoints.hit("worker.after_side_effect_before_commit")
+        inline = runner.Inline(inline_queue, WORKER_ID) if inline_queue else None
+        after = _finish(data.id, current.task_run_id, current.number, state, outputs, ctx, inline)
+    finally:
+        LEASES.release(current.task_run_id, current.number)
+    if inline is None or inline.claimed is None or after is None:
+        return None
+    return Attempt(inline.claimed.id, inline.claimed.attempt_count, after)
 
 
 def _run_plugin(ctx: WorkerRunContext, type_name: str, raw: Any) -> tuple[State, dict[str, Any] | None]:
@@ -173,19 +203,19 @@ def _short(error: ValidationError) -> str:
 
 
 def _finish(execution_id: str, task_run_id: str, attempt: int, state: State,
-            outputs: dict[str, Any] | None, ctx: WorkerRunContext) -> None:
+            outputs: dict[str, Any] | None, ctx: WorkerRunContext, inline: runner.Inline | None
+            ) -> ExecutionData | None:
     def event(flow: CompiledFlow, data: ExecutionData, env: Env) -> Effects:
         run = data.run(task_run_id)
         if run.state != State.RUNNING or run.attempt_count != attempt:
             # Fenced: the run was killed, restarted or taken over; keep only the logs.
             return Effects(logs=[(task_run_id, lvl, msg) for lvl, msg in ctx.logs])
-        if run.attempts and run.attempts[-1].get("state") == "RUNNING" and len(run.attempts) < attempt:
-            pass
         if ctx.labels is not None:
             data.labels = ctx.merged_labels(data.labels)
         effects = planner.attempt_ended(flow, data, run, state, outputs, env)
         effects.logs[:0] = [(task_run_id, lvl, msg) for lvl, msg in ctx.logs]
         return effects
 
-    runner.process(execution_id, event)
+    data = runner.process(execution_id, event, inline=inline)
     ctx.flush_metrics()
+    return data
