@@ -405,6 +405,16 @@ def attempt_ended(flow: CompiledFlow, ex: ExecutionData, run: TaskRunData, state
     return planner.advance()
 
 
+def attempts_ended(flow: CompiledFlow, ex: ExecutionData,
+                   outcomes: list[tuple[TaskRunData, State, dict[str, Any] | None]], env: ctx.Env) -> Effects:
+    """Several attempts ended (results a busy execution collected): record each, advance once."""
+    effects = Effects()
+    planner = Planner(flow, ex, env, effects)
+    for run, state, outputs in outcomes:
+        retry.on_attempt_end(planner, run, state, outputs)
+    return planner.advance()
+
+
 def wake(flow: CompiledFlow, ex: ExecutionData, delay: Delay, env: ctx.Env) -> Effects:
     """A delay the scheduler kept came due."""
     effects = Effects()

@@ -68,6 +68,9 @@ class TaskRun(models.Model):
     dispatched_at = models.DateTimeField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
     worker = models.CharField(max_length=200, blank=True, default="")
+    result = models.JSONField(null=True, blank=True, help_text=(
+        "An attempt's outcome as the worker wrote it ({attempt, state, outputs, logs, labels}), waiting "
+        "for the engine to apply it under the execution lock (docs/adr/0007)."))
 
     class Meta:
         db_table = "weir_task_run"
@@ -76,6 +79,8 @@ class TaskRun(models.Model):
         indexes = [
             models.Index(fields=["state", "lease_until"], name="taskrun_lease_idx"),
             models.Index(fields=["state", "dispatched_at"], name="taskrun_dispatch_idx"),
+            models.Index(fields=["execution"], condition=models.Q(result__isnull=False),
+                         name="taskrun_pending_result_idx"),
         ]
 
     def __str__(self) -> str:

@@ -11,7 +11,7 @@ import base64
 import os
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -120,10 +120,12 @@ class WorkerRunContext:
     """One attempt's view of the world; plugin code only sees this object."""
 
     def __init__(self, flow: CompiledFlow, data: ExecutionData, run: TaskRunData, node: TaskNode,
-                 cancel: threading.Event) -> None:
+                 cancel: threading.Event, all_runs: Callable[[], list[TaskRunData]] | None = None) -> None:
         self.flow = flow
         self.data = data
         self.run = run
+        self._all_runs = all_runs
+        """Set when `data` holds only this run: the rest is read the first time a context needs it."""
         self.node = node
         self.cancel = cancel
         self.logs: list[tuple[str, str]] = []
@@ -157,6 +159,7 @@ class WorkerRunContext:
         if self._context is None:
             from apps.executions.runner import env as host_env
 
+            self._complete()
             env = host_env(self.services)
             self._context = engine_context.build(self.flow, self.data, env, self.run, self.node,
                                                  running_attempt=True)
@@ -164,8 +167,15 @@ class WorkerRunContext:
                 self._context.pop("inputs", None)
         return self._context
 
+    def _complete(self) -> None:
+        if self._all_runs is not None:
+            self.data.task_runs, self._all_runs = self._all_runs(), None
+            self.run = self.data.run(self.run.id)
+
     def render(self, value: Any) -> Any:
         if isinstance(value, str):
+            if "{" not in value:  # no delimiter: nothing to render, and no context to build
+                return value
             return render(value, self.context, services=self.services)
         if isinstance(value, Mapping):
             return {self.render(str(k)): self.render(v) for k, v in value.items()}
@@ -240,6 +250,7 @@ class WorkerRunContext:
     def _working_directory_run(self) -> str | None:
         from apps.plugins.registry import registry
 
+        self._complete()
         for parent in engine_context.ancestors(self.data, self.run):
             plugin = registry.get(self.flow.node(parent.task_id).type)
             if plugin is not None and getattr(plugin, "runs_on_worker", False):

@@ -18,14 +18,14 @@ from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.engine.compile import compile_flow
 from apps.engine.context import Env
 from apps.engine.model import CompiledFlow, Effects, ExecutionData, TaskRunData
 from apps.engine.states import TERMINATED, State
-from apps.executions import dispatch
+from apps.executions import dispatch, results, snapshots
 from apps.executions.models import Delay, Execution, LogLine, TaskRun
 from apps.flows import services as flow_services
 from apps.flows import validation
@@ -74,14 +74,16 @@ _RUN_COLUMNS = ("id", "task_id", "parent_task_run_id", "value", "iteration", "st
                 "outputs", "seq", "plan", "start_date", "end_date")
 
 
-def load_runs(execution_id: str) -> list[TaskRunData]:
-    """An execution's task runs in `seq` order, read as tuples: building model instances only to
-    convert them costs more than the query on a wide execution (every worker result reads them all)."""
+def load_runs(execution_id: str, only_ids: list[str] | None = None) -> list[TaskRunData]:
+    """An execution's task runs (or those in `only_ids`) in `seq` order, read as tuples: building
+    model instances only to convert them costs more than the query on a wide execution."""
+    rows = TaskRun.objects.filter(execution_id=execution_id)
+    if only_ids is not None:
+        rows = rows.filter(id__in=only_ids)
     return [
         TaskRunData(id=i, task_id=t, parent_id=p, value=v, iteration=it, state=State(st), history=h,
                     attempts=a, outputs=o, seq=sq, plan=pl, start_date=sd, end_date=ed)
-        for i, t, p, v, it, st, h, a, o, sq, pl, sd, ed in
-        TaskRun.objects.filter(execution_id=execution_id).order_by("seq").values_list(*_RUN_COLUMNS)
+        for i, t, p, v, it, st, h, a, o, sq, pl, sd, ed in rows.order_by("seq").values_list(*_RUN_COLUMNS)
     ]
 
 
@@ -124,8 +126,15 @@ class Inline:
     claimed: TaskRunData | None = None
 
 
-def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline | None = None
-          ) -> list[TaskRunData]:
+@dataclass
+class Saved:
+    to_dispatch: list[TaskRunData]
+    written: set[str]
+    """Task runs this transaction wrote (their row version is now its own)."""
+
+
+def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline | None = None,
+          folded: set[str] | None = None) -> Saved:
     """Persist what the engine changed; returns the task runs to dispatch after commit."""
     seq_before = row.log_seq
     if effects.logs:
@@ -139,17 +148,19 @@ def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline 
     new_rows: list[TaskRun] = []
     dirty_rows: list[TaskRun] = []
     to_dispatch: list[TaskRunData] = []
+    saved = Saved(to_dispatch, set())
     now = timezone.now()
+    if inline is not None:
+        _pick_inline(data, inline, now)
     for run in data.task_runs:
+        dispatching, run.dispatch = run.dispatch, False
         if not (run.new or run.dirty):
             continue
+        saved.written.add(run.id)
         queue = ""
-        if run.dispatch:
+        if dispatching:
             queue = dispatch.queue_for(run, data)
-            if inline is not None and inline.claimed is None and queue == inline.queue:
-                _claim_in_place(run, now)
-                inline.claimed = run
-            else:
+            if run is not inline_claimed(inline):
                 to_dispatch.append(run)
         model = TaskRun(
             id=run.id, execution_id=data.id, task_id=run.task_id, parent_task_run_id=run.parent_id,
@@ -157,10 +168,10 @@ def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline 
             attempts=run.attempts, attempt_no=run.attempt_count, outputs=run.outputs, plan=run.plan,
             seq=run.seq, start_date=run.start_date, end_date=run.end_date,
         )
-        if run.dispatch:
+        if dispatching:
             model.dispatched_at = now
             model.queue = queue
-        if run is (inline.claimed if inline else None):
+        if run is inline_claimed(inline):
             model.lease_until = now + timedelta(seconds=lease_seconds())
             model.worker = inline.worker if inline else ""
         (new_rows if run.new else dirty_rows).append(model)
@@ -181,7 +192,13 @@ def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline 
             update["worker"] = model.worker
         elif model.state in TERMINATED:
             update["lease_until"] = None
+        if folded and model.id in folded:
+            update["result"] = None
+            folded.discard(model.id)
         TaskRun.objects.filter(id=model.id).update(**update)
+    if folded:  # outcomes that no longer matched their run: drop them (their logs were kept)
+        TaskRun.objects.filter(id__in=folded).update(result=None)
+        saved.written |= folded
     if data.deleted_runs:
         TaskRun.objects.filter(id__in=data.deleted_runs).delete()
         data.deleted_runs = []
@@ -190,7 +207,22 @@ def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline 
             Delay(execution_id=data.id, task_run_id=d.task_run_id, kind=d.kind, due=d.due, data=d.data)
             for d in effects.delays
         ])
-    return to_dispatch
+    return saved
+
+
+def inline_claimed(inline: Inline | None) -> TaskRunData | None:
+    return inline.claimed if inline is not None else None
+
+
+def _pick_inline(data: ExecutionData, inline: Inline, now: datetime) -> None:
+    """Claim, for the offering worker, one run this decision dispatches on its queue. Runs
+    dispatched earlier are left to their messages: taking them would leave a message behind
+    for every run taken, which costs more than it saves."""
+    for run in data.task_runs:
+        if run.dispatch and dispatch.queue_for(run, data) == inline.queue:
+            _claim_in_place(run, now)
+            inline.claimed = run
+            return
 
 
 def _stored(data: ExecutionData, name: str) -> Any:
@@ -237,31 +269,71 @@ def append_logs(row: Execution, lines: list[tuple[str | None, str, str]], data: 
 # The one way an execution changes
 
 
-def process(execution_id: str, event: Event, *, services: Any = None, inline: Inline | None = None
-            ) -> ExecutionData | None:
-    """Lock, load, decide, save, and schedule follow-ups after commit."""
+class Busy(Exception):
+    """Raised inside `process(..., wait=False)` when another transaction holds the execution."""
+
+
+def process(execution_id: str, event: Event, *, services: Any = None, inline: Inline | None = None,
+            wait: bool = True) -> ExecutionData | None:
+    """Lock, load, fold in pending worker outcomes, decide, save, and schedule follow-ups after
+    commit. With `wait=False` (workers) a locked execution is not waited for: None is returned
+    and nothing is written."""
     from apps.executions import lifecycle
 
+    can_skip = not wait and bool(connection.features.has_select_for_update_skip_locked)
     with transaction.atomic():
-        try:
-            row = Execution.objects.select_for_update().get(id=execution_id)
-        except Execution.DoesNotExist:
+        rows = Execution.objects.select_for_update(skip_locked=can_skip).filter(id=execution_id)
+        row = rows.first()
+        if row is None:
             return None
-        data = to_data(row, load_runs(execution_id))
+        loaded = snapshots.load(execution_id)
+        data = to_data(row, loaded.runs)
         flow = compiled(row.namespace, row.flow_id, row.flow_revision)
         the_env = env(services or lifecycle.render_services(row))
-        effects = event(flow, data, the_env)
+        effects = results.fold(flow, data, loaded.pending, the_env) if loaded.pending else Effects()
+        effects = _combine(effects, event(flow, data, the_env))
         for _ in range(100):  # child executions may fail at creation and re-advance the parent
             more = lifecycle.start_subflows(row, flow, data, effects, the_env)
             if more is None:
                 break
             effects = _merge(effects, more)
-        to_dispatch = _save(row, data, effects, inline)
+        saved = _save(row, data, effects, inline, folded=set(loaded.pending))
+        snapshots.keep_after_commit(execution_id, data.task_runs, loaded.versions, saved.written)
+        to_dispatch = saved.to_dispatch
         lifecycle.after_commit(row, data, effects)
         if to_dispatch:
             transaction.on_commit(lambda: dispatch.publish_many([(r.id, r.attempt_count) for r in to_dispatch],
                                                                 data, to_dispatch))
+        # Whoever skipped this lock meanwhile left an outcome for the holder: look after commit.
+        transaction.on_commit(lambda: drain(execution_id))
     return data
+
+
+def drain(execution_id: str) -> None:
+    """Apply outcomes left on the execution's task runs, unless someone holds it (they will)."""
+    for _ in range(1000):
+        with connection.cursor() as cursor:  # the hot path's most frequent query: no ORM
+            cursor.execute("SELECT 1 FROM weir_task_run WHERE execution_id = %s AND result IS NOT NULL LIMIT 1",
+                           [execution_id])
+            if cursor.fetchone() is None:
+                return
+        if process(execution_id, _nothing, wait=False) is None:
+            return
+
+
+def _nothing(flow: CompiledFlow, data: ExecutionData, env: Env) -> Effects:
+    from apps.engine import planner
+
+    return planner.advance(flow, data, env)
+
+
+def _combine(first: Effects, second: Effects) -> Effects:
+    return Effects(
+        delays=first.delays + second.delays, subflows=first.subflows + second.subflows,
+        logs=first.logs + second.logs, ended=first.ended or second.ended,
+        kill_children=first.kill_children or second.kill_children,
+        new_execution=second.new_execution or first.new_execution,
+    )
 
 
 def _merge(first: Effects, second: Effects) -> Effects:

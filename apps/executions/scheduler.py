@@ -68,14 +68,19 @@ def reap(now_: object | None = None) -> int:
     """Hand task runs whose worker vanished (expired lease) back to the queue."""
     now = timezone.now()
     reaped = 0
-    expired = list(TaskRun.objects.filter(state="RUNNING", lease_until__lt=now)
+    # An outcome left for a busy execution whose holder went away: apply it, do not run it again.
+    stranded = set(TaskRun.objects.filter(state="RUNNING", lease_until__lt=now, result__isnull=False)
+                   .values_list("execution_id", flat=True)[:500])
+    for execution_id in stranded:
+        runner.drain(execution_id)
+    expired = list(TaskRun.objects.filter(state="RUNNING", lease_until__lt=now, result__isnull=True)
                    .values_list("id", "attempt_no", "attempts", "queue")[:500])
     for run_id, attempt_no, attempts, queue in expired:
         lost = [*attempts]
         if lost:
             lost[-1] = {**lost[-1], "state": "FAILED", "endDate": now.isoformat(), "lost": True}
         updated = TaskRun.objects.filter(id=run_id, state="RUNNING", attempt_no=attempt_no,
-                                         lease_until__lt=now).update(
+                                         lease_until__lt=now, result__isnull=True).update(
             state="CREATED", attempts=lost, lease_until=None, dispatched_at=now, worker="")
         if updated:
             log.warning("task run %s lost its worker (attempt %s): re-dispatched", run_id, attempt_no)

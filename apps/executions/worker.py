@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -26,13 +27,13 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from pydantic import BaseModel, ValidationError
 
-from apps.engine import planner
 from apps.engine.context import Env
 from apps.engine.model import CompiledFlow, Effects, ExecutionData
 from apps.engine.states import State
-from apps.executions import dispatch, failpoints, runner
+from apps.executions import dispatch, failpoints, results, runner
 from apps.executions.dbfuncs import JSONAppend
-from apps.executions.models import Execution, TaskRun
+from apps.executions.models import TaskRun
+from apps.executions.results import Outcome
 from apps.executions.runcontext import Cancelled, TaskFailed, WorkerRunContext
 from apps.plugins.registry import registry
 from apps.plugins.sdk import parse_duration
@@ -123,14 +124,17 @@ def _run_one(current: Attempt, inline_queue: str | None) -> Attempt | None:
     cancel = threading.Event()
     LEASES.hold(current.task_run_id, current.number, cancel)
     try:
-        data = current.data
+        data, all_runs = current.data, None
         if data is None:
-            ex_row = Execution.objects.get(task_runs__id=current.task_run_id)
-            data = runner.to_data(ex_row, runner.load_runs(ex_row.id))
+            # Only this run for now: a task whose properties hold no expression never needs the
+            # others, and on a wide execution reading them all is most of the attempt's cost.
+            run_row = TaskRun.objects.select_related("execution").get(id=current.task_run_id)
+            data = runner.to_data(run_row.execution, [run_row])
+            all_runs = functools.partial(runner.load_runs, run_row.execution_id)
         flow = runner.compiled(data.namespace, data.flow_id, data.flow_revision)
         run = data.run(current.task_run_id)
         node = flow.node(run.task_id)
-        ctx = WorkerRunContext(flow, data, run, node, cancel)
+        ctx = WorkerRunContext(flow, data, run, node, cancel, all_runs)
         state, outputs = _run_plugin(ctx, node.type, node.raw)
         failpoints.hit("worker.after_side_effect_before_commit")
         inline = runner.Inline(inline_queue, WORKER_ID) if inline_queue else None
@@ -205,17 +209,21 @@ def _short(error: ValidationError) -> str:
 def _finish(execution_id: str, task_run_id: str, attempt: int, state: State,
             outputs: dict[str, Any] | None, ctx: WorkerRunContext, inline: runner.Inline | None
             ) -> ExecutionData | None:
-    def event(flow: CompiledFlow, data: ExecutionData, env: Env) -> Effects:
-        run = data.run(task_run_id)
-        if run.state != State.RUNNING or run.attempt_count != attempt:
-            # Fenced: the run was killed, restarted or taken over; keep only the logs.
-            return Effects(logs=[(task_run_id, lvl, msg) for lvl, msg in ctx.logs])
-        if ctx.labels is not None:
-            data.labels = ctx.merged_labels(data.labels)
-        effects = planner.attempt_ended(flow, data, run, state, outputs, env)
-        effects.logs[:0] = [(task_run_id, lvl, msg) for lvl, msg in ctx.logs]
-        return effects
+    """Apply the outcome now if the execution is free; else leave it on the run for the holder
+    (apps/executions/results.py). Returns the decision's snapshot when this worker made it."""
+    outcome = Outcome(attempt, state, outputs, list(ctx.logs), ctx.labels)
 
-    data = runner.process(execution_id, event, inline=inline)
+    def event(flow: CompiledFlow, data: ExecutionData, env: Env) -> Effects:
+        return results.fold(flow, data, {task_run_id: outcome}, env)
+
+    data = runner.process(execution_id, event, inline=inline, wait=False)
+    if data is None:
+        left = TaskRun.objects.filter(id=task_run_id, attempt_no=attempt, state="RUNNING", result__isnull=True) \
+            .update(result=outcome.to_json(), lease_until=runner.lease_deadline())
+        if left:
+            runner.drain(execution_id)
+        else:  # fenced: the run was killed, restarted or taken over; keep only the log lines
+            logs = [(task_run_id, level, message) for level, message in outcome.logs]
+            runner.process(execution_id, lambda flow, data, env: Effects(logs=list(logs)))
     ctx.flush_metrics()
     return data
