@@ -282,11 +282,10 @@ def process(execution_id: str, event: Event, *, services: Any = None, inline: In
 
     can_skip = not wait and bool(connection.features.has_select_for_update_skip_locked)
     with transaction.atomic():
-        rows = Execution.objects.select_for_update(skip_locked=can_skip).filter(id=execution_id)
-        row = rows.first()
-        if row is None:
+        loaded = snapshots.lock_and_load(execution_id, can_skip)
+        if loaded is None:
             return None
-        loaded = snapshots.load(execution_id)
+        row = loaded.row
         data = to_data(row, loaded.runs)
         flow = compiled(row.namespace, row.flow_id, row.flow_revision)
         the_env = env(services or lifecycle.render_services(row))
@@ -298,7 +297,7 @@ def process(execution_id: str, event: Event, *, services: Any = None, inline: In
                 break
             effects = _merge(effects, more)
         saved = _save(row, data, effects, inline, folded=set(loaded.pending))
-        snapshots.keep_after_commit(execution_id, data.task_runs, loaded.versions, saved.written)
+        snapshots.keep_after_commit(execution_id, data.task_runs, loaded, saved.written)
         to_dispatch = saved.to_dispatch
         lifecycle.after_commit(row, data, effects)
         if to_dispatch:

@@ -23,6 +23,8 @@ from typing import Any
 from django.db import connection, transaction
 
 from apps.engine.model import TaskRunData
+from apps.engine.states import State
+from apps.executions.models import Execution, TaskRun
 from apps.executions.results import Outcome
 
 MAX_ENTRIES = 64
@@ -50,55 +52,81 @@ def enabled() -> bool:
 
 @dataclass
 class Loaded:
+    row: Execution
     runs: list[TaskRunData]
     versions: dict[str, str] | None
     """Row versions the runs were read at (None where the database has none)."""
     pending: dict[str, Outcome]
     """Attempt outcomes workers left on their rows (apps/executions/results.py)."""
+    xid: str = ""
+    """This transaction's id, the `xmin` of every row it writes."""
 
 
-def load(execution_id: str) -> Loaded:
-    """The execution's task runs in `seq` order, their versions and the pending outcomes.
-    Call with the execution row locked."""
-    from apps.executions.models import TaskRun
+# One round trip on PostgreSQL: lock the execution, learn this transaction's id, and read every
+# task run's version and pending outcome, with the whole row only where the cached copy (the
+# `(id, version)` arrays) is missing or stale.
+_LOCK_AND_LOAD = """
+SELECT e.*, (txid_current() %% 4294967296)::text AS weir_xid,
+  (SELECT coalesce(json_agg(json_build_array(t.id, t.xmin::text, t.result,
+              CASE WHEN c.v IS DISTINCT FROM t.xmin::text THEN row_to_json(t) END)), '[]'::json)
+     FROM weir_task_run t LEFT JOIN unnest(%s::text[], %s::text[]) AS c(id, v) ON c.id = t.id
+    WHERE t.execution_id = e.id) AS weir_runs
+FROM weir_execution e WHERE e.id = %s FOR UPDATE OF e {skip}
+"""
+
+
+def lock_and_load(execution_id: str, skip_locked: bool) -> Loaded | None:
+    """Lock the execution row and read what a decision needs: None when the execution does not
+    exist or (with `skip_locked`) another transaction holds it."""
     from apps.executions.runner import load_runs
 
     if not enabled():
+        row = Execution.objects.select_for_update(skip_locked=skip_locked).filter(id=execution_id).first()
+        if row is None:
+            return None
         raw = dict(TaskRun.objects.filter(execution_id=execution_id, result__isnull=False)
                    .values_list("id", "result"))
-        return Loaded(load_runs(execution_id), None, _outcomes(raw))
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT id, xmin::text, result FROM weir_task_run WHERE execution_id = %s", [execution_id])
-        rows = cursor.fetchall()
-    versions = {run_id: version for run_id, version, _ in rows}
-    pending = _outcomes({run_id: result for run_id, _, result in rows if result is not None})
+        return Loaded(row, load_runs(execution_id), None, _outcomes(raw))
     entry = _local.entries.pop(execution_id, None)
-    if entry is None:
-        return Loaded(load_runs(execution_id), versions, pending)
-    kept = {run.id: run for run in entry.runs if run.id in versions and entry.versions.get(run.id) == versions[run.id]}
-    stale = [run_id for run_id in versions if run_id not in kept]
-    if stale:
-        for run in load_runs(execution_id, only_ids=stale):
-            kept[run.id] = run
-    return Loaded(sorted(kept.values(), key=lambda run: run.seq), versions, pending)
+    cached = entry.versions if entry is not None else {}
+    sql = _LOCK_AND_LOAD.format(skip="SKIP LOCKED" if skip_locked else "")
+    found = list(Execution.objects.raw(sql, [list(cached), list(cached.values()), execution_id]))
+    if not found:
+        return None
+    row = found[0]
+    extra: dict[str, Any] = row.__dict__  # the two computed columns of the query
+    items = as_json(extra["weir_runs"])
+    versions = {run_id: version for run_id, version, _, _ in items}
+    pending = _outcomes({run_id: result for run_id, _, result, _ in items if result is not None})
+    fresh = {run_id: run_from_json(full) for run_id, _, _, full in items if full is not None}
+    kept = {run.id: run for run in (entry.runs if entry is not None else []) if run.id in versions}
+    kept.update(fresh)
+    return Loaded(row, sorted(kept.values(), key=lambda run: run.seq), versions, pending, str(extra["weir_xid"]))
+
+
+def as_json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, (str, bytes)) else value
+
+
+def run_from_json(raw: dict[str, Any]) -> TaskRunData:
+    return TaskRunData(
+        id=raw["id"], task_id=raw["task_id"], parent_id=raw["parent_task_run_id"], value=raw["value"],
+        iteration=raw["iteration"], state=State(raw["state"]), history=raw["history"] or [],
+        attempts=raw["attempts"] or [], outputs=raw["outputs"], seq=raw["seq"], plan=raw["plan"] or {},
+        start_date=raw["start_date"], end_date=raw["end_date"],
+    )
 
 
 def _outcomes(raw: dict[str, Any]) -> dict[str, Outcome]:
-    return {run_id: Outcome.from_json(json.loads(value) if isinstance(value, str) else value)
-            for run_id, value in raw.items()}
+    return {run_id: Outcome.from_json(as_json(value)) for run_id, value in raw.items()}
 
 
-def keep_after_commit(execution_id: str, runs: list[TaskRunData], versions: dict[str, str] | None,
-                      written: set[str]) -> None:
+def keep_after_commit(execution_id: str, runs: list[TaskRunData], loaded: Loaded, written: set[str]) -> None:
     """Remember `runs` (the decision's result) once the transaction commits; the rows this
     transaction wrote carry its transaction id as `xmin`."""
-    if versions is None:
+    if loaded.versions is None:
         return
-    if written:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT (txid_current() % 4294967296)::text")
-            xid = str(cursor.fetchone()[0])
-        versions = {**versions, **dict.fromkeys(written, xid)}
+    versions = {**loaded.versions, **dict.fromkeys(written, loaded.xid)}
     entry = _Entry(list(runs), versions)
 
     def keep() -> None:

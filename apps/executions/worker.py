@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import socket
@@ -30,9 +31,9 @@ from pydantic import BaseModel, ValidationError
 from apps.engine.context import Env
 from apps.engine.model import CompiledFlow, Effects, ExecutionData
 from apps.engine.states import State
-from apps.executions import dispatch, failpoints, results, runner
+from apps.executions import dispatch, failpoints, results, runner, snapshots
 from apps.executions.dbfuncs import JSONAppend
-from apps.executions.models import TaskRun
+from apps.executions.models import Execution, TaskRun
 from apps.executions.results import Outcome
 from apps.executions.runcontext import Cancelled, TaskFailed, WorkerRunContext
 from apps.plugins.registry import registry
@@ -94,43 +95,67 @@ class Attempt:
 
     task_run_id: str
     number: int
-    data: ExecutionData | None = None
+    data: ExecutionData
+    partial: bool = False
+    """`data` holds only this run (a claim from a message); the others are read when needed."""
 
 
 def execute(task_run_id: str, attempt: int, queue: str = dispatch.DEFAULT_QUEUE) -> None:
     """Run attempt `attempt + 1` of a task run, if it is still ours to run, then any task its
     result makes runnable on the same queue, inline (docs/adr/0007)."""
-    if not _claim(task_run_id, attempt):
+    data = _claim(task_run_id, attempt)
+    if data is None:
         return
-    current: Attempt | None = Attempt(task_run_id, attempt + 1)
+    current: Attempt | None = Attempt(task_run_id, attempt + 1, data, partial=True)
     for left in range(INLINE_LIMIT, 0, -1):
         if current is None:
             return
         current = _run_one(current, queue if left > 1 else None)
 
 
-def _claim(task_run_id: str, attempt: int) -> bool:
-    """The conditional update that makes this worker the attempt's only runner (one statement)."""
-    now = timezone.now()
-    stamp = now.isoformat()
-    return bool(TaskRun.objects.filter(id=task_run_id, state__in=("CREATED", "RESTARTED"), attempt_no=attempt).update(
+# PostgreSQL: claim and read the run with its execution in one round trip.
+_CLAIM = """
+WITH claimed AS (
+  UPDATE weir_task_run SET state = 'RUNNING', attempt_no = %s, lease_until = %s, worker = %s,
+         history = history || %s::jsonb, attempts = attempts || %s::jsonb, start_date = COALESCE(start_date, %s)
+   WHERE id = %s AND state IN ('CREATED', 'RESTARTED') AND attempt_no = %s
+  RETURNING *)
+SELECT e.*, row_to_json(claimed) AS weir_run FROM claimed JOIN weir_execution e ON e.id = claimed.execution_id
+"""
+
+
+def _claim(task_run_id: str, attempt: int) -> ExecutionData | None:
+    """The conditional update that makes this worker the attempt's only runner; returns the
+    execution with only this run in it, or None when the attempt is not (or no longer) ours.
+
+    Only this run: a task whose properties hold no expression never needs the others, and on a
+    wide execution reading them all would be most of the attempt's cost."""
+    stamp = timezone.now().isoformat()
+    running, started = {"state": "RUNNING", "date": stamp}, {"state": "RUNNING", "startDate": stamp}
+    if snapshots.enabled():
+        found = list(Execution.objects.raw(_CLAIM, [
+            attempt + 1, runner.lease_deadline(), WORKER_ID, json.dumps([running]), json.dumps([started]), stamp,
+            task_run_id, attempt]))
+        if not found:
+            return None
+        extra: dict[str, Any] = found[0].__dict__
+        return runner.to_data(found[0], [snapshots.run_from_json(snapshots.as_json(extra["weir_run"]))])
+    claimed = TaskRun.objects.filter(id=task_run_id, state__in=("CREATED", "RESTARTED"), attempt_no=attempt).update(
         state="RUNNING", attempt_no=attempt + 1, lease_until=runner.lease_deadline(), worker=WORKER_ID,
-        history=JSONAppend("history", {"state": "RUNNING", "date": stamp}),
-        attempts=JSONAppend("attempts", {"state": "RUNNING", "startDate": stamp}),
-        start_date=Coalesce("start_date", Value(stamp))))
+        history=JSONAppend("history", running), attempts=JSONAppend("attempts", started),
+        start_date=Coalesce("start_date", Value(stamp)))
+    if not claimed:
+        return None
+    run_row = TaskRun.objects.select_related("execution").get(id=task_run_id)
+    return runner.to_data(run_row.execution, [run_row])
 
 
 def _run_one(current: Attempt, inline_queue: str | None) -> Attempt | None:
     cancel = threading.Event()
     LEASES.hold(current.task_run_id, current.number, cancel)
     try:
-        data, all_runs = current.data, None
-        if data is None:
-            # Only this run for now: a task whose properties hold no expression never needs the
-            # others, and on a wide execution reading them all is most of the attempt's cost.
-            run_row = TaskRun.objects.select_related("execution").get(id=current.task_run_id)
-            data = runner.to_data(run_row.execution, [run_row])
-            all_runs = functools.partial(runner.load_runs, run_row.execution_id)
+        data = current.data
+        all_runs = functools.partial(runner.load_runs, data.id) if current.partial else None
         flow = runner.compiled(data.namespace, data.flow_id, data.flow_revision)
         run = data.run(current.task_run_id)
         node = flow.node(run.task_id)
