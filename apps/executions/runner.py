@@ -87,7 +87,8 @@ def load_runs(execution_id: str, only_ids: list[str] | None = None) -> list[Task
     ]
 
 
-def to_data(row: Execution, runs: list[TaskRun] | list[TaskRunData]) -> ExecutionData:
+def to_data(row: Execution | Any, runs: list[TaskRun] | list[TaskRunData]) -> ExecutionData:
+    """`row`: an Execution, or anything with its column attributes (a claim reads it as JSON)."""
     return ExecutionData(
         id=row.id, namespace=row.namespace, flow_id=row.flow_id, flow_revision=row.flow_revision,
         state=State(row.state), history=list(row.history), inputs=dict(row.inputs or {}),

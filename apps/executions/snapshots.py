@@ -64,12 +64,12 @@ class Loaded:
 
 # One round trip on PostgreSQL: lock the execution, learn this transaction's id, and read every
 # task run's version and pending outcome, with the whole row only where the cached copy (the
-# `(id, version)` arrays) is missing or stale.
+# `{id: version}` object) is missing or stale.
 _LOCK_AND_LOAD = """
 SELECT e.*, (txid_current() %% 4294967296)::text AS weir_xid,
   (SELECT coalesce(json_agg(json_build_array(t.id, t.xmin::text, t.result,
               CASE WHEN c.v IS DISTINCT FROM t.xmin::text THEN row_to_json(t) END)), '[]'::json)
-     FROM weir_task_run t LEFT JOIN unnest(%s::text[], %s::text[]) AS c(id, v) ON c.id = t.id
+     FROM weir_task_run t LEFT JOIN json_each_text(%s::json) AS c(id, v) ON c.id = t.id
     WHERE t.execution_id = e.id) AS weir_runs
 FROM weir_execution e WHERE e.id = %s FOR UPDATE OF e {skip}
 """
@@ -90,7 +90,7 @@ def lock_and_load(execution_id: str, skip_locked: bool) -> Loaded | None:
     entry = _local.entries.pop(execution_id, None)
     cached = entry.versions if entry is not None else {}
     sql = _LOCK_AND_LOAD.format(skip="SKIP LOCKED" if skip_locked else "")
-    found = list(Execution.objects.raw(sql, [list(cached), list(cached.values()), execution_id]))
+    found = list(Execution.objects.raw(sql, [json.dumps(cached), execution_id]))
     if not found:
         return None
     row = found[0]

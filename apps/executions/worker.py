@@ -20,9 +20,10 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.db.models import Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -33,7 +34,7 @@ from apps.engine.model import CompiledFlow, Effects, ExecutionData
 from apps.engine.states import State
 from apps.executions import dispatch, failpoints, results, runner, snapshots
 from apps.executions.dbfuncs import JSONAppend
-from apps.executions.models import Execution, TaskRun
+from apps.executions.models import TaskRun
 from apps.executions.results import Outcome
 from apps.executions.runcontext import Cancelled, TaskFailed, WorkerRunContext
 from apps.plugins.registry import registry
@@ -120,7 +121,7 @@ WITH claimed AS (
          history = history || %s::jsonb, attempts = attempts || %s::jsonb, start_date = COALESCE(start_date, %s)
    WHERE id = %s AND state IN ('CREATED', 'RESTARTED') AND attempt_no = %s
   RETURNING *)
-SELECT e.*, row_to_json(claimed) AS weir_run FROM claimed JOIN weir_execution e ON e.id = claimed.execution_id
+SELECT row_to_json(e), row_to_json(claimed) FROM claimed JOIN weir_execution e ON e.id = claimed.execution_id
 """
 
 
@@ -133,13 +134,14 @@ def _claim(task_run_id: str, attempt: int) -> ExecutionData | None:
     stamp = timezone.now().isoformat()
     running, started = {"state": "RUNNING", "date": stamp}, {"state": "RUNNING", "startDate": stamp}
     if snapshots.enabled():
-        found = list(Execution.objects.raw(_CLAIM, [
-            attempt + 1, runner.lease_deadline(), WORKER_ID, json.dumps([running]), json.dumps([started]), stamp,
-            task_run_id, attempt]))
-        if not found:
+        with connection.cursor() as cursor:
+            cursor.execute(_CLAIM, [attempt + 1, runner.lease_deadline(), WORKER_ID, json.dumps([running]),
+                                    json.dumps([started]), stamp, task_run_id, attempt])
+            found = cursor.fetchone()
+        if found is None:
             return None
-        extra: dict[str, Any] = found[0].__dict__
-        return runner.to_data(found[0], [snapshots.run_from_json(snapshots.as_json(extra["weir_run"]))])
+        execution, claimed = (snapshots.as_json(value) for value in found)
+        return runner.to_data(SimpleNamespace(**execution), [snapshots.run_from_json(claimed)])
     claimed = TaskRun.objects.filter(id=task_run_id, state__in=("CREATED", "RESTARTED"), attempt_no=attempt).update(
         state="RUNNING", attempt_no=attempt + 1, lease_until=runner.lease_deadline(), worker=WORKER_ID,
         history=JSONAppend("history", running), attempts=JSONAppend("attempts", started),
