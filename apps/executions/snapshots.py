@@ -62,16 +62,17 @@ class Loaded:
     """This transaction's id, the `xmin` of every row it writes."""
 
 
-# One round trip on PostgreSQL: lock the execution, learn this transaction's id, and read every
-# task run's version and pending outcome, with the whole row only where the cached copy (the
-# `{id: version}` object) is missing or stale.
-_LOCK_AND_LOAD = """
-SELECT e.*, (txid_current() %% 4294967296)::text AS weir_xid,
-  (SELECT coalesce(json_agg(json_build_array(t.id, t.xmin::text, t.result,
-              CASE WHEN c.v IS DISTINCT FROM t.xmin::text THEN row_to_json(t) END)), '[]'::json)
-     FROM weir_task_run t LEFT JOIN json_each_text(%s::json) AS c(id, v) ON c.id = t.id
-    WHERE t.execution_id = e.id) AS weir_runs
-FROM weir_execution e WHERE e.id = %s FOR UPDATE OF e {skip}
+# Two statements on PostgreSQL. First lock the execution and learn this transaction's id. Then,
+# in a new statement (so with a snapshot taken after the lock was granted: a statement that
+# waited for the lock would otherwise read the task runs as they were before the previous holder
+# committed), every task run's version and pending outcome, with the whole row only where the
+# cached copy (the `{id: version}` object) is missing or stale.
+_LOCK = "SELECT e.*, (txid_current() %% 4294967296)::text AS weir_xid FROM weir_execution e WHERE e.id = %s FOR UPDATE {skip}"
+_RUNS = """
+SELECT coalesce(json_agg(json_build_array(t.id, t.xmin::text, t.result,
+           CASE WHEN c.v IS DISTINCT FROM t.xmin::text THEN row_to_json(t) END)), '[]'::json)
+  FROM weir_task_run t LEFT JOIN json_each_text(%s::json) AS c(id, v) ON c.id = t.id
+ WHERE t.execution_id = %s
 """
 
 
@@ -87,21 +88,22 @@ def lock_and_load(execution_id: str, skip_locked: bool) -> Loaded | None:
         raw = dict(TaskRun.objects.filter(execution_id=execution_id, result__isnull=False)
                    .values_list("id", "result"))
         return Loaded(row, load_runs(execution_id), None, _outcomes(raw))
-    entry = _local.entries.pop(execution_id, None)
-    cached = entry.versions if entry is not None else {}
-    sql = _LOCK_AND_LOAD.format(skip="SKIP LOCKED" if skip_locked else "")
-    found = list(Execution.objects.raw(sql, [json.dumps(cached), execution_id]))
+    found = list(Execution.objects.raw(_LOCK.format(skip="SKIP LOCKED" if skip_locked else ""), [execution_id]))
     if not found:
         return None
     row = found[0]
-    extra: dict[str, Any] = row.__dict__  # the two computed columns of the query
-    items = as_json(extra["weir_runs"])
+    entry = _local.entries.pop(execution_id, None)
+    cached = entry.versions if entry is not None else {}
+    with connection.cursor() as cursor:
+        cursor.execute(_RUNS, [json.dumps(cached), execution_id])
+        items = as_json(cursor.fetchone()[0])
     versions = {run_id: version for run_id, version, _, _ in items}
     pending = _outcomes({run_id: result for run_id, _, result, _ in items if result is not None})
     fresh = {run_id: run_from_json(full) for run_id, _, _, full in items if full is not None}
     kept = {run.id: run for run in (entry.runs if entry is not None else []) if run.id in versions}
     kept.update(fresh)
-    return Loaded(row, sorted(kept.values(), key=lambda run: run.seq), versions, pending, str(extra["weir_xid"]))
+    xid = str(row.__dict__["weir_xid"])  # the lock query's computed column
+    return Loaded(row, sorted(kept.values(), key=lambda run: run.seq), versions, pending, xid)
 
 
 def as_json(value: Any) -> Any:

@@ -21,7 +21,7 @@ from django.utils import timezone
 from apps.engine import planner
 from apps.engine.model import CompiledFlow, Effects, ExecutionData
 from apps.engine.states import State
-from apps.executions import lifecycle, runner, scheduler, worker
+from apps.executions import lifecycle, results, runner, scheduler, worker
 from apps.executions import services as ex_services
 from apps.executions.models import Execution, LogLine, TaskRun
 from apps.executions.runcontext import WorkerRunContext
@@ -200,3 +200,50 @@ def test_a_free_execution_applies_the_outcome_at_once_and_hands_over_the_next_ta
     after = TaskRun.objects.get(id=inline.claimed.id)
     assert (after.state, after.attempt_no, after.worker) == ("RUNNING", 1, "test-worker")
     assert after.lease_until is not None and after.lease_until > timezone.now()
+
+
+def test_a_decision_that_waited_for_the_lock_sees_what_the_holder_wrote(started: str) -> None:
+    """The task runs are read after the lock is granted: a statement that waited for the lock
+    must not read them as they were before the holder committed (READ COMMITTED snapshots).
+    Here each of two decisions ends one branch of the Parallel; the second must see the first's
+    result, or neither starts `after` and the execution hangs."""
+    a_id, a_attempt = _claim(started, "a")
+    b_id, b_attempt = _claim(started, "b")
+
+    def ends(run_id: str, attempt: int, value: str) -> Callable[[CompiledFlow, ExecutionData, Any], Effects]:
+        outcome = results.Outcome(attempt, State.SUCCESS, {"value": value})
+        return lambda flow, data, env: results.fold(flow, data, {run_id: outcome}, env)
+
+    def end_a_slowly(ready: threading.Event, release: threading.Event) -> None:
+        def event(flow: CompiledFlow, data: ExecutionData, env: Any) -> Effects:
+            ready.set()
+            release.wait(10)
+            return ends(a_id, a_attempt, "A")(flow, data, env)
+
+        runner.process(started, event)
+
+    errors: list[BaseException] = []
+
+    def end_b() -> None:
+        try:
+            runner.process(started, ends(b_id, b_attempt, "B"))
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    with _thread(end_a_slowly):
+        waiter = threading.Thread(target=end_b)
+        waiter.start()
+        for _ in range(200):  # until the second decision is blocked on the row lock
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                               "AND datname = current_database()")
+                if cursor.fetchone()[0]:
+                    break
+            threading.Event().wait(0.05)
+    waiter.join(20)
+
+    assert not errors, errors
+    assert _state(a_id)[0] == _state(b_id)[0] == "SUCCESS"
+    assert TaskRun.objects.filter(execution_id=started, task_id="after").count() == 1
