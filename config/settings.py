@@ -34,7 +34,11 @@ INSTALLED_APPS = [
     "apps.plugins",
     "apps.flows",
     "apps.executions",
+    "apps.secrets",
+    "apps.audit",
     "apps.ui",
+    "channels",
+    "apps.live",
 ]
 
 MIDDLEWARE = [
@@ -45,6 +49,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "apps.audit.context.CurrentRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -113,6 +118,13 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 
 REDIS_URL = env_str("REDIS_URL", "")
+# Live views (apps/live): Redis carries notifications between processes; without it, the
+# in-memory layer serves one process (standalone), where the worker runs in-process too.
+CHANNEL_LAYERS = {
+    "default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {"hosts": [REDIS_URL], "capacity": 500, "expiry": 30}}
+    if REDIS_URL else {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 500}},
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -120,7 +132,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["apps.secrets.renderers.MaskingJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",
         "apps.core.api.parsers.YamlSourceParser",
@@ -137,6 +149,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# Secrets at rest (apps/secrets/README.md): Fernet keys, comma-separated; the first encrypts, all
+# decrypt. Empty: one key derived from SECRET_KEY (fine on a laptop; set it in production, then
+# rotate with `manage.py rotate_secrets`).
+WEIR_SECRET_KEYS = env_list("WEIR_SECRET_KEYS", [])
 
 # Limits on flow sources (RELIABILITY.md §4): checked before any parsing.
 WEIR_MAX_SOURCE_BYTES = env_int("WEIR_MAX_SOURCE_BYTES", 1024 * 1024)

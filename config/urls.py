@@ -9,9 +9,16 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("apps.executions.api.urls")),
+    path("api/v1/", include("apps.secrets.api_urls")),
+    path("api/v1/", include("apps.audit.api_urls")),
+    path("api/v1/", include("apps.namespaces.api_urls")),
+    path("api/v1/", include("apps.accounts.api_urls")),
     path("api/v1/", include("apps.core.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("apps.accounts.urls")),
+    path("", include("apps.namespaces.urls")),
+    path("", include("apps.secrets.urls")),
+    path("", include("apps.audit.urls")),
     path("", include("apps.ui.urls")),
 ]

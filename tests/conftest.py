@@ -82,9 +82,20 @@ def _fresh_flow_cache() -> Any:
     those keys for other sources, so every test starts with an empty cache."""
     from apps.executions import runner
 
-    runner.compiled.cache_clear()
+    runner.clear_compiled()
     yield
-    runner.compiled.cache_clear()
+    runner.clear_compiled()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_grants() -> Any:
+    """Role grants are cached per user id; a rolled-back test database reuses ids, so every
+    test starts with an empty cache."""
+    from apps.namespaces.permissions import bump_generation
+
+    bump_generation()
+    yield
+    bump_generation()
 
 
 @pytest.fixture
@@ -94,19 +105,36 @@ def make_user(db: Any, django_user_model: Any) -> Callable[..., Any]:
     return make
 
 
+def bind(user: Any, role: str, namespace: str = "") -> Any:
+    """Grant `role` (READ/EXECUTE/WRITE/OWNER) on `namespace` and its children; "" = every namespace."""
+    from apps.namespaces.models import Binding, Role
+
+    Binding.objects.create(user=user, namespace=namespace, role=Role[role])
+    return user
+
+
+# The general-purpose personas hold their role on every namespace (a tenant-wide binding), so
+# tests about other things need no set-up; the RBAC tests (tests/rbac) bind on one namespace.
 @pytest.fixture
 def owner(make_user: Callable[..., Any]) -> Any:
-    return make_user("olivia")
+    return bind(make_user("olivia"), "OWNER")
 
 
 @pytest.fixture
 def writer(make_user: Callable[..., Any]) -> Any:
-    return make_user("wes")
+    return bind(make_user("wes"), "WRITE")
 
 
 @pytest.fixture
 def reader(make_user: Callable[..., Any]) -> Any:
-    return make_user("rita")
+    """Reads and runs (EXECUTE): the execution pages' tests open the execute form as this persona."""
+    return bind(make_user("rita"), "EXECUTE")
+
+
+@pytest.fixture
+def viewer(make_user: Callable[..., Any]) -> Any:
+    """READ only, everywhere."""
+    return bind(make_user("vera"), "READ")
 
 
 @pytest.fixture

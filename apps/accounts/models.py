@@ -48,3 +48,32 @@ class ApiToken(models.Model):
     @staticmethod
     def generate() -> str:
         return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+class Invitation(models.Model):
+    """An OWNER's offer of a role on a namespace, redeemed once through a link carrying a random
+    token. Only the token's hash is stored, as for API tokens."""
+
+    email = models.EmailField()
+    namespace = models.CharField(max_length=150)
+    role = models.PositiveSmallIntegerField(help_text="apps.namespaces.models.Role")
+    digest = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+
+    class Meta:
+        db_table = "weir_invitation"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.namespace}"
+
+    @property
+    def role_label(self) -> str:
+        from apps.namespaces.models import Role
+
+        return str(Role(self.role).label)

@@ -8,6 +8,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from apps.accounts.models import ApiToken, User, hash_token
+from apps.audit.services import record
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ def create_token(user: User, name: str, expires_at: datetime | None = None) -> I
     token = ApiToken.objects.create(
         user=user, name=name[:100], prefix=raw[:12], digest=hash_token(raw), expires_at=expires_at
     )
+    record(user, "token.create", namespace=None, target_type="token", target_id=str(token.pk),
+           after={"name": token.name})
     return IssuedToken(token=token, raw=raw)
 
 
@@ -42,4 +45,7 @@ def user_for_token(raw: str) -> User | None:
 
 
 def revoke_token(user: User, token_id: int) -> bool:
-    return ApiToken.objects.filter(pk=token_id, user=user, revoked=False).update(revoked=True) > 0
+    revoked = ApiToken.objects.filter(pk=token_id, user=user, revoked=False).update(revoked=True) > 0
+    if revoked:
+        record(user, "token.revoke", namespace=None, target_type="token", target_id=str(token_id))
+    return revoked

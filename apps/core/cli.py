@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -101,12 +102,37 @@ def cmd_flow_deploy(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_namespace_create(args: argparse.Namespace) -> int:
+    """Create a namespace as a superuser (or --user, who needs OWNER on its parent)."""
+    _django()
+    from django.core.exceptions import PermissionDenied
+
+    from apps.accounts.models import User
+    from apps.core.errors import Conflict, NotFound, Unprocessable
+    from apps.namespaces import services
+
+    user = (User.objects.filter(username=args.user).first() if args.user
+            else User.objects.filter(is_superuser=True).order_by("pk").first())
+    if user is None:
+        print("no user to act as: create an admin first (manage.py ensure_admin) or pass --user")
+        return 2
+    try:
+        row = services.create(user, args.name, {"description": args.description})
+    except (Conflict, NotFound, Unprocessable, PermissionDenied) as exc:
+        print(str(exc) or "permission denied")
+        return 1
+    print(f"created {row.name}")
+    return 0
+
+
 def _serve(host: str, port: int, workers: int = 1) -> int:
     import uvicorn
 
-    # HTTP through Django's WSGI handler in uvicorn's thread pool (docs/adr/0005).
-    uvicorn.run("config.wsgi:application", interface="wsgi", host=host, port=port, workers=workers,
-                log_level=os.environ.get("WEIR_LOG_LEVEL", "info").lower(), proxy_headers=True, lifespan="off")
+    # WebSockets through Channels, HTTP through Django's WSGI handler on a thread pool, both
+    # in `config.asgi` (docs/adr/0008, which supersedes the serving part of docs/adr/0005).
+    uvicorn.run("config.asgi:application", interface="asgi3", host=host, port=port, workers=workers,
+                log_level=os.environ.get("WEIR_LOG_LEVEL", "info").lower(), proxy_headers=True, lifespan="off",
+                ws_ping_interval=20.0, ws_ping_timeout=20.0)
     return 0
 
 
@@ -133,9 +159,28 @@ def cmd_worker(args: argparse.Namespace) -> int:
     _django()
     from config.celery import app
 
-    queues = f"weir.wg.{args.group}" if args.group else "weir.tasks"
-    app.worker_main(["worker", "--loglevel=INFO", f"--queues={queues}", f"--concurrency={args.concurrency}"])
+    try:
+        queues = worker_queues(args.group or [], args.queues)
+    except ValueError as error:
+        print(f"weir worker: {error}", file=sys.stderr)
+        return 2
+    app.worker_main(["worker", "--loglevel=INFO", f"--queues={','.join(queues)}", f"--concurrency={args.concurrency}"])
     return 0
+
+
+def worker_queues(groups: list[str], queues: str | None) -> list[str]:
+    """The queues a worker consumes: `weir.wg.<key>` per `--group`, plus `--queues` as given;
+    the default queue when neither is set (DESIGN.md §1)."""
+    from apps.executions.dispatch import DEFAULT_QUEUE, GROUP_QUEUE_PREFIX
+    from apps.plugins.sdk import ID_PATTERN
+
+    chosen: list[str] = []
+    for key in groups:
+        if not re.match(ID_PATTERN, key):
+            raise ValueError(f"invalid worker group key {key!r}: letters, digits, '_' and '-' only")
+        chosen.append(f"{GROUP_QUEUE_PREFIX}{key}")
+    chosen += [q.strip() for q in (queues or "").split(",") if q.strip()]
+    return list(dict.fromkeys(chosen)) or [DEFAULT_QUEUE]
 
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
@@ -171,7 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_server_web)
 
     p = sub.add_parser("worker", help="Celery worker")
-    p.add_argument("--group", default=None, help="serve the queue of this worker group")
+    p.add_argument("--group", action="append", default=None, metavar="KEY",
+                   help="serve the queue of this worker group (repeatable); tasks with workerGroup.key KEY run here")
+    p.add_argument("--queues", default=None, help="comma-separated Celery queues to serve as well (e.g. weir.tasks)")
     p.add_argument("--concurrency", type=int, default=2)
     p.set_defaults(func=cmd_worker)
 
@@ -190,6 +237,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--delete", action="store_true", help="delete the namespace's flows not in DIR")
     p.add_argument("--user", default=None, help="deploy as this user (default: the first admin)")
     p.set_defaults(func=cmd_flow_deploy)
+
+    namespace = sub.add_parser("namespace", help="namespace tools").add_subparsers(dest="namespace", required=True)
+    p = namespace.add_parser("create", help="create a namespace (and its missing ancestors)")
+    p.add_argument("name")
+    p.add_argument("--description", default="")
+    p.add_argument("--user", help="act as this user (default: the first superuser)")
+    p.set_defaults(func=cmd_namespace_create)
 
     p = sub.add_parser("manage", help="Django management commands")
     p.add_argument("rest", nargs=argparse.REMAINDER)

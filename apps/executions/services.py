@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from apps.audit.services import record
 from apps.core.errors import Conflict, NotFound, Problem, Unprocessable
 from apps.engine import flowables, planner
 from apps.engine.context import Env
@@ -25,6 +26,7 @@ from apps.executions import lifecycle, runner
 from apps.executions.models import Delay, Execution, TaskRun
 from apps.flows.models import Flow
 from apps.flows.validation import labels_as_dict
+from apps.secrets.sealing import seal_inputs
 
 MAX_SUBFLOW_DEPTH = 32
 
@@ -119,6 +121,7 @@ def create_execution(namespace: str, flow_id: str, *, inputs: Mapping[str, Any] 
         typed = _defaults(declarations)
         if inputs_mode == "raw":
             typed.update(provided)
+    typed = seal_inputs(declarations, typed)  # SECRET inputs are stored encrypted (apps/secrets)
     when = _parse_date(schedule_date)
     now = timezone.now()
     all_labels = _merge_labels(labels_list(compiled.raw.get("labels")), labels or [])
@@ -133,6 +136,8 @@ def create_execution(namespace: str, flow_id: str, *, inputs: Mapping[str, Any] 
         variables=variables or {}, trigger=trigger, original_id=execution_id, meta=meta, schedule_date=when,
         trigger_execution_id=parent[0] if parent else None,
     )
+    record(None, "execution.create", namespace=namespace, target_type="execution", target_id=row.id,
+           after={"flowId": flow_id, "revision": rev, "labels": all_labels})
     if start:
         transaction.on_commit(lambda: lifecycle.start(row.id))
     return row
@@ -208,6 +213,7 @@ def kill(execution_id: str, cascade: bool = True) -> Execution:
         return effects
 
     runner.process(execution_id, event)
+    _audit("execution.kill", row)
     return get(execution_id)
 
 
@@ -223,6 +229,7 @@ def pause(execution_id: str) -> Execution:
         return Effects()
 
     runner.process(execution_id, event)
+    _audit("execution.pause", row)
     return get(execution_id)
 
 
@@ -254,6 +261,7 @@ def resume(execution_id: str, inputs: Mapping[str, Any] | None = None) -> Execut
         return p.advance()
 
     runner.process(execution_id, event)
+    _audit("execution.resume", row)
     return get(execution_id)
 
 
@@ -263,7 +271,7 @@ def set_task_run_state(execution_id: str, task_run_id: str, state: str) -> Execu
         target = State(state)
     except ValueError as error:
         raise Unprocessable(f"'{state}' is not a state") from error
-    get(execution_id)
+    row = get(execution_id)
     if not TaskRun.objects.filter(execution_id=execution_id, id=task_run_id).exists():
         raise NotFound(f"Task run '{task_run_id}' not found in execution '{execution_id}'")
 
@@ -289,6 +297,7 @@ def set_task_run_state(execution_id: str, task_run_id: str, state: str) -> Execu
         return p.advance()
 
     runner.process(execution_id, event)
+    _audit("execution.task-run-state", row, after={"taskRunId": task_run_id, "state": target.value})
     return get(execution_id)
 
 
@@ -317,6 +326,7 @@ def change_status(execution_id: str, state: str) -> Execution:
         return Effects()
 
     runner.process(execution_id, event)
+    _audit("execution.change-status", row, after={"state": target.value})
     return get(execution_id)
 
 
@@ -334,6 +344,7 @@ def set_labels(execution_id: str, labels: list[dict[str, Any]]) -> Execution:
         return Effects()
 
     runner.process(execution_id, event)
+    _audit("execution.labels", row, before={"labels": row.labels}, after={"labels": get(execution_id).labels})
     return get(execution_id)
 
 
@@ -356,6 +367,7 @@ def restart(execution_id: str, revision: int | None = None) -> Execution:
         return Effects()
 
     runner.process(execution_id, event)
+    _audit("execution.restart", row)
     restarted = get(execution_id)
     # The execution is RESTARTED now (what the API returns); a worker moves it on, as in Kestra.
     transaction.on_commit(lambda: advance_later(execution_id))
@@ -449,6 +461,8 @@ def replay(execution_id: str, task_run_id: str | None = None, revision: int | No
             _copy_runs(source, copy, runs, task_run_id)
         else:
             transaction.on_commit(lambda: lifecycle.start(new))
+        record(None, "execution.replay", namespace=source.namespace, target_type="execution", target_id=new,
+               before={"executionId": source.id}, after={"taskRunId": task_run_id, "revision": copy.flow_revision})
     return copy
 
 
@@ -492,7 +506,15 @@ def _copy_runs(source: Execution, copy: Execution, runs: list[TaskRun], task_run
 
 def delete(execution_id: str) -> None:
     row = get(execution_id)
-    row.delete()
+    with transaction.atomic():
+        _audit("execution.delete", row)
+        row.delete()
+
+
+def _audit(action: str, row: Execution, before: Any = None, after: Any = None) -> None:
+    """One audit event about `row` for the current request's user (none outside requests)."""
+    record(None, action, namespace=row.namespace, target_type="execution", target_id=row.id,
+           before=before if before is not None else {"state": row.state}, after=after)
 
 
 def delays_due(limit: int = 100) -> list[Delay]:

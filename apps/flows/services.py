@@ -15,12 +15,14 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 
+from apps.audit.services import record
 from apps.core.errors import Conflict, NotFound, Problem, SourceInvalid
 from apps.flows import graph, validation, yamlsource
 from apps.flows.models import Flow, FlowRevision, source_digest
 from apps.flows.validation import Result, labels_as_dict
 from apps.flows.yamlsource import check_size
-from apps.namespaces.permissions import Action, can, visible
+from apps.namespaces.permissions import Action, require, visible
+from apps.namespaces.services import ensure_namespace
 
 
 def options() -> validation.Options:
@@ -88,6 +90,9 @@ class SaveOutcome:
 
 def _apply(flow: Flow, source: str, result: Result, user: Any, *, deleted: bool = False) -> None:
     data = result.flow or {}
+    record(user, "flow.update" if flow.revision and not flow.deleted else "flow.create", namespace=flow.namespace,
+           target_type="flow", target_id=f"{flow.namespace}.{flow.flow_id}", after={"revision": flow.revision + 1})
+    ensure_namespace(flow.namespace)
     flow.revision += 1
     flow.source = source
     flow.description = str(data.get("description") or "")
@@ -103,8 +108,8 @@ def _apply(flow: Flow, source: str, result: Result, user: Any, *, deleted: bool 
 
 
 def _deny(user: Any, action: Action, namespace: str) -> None:
-    if not can(user, action, namespace):
-        raise NotFound(f"namespace {namespace!r} not found")
+    # 404 when the namespace is unreadable, 403 when readable but the role is too low.
+    require(user, action, namespace)
 
 
 def _identity(result: Result) -> tuple[str, str]:
@@ -185,6 +190,8 @@ def delete_flow(user: Any, namespace: str, flow_id: str) -> Flow:
         FlowRevision.objects.create(flow=flow, revision=flow.revision, source=flow.source,
                                     digest=source_digest(flow.source), deleted=True,
                                     created_by=user if getattr(user, "is_authenticated", False) else None)
+        record(user, "flow.delete", namespace=namespace, target_type="flow", target_id=f"{namespace}.{flow_id}",
+               before={"revision": flow.revision - 1}, after={"revision": flow.revision})
     return flow
 
 
