@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
+
 from config.settings import *  # noqa: F403
 from config.settings import DATABASES
 
@@ -12,4 +16,9 @@ STORAGES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 DATABASES["default"].setdefault("TEST", {})
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # A file rather than memory: tests that serve the app from a thread (live views, browser)
+    # share the test database with the test's thread, and in-memory SQLite's shared-cache locks
+    # fail at once ("database table is locked") instead of waiting.
+    DATABASES["default"]["TEST"]["NAME"] = str(Path(tempfile.gettempdir()) / f"weir-test-{os.getpid()}.sqlite3")
 MIDDLEWARE = [m for m in MIDDLEWARE if "whitenoise" not in m]  # noqa: F405

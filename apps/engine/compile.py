@@ -11,6 +11,8 @@ from apps.plugins.sdk import ExecutableMixin, FlowableTask, PluginKind, SlotKind
 
 SUBFLOW_TYPES = frozenset({"io.kestra.plugin.core.flow.Subflow"})
 LABELS_TYPES = frozenset({"io.kestra.plugin.core.execution.Labels"})
+FOR_EACH_ITEM_PARTS = {"split": "ForEachItemSplit", "items": "ForEachItemExecutable", "merge": "ForEachItemMergeOutputs"}
+"""ForEachItem's internal task runs, by id suffix, with the Java class names Kestra gives them."""
 
 
 class CompileError(Exception):
@@ -35,8 +37,11 @@ def compile_flow(data: Mapping[str, Any], revision: int, reg: Registry = registr
                 isinstance(plugin, type) and issubclass(plugin, ExecutableMixin) and not flowable),
             is_labels=plugin.type in LABELS_TYPES,
             is_pause=flowable and getattr(plugin, "planner", "") == "pause",
+            runs_on_worker=bool(getattr(plugin, "runs_on_worker", False)),
         )
         by_id[node.id] = node
+        if node.planner == "for_each_item":
+            node.children["tasks"] = [_internal(node, part, by_id) for part in FOR_EACH_ITEM_PARTS]
         if flowable and isinstance(plugin, type) and issubclass(plugin, FlowableTask):
             for spec in plugin.slots:
                 if spec.kind != SlotKind.TASKS:
@@ -65,6 +70,16 @@ def compile_flow(data: Mapping[str, Any], revision: int, reg: Registry = registr
         tasks=build_list("tasks"), errors=build_list("errors"), finally_=build_list("finally"),
         after_execution=build_list("afterExecution"), by_id=by_id,
     )
+
+
+def _internal(parent: TaskNode, part: str, by_id: dict[str, TaskNode]) -> TaskNode:
+    """One of the task runs a ForEachItem is made of (`<id>_split`, `<id>_items`, `<id>_merge`)."""
+    task_id = f"{parent.id}_{part}"
+    node = TaskNode(id=task_id, type=f"{parent.type}${FOR_EACH_ITEM_PARTS[part]}",
+                    raw={"id": task_id, "type": f"{parent.type}${FOR_EACH_ITEM_PARTS[part]}"},
+                    kind="runnable", planner="", parent=parent, slot="tasks", internal=part)
+    by_id[task_id] = node
+    return node
 
 
 def _case_key(key: Any) -> str:

@@ -87,6 +87,11 @@ def labels_map(labels: list[dict[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def _namespace_variables(env: Env) -> dict[str, Any]:
+    read = getattr(env.services, "namespace_variables", None)
+    return dict(read()) if read is not None else {}
+
+
 def build(flow: CompiledFlow, ex: ExecutionData, env: Env, run: TaskRunData | None = None,
           node: TaskNode | None = None, *, running_attempt: bool = False) -> dict[str, Any]:
     """The whole context for rendering in `run` (or at execution level when `run` is None)."""
@@ -101,9 +106,13 @@ def build(flow: CompiledFlow, ex: ExecutionData, env: Env, run: TaskRunData | No
         "labels": labels_map(ex.labels),
         "envs": env.envs,
         "globals": env.globals,
+        # Weir's extension: the namespace's own variables, inherited from its parents.
+        "namespace": {"id": flow.namespace, "variables": _namespace_variables(env)},
     }
     if flow.raw.get("inputs") or ex.inputs:
-        context["inputs"] = ex.inputs  # a flow without inputs has no `inputs` variable at all
+        # a flow without inputs has no `inputs` variable at all; the host decrypts SECRET inputs
+        reveal = getattr(env.services, "reveal_inputs", None)
+        context["inputs"] = reveal(ex.inputs) if reveal is not None else ex.inputs
     if ex.trigger:
         context["trigger"] = ex.trigger.get("variables") or {}
     if node is not None:
@@ -115,9 +124,16 @@ def build(flow: CompiledFlow, ex: ExecutionData, env: Env, run: TaskRunData | No
                                    "parentId": run.parent_id, "value": run.value, "iteration": run.iteration}
         if "items" in run.plan:
             taskrun["items"] = run.plan["items"]
+        lineage = ancestors(ex, run, index)
+        if lineage and flow.by_id.get(lineage[0].task_id) is not None and flow.node(lineage[0].task_id).runs_on_worker:
+            # A WorkingDirectory's children render with its variables, as Kestra runs them inside
+            # its own attempt: its loop value, and the child's own task run as `workerTaskrun`.
+            context["workerTaskrun"] = dict(taskrun)
+            if taskrun["value"] is None:
+                taskrun["value"] = lineage[0].value
         context["taskrun"] = taskrun
         parents = []
-        for parent in ancestors(ex, run, index):
+        for parent in lineage:
             entry: dict[str, Any] = {}
             if parent.value is not None:
                 entry["taskrun"] = {"value": parent.value}

@@ -190,6 +190,10 @@ def behaviour(planner: Planner, node: TaskNode, run: TaskRunData) -> Behaviour:
         return Behaviour(mode="groups", children=children, concurrency=limit)
     if name == "pause":
         return Behaviour(children=_list(node, "tasks"), on_done=_pause_done)
+    if name == "for_each_item":
+        from apps.engine import foreachitem
+
+        return Behaviour(children=_list(node, "tasks"), on_done=foreachitem.finish)
     if name == "wait_for":
         if run.plan.get("waiting"):
             return Behaviour(wait=True)
@@ -265,6 +269,10 @@ def start(planner: Planner, node: TaskNode, run: TaskRunData) -> None:
         run.outputs = {"evaluationResult": result}
     elif name in ("foreach", "each_sequential", "each_parallel"):
         run.plan["values"] = _loop_values(planner, node, run, raw.get("values" if name == "foreach" else "value"))
+    elif name == "for_each_item":
+        from apps.engine import foreachitem
+
+        foreachitem.start(planner, node, run)
     elif name == "wait_for":
         run.plan["iteration"] = 0
         run.iteration = None

@@ -45,6 +45,10 @@ class TaskNode:
     is_pause: bool = False
     dag_depends: list[str] | None = None
     """For children of a Dag: the sibling ids this task waits for."""
+    runs_on_worker: bool = False
+    """A WorkingDirectory: its children render with its variables (`workerTaskrun`)."""
+    internal: str = ""
+    """A part of a ForEachItem the engine adds (`split`, `items`, `merge`); run by the host."""
 
     @property
     def depends_on(self) -> list[str]:
@@ -183,6 +187,19 @@ class SubflowRequest:
     wait: bool
     schedule_date: str | None
     inherit_labels: bool
+    iteration: int | None = None
+    """The batch number when a ForEachItem asks for this execution."""
+
+
+@dataclass
+class HostStep:
+    """Work the executor host does for the engine inside the execution's transaction: a
+    ForEachItem's `split` (cut the items file into batch files) or `merge` (write the subflow
+    outputs file). It travels with the subflow requests, which the host already handles there."""
+
+    kind: str  # "split" | "merge"
+    task_run_id: str
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -190,7 +207,7 @@ class Effects:
     """What the runner must do after committing the snapshot."""
 
     delays: list[Delay] = field(default_factory=list)
-    subflows: list[SubflowRequest] = field(default_factory=list)
+    subflows: list[SubflowRequest | HostStep] = field(default_factory=list)
     logs: list[tuple[str | None, str, str]] = field(default_factory=list)  # (task run id, level, message)
     ended: bool = False
     kill_children: bool = False

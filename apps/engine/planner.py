@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from apps.engine import context as ctx
-from apps.engine import flowables, retry
+from apps.engine import flowables, foreachitem, retry
 from apps.engine.expressions import render, render_typed
 from apps.engine.model import CompiledFlow, Delay, Effects, ExecutionData, TaskNode, TaskRunData, new_id
 from apps.engine.states import TERMINATED, State, is_truthy, transition, worst
@@ -185,6 +185,8 @@ class Planner:
             if not is_truthy(result):
                 self.set_run(run, State.SKIPPED)
                 return True
+        if node.internal:
+            return foreachitem.start_part(self, node, run)
         if node.kind == "flowable":
             try:
                 flowables.start(self, node, run)
@@ -412,6 +414,45 @@ def attempts_ended(flow: CompiledFlow, ex: ExecutionData,
     planner = Planner(flow, ex, env, effects)
     for run, state, outputs in outcomes:
         retry.on_attempt_end(planner, run, state, outputs)
+    return planner.advance()
+
+
+def host_step_ended(flow: CompiledFlow, ex: ExecutionData, run: TaskRunData, state: State,
+                    outputs: dict[str, Any] | None, plan: dict[str, Any] | None, env: ctx.Env) -> Effects:
+    """The host did a ForEachItem split or merge step (`HostStep`) for `run`."""
+    effects = Effects()
+    planner = Planner(flow, ex, env, effects)
+    foreachitem.part_ended(planner, run, state, outputs, plan)
+    return planner.advance()
+
+
+def iteration_ended(flow: CompiledFlow, ex: ExecutionData, run: TaskRunData, iteration: int, state: State,
+                    outputs: dict[str, Any] | None, env: ctx.Env) -> Effects:
+    """One subflow execution of a ForEachItem's `<id>_items` run ended (or started, without `wait`)."""
+    effects = Effects()
+    planner = Planner(flow, ex, env, effects)
+    foreachitem.iteration_ended(planner, run, iteration, state, outputs)
+    return planner.advance()
+
+
+def no_worker(flow: CompiledFlow, ex: ExecutionData, run: TaskRunData, fallback: str, env: ctx.Env) -> Effects:
+    """No worker serves the task's `workerGroup`: FAIL fails the task run (retries and
+    `allowFailure` apply), CANCEL cancels it and the execution (KESTRA.md §2.1)."""
+    effects = Effects()
+    planner = Planner(flow, ex, env, effects)
+    if run.state not in (State.CREATED, State.RESTARTED):
+        return effects  # a worker took it meanwhile, or it ended
+    group = (flow.node(run.task_id).raw.get("workerGroup") or {}).get("key")
+    message = f"No worker serves the worker group '{group}' (fallback {fallback})"
+    planner.log(run, "ERROR" if fallback == "FAIL" else "WARN", message)
+    planner.set_run(run, State.RUNNING)
+    run.attempts.append({"state": State.RUNNING.value, "startDate": planner.now_iso()})
+    if fallback == "CANCEL":
+        run.attempts[-1].update({"state": State.CANCELLED.value, "endDate": planner.now_iso()})
+        planner.set_run(run, State.CANCELLED)
+        planner.kill_all(State.CANCELLED)
+        return effects
+    retry.on_attempt_end(planner, run, State.FAILED, None)
     return planner.advance()
 
 

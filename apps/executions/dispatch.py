@@ -1,24 +1,93 @@
-"""Sending work to Celery: ids and the attempt number only (DESIGN.md §5), one queue per worker group."""
+"""Sending work to Celery: ids and the attempt number only (DESIGN.md §5), one queue per worker group.
+
+A task with `workerGroup: {key, fallback}` goes to queue `weir.wg.<key>`. When no live worker
+consumes that queue, `fallback` decides: WAIT (the default) leaves the message in the broker
+until a worker of the group starts; FAIL and CANCEL hand the task run back to the engine
+(`planner.no_worker`). Who consumes a queue is asked with Celery's remote control
+(`active_queues`, a broadcast every worker answers), cached for a few seconds: no table, no
+heartbeat to keep, and a worker counts as soon as it can take a message.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Iterable
+from typing import Any
 
 from apps.engine.model import ExecutionData, TaskRunData
 
 log = logging.getLogger(__name__)
 
 DEFAULT_QUEUE = "weir.tasks"
+GROUP_QUEUE_PREFIX = "weir.wg."
+CACHE_SECONDS = 5.0
+"""How long an answer of `active_queues` is trusted; a queue missing from it is asked again
+after `RECHECK_SECONDS`, so a worker that just started is seen quickly."""
+RECHECK_SECONDS = 1.0
+INSPECT_TIMEOUT = 1.0
+
+
+def worker_group(run: TaskRunData, data: ExecutionData) -> dict[str, Any] | None:
+    from apps.executions.runner import compiled
+
+    node = compiled(data.namespace, data.flow_id, data.flow_revision).by_id.get(run.task_id)
+    group = node.raw.get("workerGroup") if node is not None else None
+    return group if isinstance(group, dict) and group.get("key") else None
 
 
 def queue_for(run: TaskRunData, data: ExecutionData) -> str:
     """`weir.wg.<key>` for a task with a `workerGroup`, else the default queue."""
-    from apps.executions.runner import compiled
+    group = worker_group(run, data)
+    return f"{GROUP_QUEUE_PREFIX}{group['key']}" if group else DEFAULT_QUEUE
 
-    node = compiled(data.namespace, data.flow_id, data.flow_revision).by_id.get(run.task_id)
-    group = (node.raw.get("workerGroup") or {}).get("key") if node is not None else None
-    return f"weir.wg.{group}" if group else DEFAULT_QUEUE
+
+class Listeners:
+    """The queues live workers consume, from `inspect().active_queues()`, cached."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queues: frozenset[str] = frozenset()
+        self._asked = float("-inf")
+
+    def served(self, queue: str) -> bool:
+        with self._lock:
+            age = time.monotonic() - self._asked
+            if age > CACHE_SECONDS or (queue not in self._queues and age > RECHECK_SECONDS):
+                self._queues = self._ask()
+                self._asked = time.monotonic()
+            return queue in self._queues
+
+    def forget(self) -> None:
+        with self._lock:
+            self._asked = float("-inf")
+
+    @staticmethod
+    def _ask() -> frozenset[str]:
+        from config.celery import app
+
+        try:
+            replies = app.control.inspect(timeout=INSPECT_TIMEOUT).active_queues() or {}
+        except Exception:  # broker unreachable: nobody can be seen, the fallback applies
+            log.warning("could not ask the workers for their queues", exc_info=True)
+            return frozenset()
+        return frozenset(str(q.get("name")) for queues in replies.values() for q in queues or [])
+
+
+LISTENERS = Listeners()
+
+
+def fallback_for(run: TaskRunData, data: ExecutionData) -> str | None:
+    """FAIL or CANCEL when the run's worker group has no live worker and that is its fallback;
+    None when the run may be published (a worker listens, no group, or fallback WAIT)."""
+    group = worker_group(run, data)
+    if group is None:
+        return None
+    fallback = str(group.get("fallback") or "WAIT")
+    if fallback == "WAIT" or LISTENERS.served(f"{GROUP_QUEUE_PREFIX}{group['key']}"):
+        return None
+    return fallback
 
 
 def publish(task_run_id: str, attempt: int, queue: str = DEFAULT_QUEUE) -> None:
@@ -32,4 +101,26 @@ def publish(task_run_id: str, attempt: int, queue: str = DEFAULT_QUEUE) -> None:
 
 def publish_many(items: Iterable[tuple[str, int]], data: ExecutionData, runs: list[TaskRunData]) -> None:
     for (run_id, attempt), run in zip(items, runs, strict=True):
+        fallback = fallback_for(run, data)
+        if fallback is not None:
+            _no_worker(data.id, run_id, attempt, fallback)
+            continue
         publish(run_id, attempt, queue_for(run, data))
+
+
+def _no_worker(execution_id: str, run_id: str, attempt: int, fallback: str) -> None:
+    """Give the run back to the engine, if it is still the same unclaimed attempt."""
+    from apps.engine import planner
+    from apps.engine.model import Effects
+    from apps.executions import runner
+
+    def event(flow: Any, data: ExecutionData, env: Any) -> Effects:
+        try:
+            run = data.run(run_id)
+        except KeyError:
+            return Effects()
+        if run.attempt_count != attempt:
+            return Effects()
+        return planner.no_worker(flow, data, run, fallback, env)
+
+    runner.process(execution_id, event)

@@ -16,12 +16,13 @@ from django.utils import timezone
 
 from apps.engine import planner
 from apps.engine.context import Env
-from apps.engine.model import CompiledFlow, Effects, ExecutionData
+from apps.engine.model import CompiledFlow, Effects, ExecutionData, HostStep, SubflowRequest, TaskRunData
 from apps.engine.states import TERMINATED, State, transition
 from apps.executions import runner
 from apps.executions.models import Delay, Execution
 from apps.executions.runcontext import RenderServices
 from apps.flows.models import Flow
+from apps.namespaces.services import subflow_allowed
 
 log = logging.getLogger(__name__)
 
@@ -100,47 +101,82 @@ def release_queue(namespace: str, flow_id: str, revision: int) -> None:
 
 def start_subflows(row: Execution, flow: CompiledFlow, data: ExecutionData, effects: Effects,
                    env: Env) -> Effects | None:
-    """Create the child executions the engine asked for (inside the parent's transaction).
+    """Create the child executions the engine asked for, and do its ForEachItem file steps
+    (inside the parent's transaction).
 
-    Returns the effects of re-advancing the parent when a child could not be created (its
-    task run fails, which may retry or fail the parent), or None when there is nothing left.
+    Returns the effects of re-advancing the parent (a child could not be created and its task
+    run fails, a step ended, a ForEachItem batch started without waiting), or None when there
+    is nothing left.
     """
     if not effects.subflows:
         return None
-    from apps.executions import services
-
     requests, effects.subflows = effects.subflows, []
     more = Effects()
     for request in requests:
         run = data.run(request.task_run_id)
-        labels = [lb for lb in data.labels if str(lb.get("key", "")).startswith("system.")]
-        if request.inherit_labels:
-            labels = list(data.labels)
-        try:
-            child = services.create_execution(
-                request.namespace, request.flow_id, inputs=request.inputs, inputs_mode="validated",
-                labels=labels + request.labels, revision=request.revision,
-                schedule_date=request.schedule_date,
-                trigger={"id": run.task_id, "type": flow.node(run.task_id).type, "variables": {
-                    "executionId": data.id, "namespace": data.namespace, "flowId": data.flow_id,
-                    "flowRevision": data.flow_revision}},
-                parent=(data.id, run.id, request.wait), check_recursion=(data.namespace, data.flow_id),
-            )
-        except Exception as error:  # unknown flow, invalid inputs, disabled flow…
-            message = getattr(error, "detail", None) or str(error)
-            step = planner.attempt_ended(flow, data, run, State.FAILED, None, env)
-            step.logs.insert(0, (run.id, "ERROR", f"Unable to start the subflow "
-                                               f"{request.namespace}.{request.flow_id}: {message}"))
+        step: Effects | None
+        if isinstance(request, HostStep):
+            step = _host_step(flow, data, run, request, env)
+        else:
+            step = _create_child(flow, data, run, request, env)
+        if step is not None:
+            pending = more.subflows + step.subflows  # `_merge` keeps only the second's requests
             more = runner._merge(more, step)
-            more.subflows = more.subflows + step.subflows
-            continue
-        run.outputs = {"executionId": child.id}
-        run.dirty = True
-        if not request.wait:
-            step = planner.attempt_ended(flow, data, run, State.SUCCESS, {"executionId": child.id}, env)
-            more = runner._merge(more, step)
-            more.subflows = more.subflows + step.subflows
+            more.subflows = pending
     return more
+
+
+def _host_step(flow: CompiledFlow, data: ExecutionData, run: TaskRunData, request: HostStep,
+               env: Env) -> Effects:
+    from apps.executions import batches
+
+    result = batches.do_step(request, data, run)
+    step = planner.host_step_ended(flow, data, run, result.state, result.outputs, result.plan, env)
+    if result.message:
+        step.logs.insert(0, (run.id, "ERROR", result.message))
+    return step
+
+
+def _create_child(flow: CompiledFlow, data: ExecutionData, run: TaskRunData, request: SubflowRequest,
+                  env: Env) -> Effects | None:
+    from apps.executions import services
+
+    labels = [lb for lb in data.labels if str(lb.get("key", "")).startswith("system.")]
+    if request.inherit_labels:
+        labels = list(data.labels)
+    variables: dict[str, Any] = {"executionId": data.id, "namespace": data.namespace, "flowId": data.flow_id,
+                                 "flowRevision": data.flow_revision}
+    if request.iteration is not None:
+        variables["taskRunIteration"] = request.iteration
+    try:
+        if not subflow_allowed(data.namespace, request.namespace):
+            raise PermissionError(f"flows in namespace '{data.namespace}' may not start flows in "
+                                  f"'{request.namespace}' (see that namespace's allowedNamespaces)")
+        child = services.create_execution(
+            request.namespace, request.flow_id, inputs=request.inputs, inputs_mode="validated",
+            labels=labels + request.labels, revision=request.revision,
+            schedule_date=request.schedule_date,
+            trigger={"id": run.task_id, "type": flow.node(run.task_id).type, "variables": variables},
+            parent=(data.id, run.id, request.wait), check_recursion=(data.namespace, data.flow_id),
+        )
+    except Exception as error:  # unknown flow, invalid inputs, disabled flow…
+        message = getattr(error, "detail", None) or str(error)
+        if request.iteration is not None:
+            step = planner.iteration_ended(flow, data, run, request.iteration, State.FAILED, None, env)
+        else:
+            step = planner.attempt_ended(flow, data, run, State.FAILED, None, env)
+        step.logs.insert(0, (run.id, "ERROR", f"Unable to start the subflow "
+                                           f"{request.namespace}.{request.flow_id}: {message}"))
+        return step
+    if request.iteration is not None:
+        if not request.wait:
+            return planner.iteration_ended(flow, data, run, request.iteration, State.SUCCESS, None, env)
+        return None
+    run.outputs = {"executionId": child.id}
+    run.dirty = True
+    if not request.wait:
+        return planner.attempt_ended(flow, data, run, State.SUCCESS, {"executionId": child.id}, env)
+    return None
 
 
 def subflow_ended(child_id: str) -> None:
@@ -151,6 +187,10 @@ def subflow_ended(child_id: str) -> None:
     if not parent or not parent.get("wait"):
         return
     parent_id, task_run_id = parent["executionId"], parent["taskRunId"]
+    iteration = ((child_row.trigger or {}).get("variables") or {}).get("taskRunIteration")
+    if iteration is not None:
+        _iteration_ended(parent_id, task_run_id, int(iteration), child)
+        return
     extracted, extract_error = _extract_outputs(child_row, child, parent_id, task_run_id)
 
     def event(flow: CompiledFlow, data: ExecutionData, env: Env) -> Effects:
@@ -176,6 +216,19 @@ def subflow_ended(child_id: str) -> None:
         effects = planner.attempt_ended(flow, data, run, state, outputs, env)
         effects.logs[:0] = logs
         return effects
+
+    runner.process(parent_id, event)
+
+
+def _iteration_ended(parent_id: str, task_run_id: str, iteration: int, child: ExecutionData) -> None:
+    """A ForEachItem batch's subflow ended: count it on the parent's `<id>_items` run."""
+
+    def event(flow: CompiledFlow, data: ExecutionData, env: Env) -> Effects:
+        try:
+            run = data.run(task_run_id)
+        except KeyError:
+            return Effects()
+        return planner.iteration_ended(flow, data, run, iteration, child.state, child.outputs or None, env)
 
     runner.process(parent_id, event)
 

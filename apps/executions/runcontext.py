@@ -7,7 +7,6 @@ stores, secrets and a few execution-level operations the core tasks need.
 
 from __future__ import annotations
 
-import base64
 import os
 import tempfile
 import threading
@@ -26,6 +25,8 @@ from apps.engine.states import State
 from apps.executions import kvstore
 from apps.executions.secrets_mask import remember
 from apps.plugins.sdk import Plugin, TaskFailed
+from apps.secrets.sealing import reveal_inputs
+from apps.secrets.services import resolve as resolve_secret
 
 LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
 
@@ -61,12 +62,22 @@ class RenderServices:
         self.execution_id = execution_id
 
     def secret(self, name: str) -> str:
-        raw = os.environ.get(f"SECRET_{name.upper()}")
-        if raw is None:
+        """The namespace's secret (inherited from its parents), else the `SECRET_<NAME>` env var."""
+        value = resolve_secret(self.namespace, name)
+        if value is None:
             raise KeyError(f"Cannot find secret for key '{name}'.")
-        value = base64.b64decode("".join(raw.split())).decode("utf-8")
         remember(value)
         return value
+
+    def reveal_inputs(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """`inputs` with sealed SECRET values decrypted, for a render context only."""
+        return reveal_inputs(inputs)
+
+    def namespace_variables(self) -> dict[str, Any]:
+        """`namespace.variables`: the namespace's variables merged with its parents' (cached briefly)."""
+        from apps.executions import nsconfig
+
+        return nsconfig.for_namespace(self.namespace).variables
 
     def mark_secret(self, value: str) -> None:
         remember(value)

@@ -10,6 +10,7 @@ ends tells its parent through a new transaction after its own commit.
 from __future__ import annotations
 
 import copy
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,11 +26,12 @@ from apps.engine.compile import compile_flow
 from apps.engine.context import Env
 from apps.engine.model import CompiledFlow, Effects, ExecutionData, TaskRunData
 from apps.engine.states import TERMINATED, State
-from apps.executions import dispatch, results, snapshots
+from apps.executions import dispatch, nsconfig, results, runrows, snapshots
 from apps.executions.models import Delay, Execution, LogLine, TaskRun
 from apps.flows import services as flow_services
 from apps.flows import validation
 from apps.flows.models import FlowRevision
+from apps.live import publish as live_publish  # live views (apps/live, H3)
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +42,28 @@ Event = Callable[[CompiledFlow, ExecutionData, Env], Effects]
 # Flows and snapshots
 
 
-@lru_cache(maxsize=512)
 def compiled(namespace: str, flow_id: str, revision: int) -> CompiledFlow:
-    """The compiled flow of one stored revision (immutable, so cached per process)."""
+    """The compiled flow of one stored revision with its namespace's plugin defaults."""
+    return _compiled(namespace, flow_id, revision, nsconfig.for_namespace(namespace).defaults_key)
+
+
+@lru_cache(maxsize=512)
+def _compiled(namespace: str, flow_id: str, revision: int, defaults_key: str) -> CompiledFlow:
+    """A stored revision is immutable, so its compilation is cached per process, keyed also by
+    the namespace's plugin defaults (which the flow's own `pluginDefaults` take precedence over)."""
     row = FlowRevision.objects.only("source").get(
         flow__namespace=namespace, flow__flow_id=flow_id, revision=revision)
-    data = validation.apply_plugin_defaults(flow_services.parsed(row.source))
-    return compile_flow(data, revision)
+    data = dict(flow_services.parsed(row.source))
+    inherited = json.loads(defaults_key)
+    if inherited:
+        data["pluginDefaults"] = [*(data.get("pluginDefaults") or []), *inherited]
+    return compile_flow(validation.apply_plugin_defaults(data), revision)
+
+
+def clear_compiled() -> None:
+    """Forget compiled flows and namespace settings (tests and the conformance runner reuse ids)."""
+    _compiled.cache_clear()
+    nsconfig.forget()
 
 
 def env(services: Any = None) -> Env:
@@ -55,9 +72,16 @@ def env(services: Any = None) -> Env:
 
 
 def envs() -> dict[str, str]:
-    """`envs.*`: process variables starting with KESTRA_, prefix removed, lower-cased."""
+    """`envs.*`: process variables starting with KESTRA_, prefix removed, lower-cased.
+
+    Read on every decision, and the environment may change between them (the conformance
+    runner sets variables per scenario), so it is not cached; CPython's bytes mapping behind
+    `os.environ` is scanned directly, which skips decoding every variable of the process."""
     import os
 
+    raw = getattr(os.environ, "_data", None)
+    if isinstance(raw, dict) and all(isinstance(k, bytes) for k in list(raw)[:1]):
+        return {k[7:].decode().lower(): v.decode() for k, v in raw.items() if k[:7] == b"KESTRA_"}
     return {k[len("KESTRA_"):].lower(): v for k, v in os.environ.items() if k.startswith("KESTRA_")}
 
 
@@ -146,8 +170,7 @@ def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline 
         for name in changed:
             setattr(row, name, _stored(data, name))
         row.save(update_fields=[*changed, "log_seq", "updated"])
-    new_rows: list[TaskRun] = []
-    dirty_rows: list[TaskRun] = []
+    new_rows: list[dict[str, Any]] = []
     to_dispatch: list[TaskRunData] = []
     saved = Saved(to_dispatch, set())
     now = timezone.now()
@@ -158,45 +181,29 @@ def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline 
         if not (run.new or run.dirty):
             continue
         saved.written.add(run.id)
-        queue = ""
+        fields: dict[str, Any] = {
+            "state": run.state.value, "history": run.history, "attempts": run.attempts,
+            "attempt_no": run.attempt_count, "outputs": run.outputs, "plan": run.plan,
+            "start_date": run.start_date, "end_date": run.end_date, "iteration": run.iteration,
+        }
         if dispatching:
-            queue = dispatch.queue_for(run, data)
+            fields["dispatched_at"], fields["queue"] = now, dispatch.queue_for(run, data)
             if run is not inline_claimed(inline):
                 to_dispatch.append(run)
-        model = TaskRun(
-            id=run.id, execution_id=data.id, task_id=run.task_id, parent_task_run_id=run.parent_id,
-            value=run.value, iteration=run.iteration, state=run.state.value, history=run.history,
-            attempts=run.attempts, attempt_no=run.attempt_count, outputs=run.outputs, plan=run.plan,
-            seq=run.seq, start_date=run.start_date, end_date=run.end_date,
-        )
-        if dispatching:
-            model.dispatched_at = now
-            model.queue = queue
-        if run is inline_claimed(inline):
-            model.lease_until = now + timedelta(seconds=lease_seconds())
-            model.worker = inline.worker if inline else ""
-        (new_rows if run.new else dirty_rows).append(model)
+        if inline is not None and run is inline.claimed:
+            fields["lease_until"], fields["worker"] = now + timedelta(seconds=lease_seconds()), inline.worker
+        elif run.state in TERMINATED:
+            fields["lease_until"] = None
+        if run.new:
+            new_rows.append({**fields, "id": run.id, "execution_id": data.id, "task_id": run.task_id,
+                             "parent_task_run_id": run.parent_id, "value": run.value, "seq": run.seq})
+        else:
+            if folded and run.id in folded:
+                fields["result"] = None
+                folded.discard(run.id)
+            runrows.update(run.id, fields)
         run.new = run.dirty = False
-    if new_rows:
-        TaskRun.objects.bulk_create(new_rows)
-    for model in dirty_rows:
-        update: dict[str, Any] = {
-            "state": model.state, "history": model.history, "attempts": model.attempts,
-            "attempt_no": model.attempt_no, "outputs": model.outputs, "plan": model.plan,
-            "start_date": model.start_date, "end_date": model.end_date, "iteration": model.iteration,
-        }
-        if model.dispatched_at is not None:
-            update["dispatched_at"] = model.dispatched_at
-            update["queue"] = model.queue
-        if model.lease_until is not None:
-            update["lease_until"] = model.lease_until
-            update["worker"] = model.worker
-        elif model.state in TERMINATED:
-            update["lease_until"] = None
-        if folded and model.id in folded:
-            update["result"] = None
-            folded.discard(model.id)
-        TaskRun.objects.filter(id=model.id).update(**update)
+    runrows.insert(new_rows)
     if folded:  # outcomes that no longer matched their run: drop them (their logs were kept)
         TaskRun.objects.filter(id__in=folded).update(result=None)
         saved.written |= folded
@@ -264,6 +271,7 @@ def append_logs(row: Execution, lines: list[tuple[str | None, str, str]], data: 
     row.log_seq = first + len(lines) - 1
     if save:
         Execution.objects.filter(id=row.id).update(log_seq=row.log_seq)
+        transaction.on_commit(lambda: live_publish.row_changed(row))  # live views (apps/live, H3)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -301,6 +309,7 @@ def process(execution_id: str, event: Event, *, services: Any = None, inline: In
         snapshots.keep_after_commit(execution_id, data.task_runs, loaded, saved.written)
         to_dispatch = saved.to_dispatch
         lifecycle.after_commit(row, data, effects)
+        transaction.on_commit(lambda: live_publish.row_changed(row))  # live views (apps/live, H3)
         if to_dispatch:
             transaction.on_commit(lambda: dispatch.publish_many([(r.id, r.attempt_count) for r in to_dispatch],
                                                                 data, to_dispatch))

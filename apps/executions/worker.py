@@ -37,6 +37,7 @@ from apps.executions.dbfuncs import JSONAppend
 from apps.executions.models import TaskRun
 from apps.executions.results import Outcome
 from apps.executions.runcontext import Cancelled, TaskFailed, WorkerRunContext
+from apps.live import publish as live_publish
 from apps.plugins.registry import registry
 from apps.plugins.sdk import parse_duration
 
@@ -141,6 +142,8 @@ def _claim(task_run_id: str, attempt: int) -> ExecutionData | None:
         if found is None:
             return None
         execution, claimed = (snapshots.as_json(value) for value in found)
+        live_publish.execution_changed(execution["id"], execution["namespace"], execution["flow_id"],
+                                       execution["state"], execution["log_seq"])  # the run is RUNNING now
         return runner.to_data(SimpleNamespace(**execution), [snapshots.run_from_json(claimed)])
     claimed = TaskRun.objects.filter(id=task_run_id, state__in=("CREATED", "RESTARTED"), attempt_no=attempt).update(
         state="RUNNING", attempt_no=attempt + 1, lease_until=runner.lease_deadline(), worker=WORKER_ID,
@@ -149,6 +152,7 @@ def _claim(task_run_id: str, attempt: int) -> ExecutionData | None:
     if not claimed:
         return None
     run_row = TaskRun.objects.select_related("execution").get(id=task_run_id)
+    live_publish.row_changed(run_row.execution)  # the run is RUNNING now
     return runner.to_data(run_row.execution, [run_row])
 
 

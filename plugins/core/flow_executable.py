@@ -130,7 +130,9 @@ class ForEachItem(ExecutableMixin, FlowableTask):
       its index.
     - `wait`, `transmitFailed`, `inheritLabels`, `labels`, `scheduleDate` behave as on `Subflow`.
     - Internally it creates the task runs `<id>_split`, `<id>_items` and `<id>_merge`; the
-      merged subflow outputs are at `{{ outputs.<id>_merge.subflowOutputs }}`.
+      merged subflow outputs are at `{{ outputs.<id>_merge.subflowOutputs }}`: a file with one
+      JSON map of a subflow's flow outputs per line, in batch order.
+    - Each subflow execution's `trigger` holds `taskRunIteration`, its batch number (from 1).
 
     Why: process large data sets item by item with isolation, retries and parallelism per
     batch, without loading everything into one execution.

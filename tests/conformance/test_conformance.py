@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -51,6 +52,28 @@ def test_simple_scenarios_of_the_shared_manifest_pass(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.splitlines() == [*(f"PASS {sid}" for sid in sorted(SIMPLE, key=order.index)),
                                         f"{len(SIMPLE)} passed, 0 failed"], done.stderr[-2000:]
+
+
+PASS_RATE = 0.95
+SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed$")
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="the shared conformance corpus is not checked out")
+@pytest.mark.django_db(transaction=True)
+def test_the_whole_shared_manifest_passes(tmp_path: Path) -> None:
+    """Every scenario of the shared manifest, on PostgreSQL + Redis + a Celery worker process when
+    they are configured (standalone threads on SQLite otherwise); the failures are printed."""
+    done = _conformance(SHARED, tmp_path)
+
+    lines = done.stdout.splitlines()
+    failures = [line for line in lines if line.startswith("FAIL ")]
+    print(f"\n{len(failures)} failing scenario(s):", *failures, sep="\n")
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = SUMMARY.match(lines[-1]) if lines else None
+    assert summary is not None, done.stdout[-2000:] + done.stderr[-2000:]
+    passed, failed = int(summary.group(1)), int(summary.group(2))
+    assert passed + failed == len(load(SHARED).scenarios)
+    assert passed >= PASS_RATE * (passed + failed), "\n".join(failures)
 
 
 TINY_MANIFEST = """\

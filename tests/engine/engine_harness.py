@@ -32,9 +32,18 @@ from pydantic import BaseModel, ValidationError
 
 import apps.engine.expressions as expressions
 from apps.engine import context as ctx
-from apps.engine import flowables, planner
+from apps.engine import flowables, foreachitem, planner
 from apps.engine.compile import compile_flow
-from apps.engine.model import CompiledFlow, Delay, Effects, ExecutionData, SubflowRequest, TaskRunData, new_id
+from apps.engine.model import (
+    CompiledFlow,
+    Delay,
+    Effects,
+    ExecutionData,
+    HostStep,
+    SubflowRequest,
+    TaskRunData,
+    new_id,
+)
 from apps.engine.states import ALLOWED, TERMINATED, State, transition
 from apps.flows.validation import apply_plugin_defaults
 from apps.plugins.registry import registry
@@ -264,6 +273,8 @@ class Harness:
         self.max_active: dict[str, int] = {}
         self.claimed: list[str] = []
         """Task ids in the order the simulated worker claimed them."""
+        self.files: dict[str, bytes] = {}
+        """The host's storage for ForEachItem steps: URI → content."""
 
     # -- host plumbing -------------------------------------------------------------------------
 
@@ -287,8 +298,33 @@ class Harness:
         self._observe()
         requests, effects.subflows = list(effects.subflows), []
         for request in requests:
-            self._subflow(request)
+            if isinstance(request, HostStep):
+                self._host_step(request)
+            else:
+                self._subflow(request)
         return effects
+
+    def _host_step(self, step: HostStep) -> None:
+        """A ForEachItem split or merge, done on `files` as the host does on storage."""
+        run = self.ex.run(step.task_run_id)
+        if step.kind == "split":
+            batch = step.data["batch"]
+            pieces = foreachitem.split_items(
+                self.files[step.data["items"]], rows=int(batch["rows"]) if batch.get("rows") else None,
+                partitions=int(batch["partitions"]) if batch.get("partitions") else None,
+                separator=batch.get("separator", "\n"))
+            prefix = f"mem:///{run.id}/"
+            for number, piece in enumerate(pieces, start=1):
+                self.files[f"{prefix}{number}.txt"] = piece
+            self._apply(planner.host_step_ended(self.flow, self.ex, run, State.SUCCESS,
+                                                {"numberOfBatches": len(pieces)}, {"batchPrefix": prefix}, self.env()))
+            return
+        lines = foreachitem.merge_lines(step.data["outputs"])
+        outputs = None
+        if lines:
+            outputs = {"subflowOutputs": f"mem:///{run.id}/outputs.ion"}
+            self.files[outputs["subflowOutputs"]] = "".join(f"{line}\n" for line in lines).encode()
+        self._apply(planner.host_step_ended(self.flow, self.ex, run, State.SUCCESS, outputs, None, self.env()))
 
     def _observe(self) -> None:
         for parent in self.ex.task_runs:
@@ -336,13 +372,21 @@ class Harness:
         """A waited-for child execution ended: its parent task run's attempt ends with `state`."""
         self.open_subflows.remove(request)
         run = self.ex.run(request.task_run_id)
+        if request.iteration is not None:
+            return self._apply(planner.iteration_ended(self.flow, self.ex, run, request.iteration, state, outputs,
+                                                       self.env()))
         return self.end_attempt(run, state, {"executionId": f"child-{run.id}", "state": state.value,
                                              "outputs": outputs or {}})
 
     def _subflow(self, request: SubflowRequest) -> None:
         self.subflow_requests.append(request)
         run = self.ex.run(request.task_run_id)
-        run.outputs = {"executionId": f"child-{run.id}"}
+        if request.iteration is not None and not request.wait:
+            self._apply(planner.iteration_ended(self.flow, self.ex, run, request.iteration, State.SUCCESS, None,
+                                                self.env()))
+            return
+        if request.iteration is None:
+            run.outputs = {"executionId": f"child-{run.id}"}
         if not request.wait:
             self.end_attempt(run, State.SUCCESS, {"executionId": f"child-{run.id}"})
             return

@@ -137,10 +137,10 @@ def eager() -> Iterator[None]:
 
     before = app.conf.task_always_eager
     app.conf.task_always_eager = True
-    runner.compiled.cache_clear()
+    runner.clear_compiled()
     yield
     app.conf.task_always_eager = before
-    runner.compiled.cache_clear()
+    runner.clear_compiled()
 
 
 @pytest.fixture

@@ -33,10 +33,10 @@ def eager() -> Iterator[None]:
 
     before = app.conf.task_always_eager
     app.conf.task_always_eager = True
-    runner.compiled.cache_clear()
+    runner.clear_compiled()
     yield
     app.conf.task_always_eager = before
-    runner.compiled.cache_clear()
+    runner.clear_compiled()
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from django.test import Client
 
 from apps.engine.states import TERMINATED
 from apps.executions import services
+from apps.executions.conformance import outside
 from apps.executions.conformance.manifest import Manifest, Scenario
 from apps.executions.conformance.placeholders import InputValues, environment
 from apps.executions.conformance.run import ScenarioRun
@@ -95,7 +96,7 @@ class Harness:
         from apps.executions import runner
         from apps.executions.models import KVEntry
 
-        runner.compiled.cache_clear()  # revisions repeat when the database was recreated
+        runner.clear_compiled()  # revisions repeat when the database was recreated
         namespaces = {str(v["namespace"]) for v in self.manifest.valids}
         KVEntry.objects.filter(namespace__in=namespaces).exclude(scope="kv").delete()
 
@@ -165,7 +166,22 @@ class Harness:
             above = self.parent_chain(candidate, depth + 1)
             if above:
                 return [*above, candidate]
-        return []
+        outside_parent = self.outside_parent(scenario)
+        return [outside_parent] if outside_parent is not None else []
+
+    def outside_parent(self, scenario: Scenario) -> Scenario | None:
+        """A flow left out of the manifest that starts `scenario`'s flow (deployed on first use)."""
+        for path, data in outside.callers(self.manifest, scenario):
+            key = f"{data.get('namespace')}/{data.get('id')}"
+            if key not in self.deployed:
+                source = path.read_text(encoding="utf-8")
+                result = flow_services.validate(source)
+                if result.problems:
+                    continue
+                flow_services.save_flow(self.user(), source, result)
+                self.deployed.add(key)
+            return outside.scenario(self.manifest, path, data, outside.inputs_for(data, self.values.text_file))
+        return None
 
     def upstream(self, scenario: Scenario, flow: str | None) -> Scenario | None:
         """The flow a Flow-trigger listener listens to (the one the scenario names, if any)."""

@@ -78,6 +78,10 @@ class InputValues:
             return Path(value).open("rb")
         return value
 
+    def text_file(self, content: str) -> str:
+        """A local file holding `content`, for a FILE input."""
+        return self._file(content)
+
     def _file(self, content: str) -> str:
         with tempfile.NamedTemporaryFile("w", suffix=".txt", dir=self.workdir, delete=False) as handle:
             handle.write(content)

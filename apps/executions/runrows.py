@@ -1,0 +1,52 @@
+"""Writing task-run rows on the decision hot path with plain SQL.
+
+Every decision inserts the runs it created and updates the ones it changed. Through the ORM,
+building a model instance, its field conversions and the query for one row cost more than the
+decision itself, so these two statements are written here once, for any backend (JSON columns
+are sent as JSON text, datetimes through the backend's own adapter).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+
+_INSERT_COLUMNS = ("id", "execution_id", "task_id", "parent_task_run_id", "value", "iteration", "state",
+                   "history", "attempts", "attempt_no", "outputs", "plan", "seq", "start_date", "end_date",
+                   "queue", "dispatched_at", "lease_until", "worker", "result")
+_JSON_COLUMNS = frozenset({"history", "attempts", "outputs", "plan", "result"})
+_TIME_COLUMNS = frozenset({"dispatched_at", "lease_until"})
+DEFAULTS: Mapping[str, Any] = {"queue": "weir.tasks", "dispatched_at": None, "lease_until": None, "worker": "",
+                               "result": None}
+
+
+def _param(column: str, value: Any) -> Any:
+    if column in _JSON_COLUMNS:
+        return None if value is None else json.dumps(value)
+    if column in _TIME_COLUMNS and isinstance(value, datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    return value
+
+
+def insert(rows: list[dict[str, Any]]) -> None:
+    """Insert task runs; each row maps every column except those in DEFAULTS, which are optional."""
+    if not rows:
+        return
+    columns = ", ".join(_INSERT_COLUMNS)
+    marks = ", ".join(["%s"] * len(_INSERT_COLUMNS))
+    params = [[_param(c, row[c] if c in row else DEFAULTS[c]) for c in _INSERT_COLUMNS] for row in rows]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO weir_task_run ({columns}) VALUES ({marks})", params)
+
+
+def update(run_id: str, fields: Mapping[str, Any]) -> None:
+    """Set `fields` (column → value) on one task run."""
+    names = list(fields)
+    assignments = ", ".join(f"{name} = %s" for name in names)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE weir_task_run SET {assignments} WHERE id = %s",
+                       [*(_param(name, fields[name]) for name in names), run_id])
