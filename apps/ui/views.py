@@ -6,6 +6,8 @@ DESIGN.md §7); here that becomes Http404. Islands get their data through `json_
 
 from __future__ import annotations
 
+import difflib
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -16,10 +18,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from apps.core.errors import NotFound
+from apps.core.errors import Conflict, NotFound
 from apps.flows import search, services
 from apps.namespaces.permissions import Action, can
 from apps.ui.highlight import highlight_yaml
@@ -94,6 +96,7 @@ def _editor_props(*, mode: str, source: str, namespace: str | None = None, flow_
             "schema": f"{api}/plugins/schemas/flow",
             "flowPage": reverse("ui:flow", args=["__NS__", "__ID__"]),
             "editPage": reverse("ui:flow_edit", args=["__NS__", "__ID__"]),
+            "revisionsPage": reverse("ui:flow_revisions", args=["__NS__", "__ID__"]),
         },
     }
 
@@ -166,3 +169,64 @@ def flow_new(request: HttpRequest) -> HttpResponse:
         namespace = "company.team"
     props = _editor_props(mode="create", source=STARTER_FLOW.format(namespace=namespace))
     return render(request, "ui/flow_editor.html", {"flow": None, "editor_props": props})
+
+
+def _side_by_side(old: str, new: str) -> list[dict[str, Any]]:
+    """Rows of a side-by-side diff: each row has a left and a right cell (line number, text, kind)."""
+    rows: list[dict[str, Any]] = []
+    a, b = old.splitlines(), new.splitlines()
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            rows.extend({"kind": "same", "left": (i1 + k + 1, a[i1 + k]), "right": (j1 + k + 1, b[j1 + k])}
+                        for k in range(i2 - i1))
+            continue
+        for k in range(max(i2 - i1, j2 - j1)):
+            left = (i1 + k + 1, a[i1 + k]) if i1 + k < i2 else None
+            right = (j1 + k + 1, b[j1 + k]) if j1 + k < j2 else None
+            rows.append({"kind": tag, "left": left, "right": right})
+    return rows
+
+
+def _revision_number(raw: str, default: int, known: set[int]) -> int:
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) not in known:
+        raise Http404(f"no revision {raw!r}")
+    return int(raw)
+
+
+@login_required
+def flow_revisions(request: HttpRequest, namespace: str, flow_id: str) -> HttpResponse:
+    """Revisions with a side-by-side diff of any two (`?left=N&right=M`), and restore (POST).
+
+    Restoring saves the old source as a new revision (history is never rewritten), with the
+    revision shown on the page as the optimistic-lock base, so a restore cannot silently
+    overwrite a save made meanwhile.
+    """
+    flow = _or_404(services.get_flow, request.user, namespace, flow_id)
+    revisions = list(flow.revisions.order_by("-revision").select_related("created_by"))
+    by_number = {r.revision: r for r in revisions}
+    can_edit = can(request.user, Action.WRITE, flow.namespace)
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied("you may read this flow but not edit it")
+        raw, base = request.POST.get("restore", ""), request.POST.get("base", "")
+        if not raw.isdigit() or int(raw) not in by_number or not base.isdigit():
+            return HttpResponse(json.dumps({"message": "restore needs an existing revision and the base revision"}),
+                                status=400, content_type="application/json")
+        try:
+            services.update_flow(request.user, namespace, flow_id, by_number[int(raw)].source,
+                                 base_revision=int(base))
+        except Conflict as exc:
+            return HttpResponse(json.dumps({"message": str(exc)}), status=409, content_type="application/json")
+        return redirect(reverse("ui:flow_revisions", args=[namespace, flow_id]))
+    if request.method != "GET":
+        return HttpResponse(status=405)
+    numbers = set(by_number)
+    right = _revision_number(request.GET.get("right", ""), flow.revision, numbers)
+    previous = max((n for n in numbers if n < right), default=right)
+    left = _revision_number(request.GET.get("left", ""), previous, numbers)
+    return render(request, "ui/flow_revisions.html", {
+        "flow": flow, "revisions": revisions, "left": by_number[left], "right": by_number[right],
+        "rows": _side_by_side(by_number[left].source, by_number[right].source), "can_edit": can_edit,
+    })

@@ -7,21 +7,28 @@ than to a second, page-only code path.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from apps.core.errors import BadRequest, NotFound
+from apps.engine.expressions import render_typed
+from apps.engine.inputs import resolve_inputs
 from apps.engine.states import RESTARTABLE, State
 from apps.executions import access, files, search
 from apps.executions.api.inputs import declarations, on_resume_declarations
 from apps.executions.models import Execution, LogLine, TaskRun
+from apps.executions.secrets_mask import mask
 from apps.flows import services as flow_services
 from apps.namespaces.permissions import Action, can
 from apps.ui import execution_display as show
@@ -58,6 +65,7 @@ def executions(request: HttpRequest) -> HttpResponse:
         "page": page, "rows": rows, "error": error, "namespace": namespace, "flow_id": flow_id, "state": state,
         "labels_text": labels_text, "states": [s.value for s in State], "filtered": bool(filters),
         "query": urlencode(filters),
+        "live": {"namespace": namespace, "flowId": flow_id, "state": state, "firstPage": page.number == 1},
     })
 
 
@@ -105,8 +113,17 @@ def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
         and any(State(r.state) in RESTARTABLE for r in runs),
         "can_resume": can_execute and state == State.PAUSED, "resume_fields": resume_fields,
         "parent": ex.trigger_execution_id or ex.parent_id,
-        "poll": {"id": ex.id, "signature": ex.state + "|" + ",".join(r.state for r in runs)},
+        "live": _live_props(ex, can_execute, bool(resume_fields)),
     })
+
+
+def _live_props(ex: Execution, can_execute: bool, has_resume_form: bool) -> dict[str, Any]:
+    """Props of the `execution` island (frontend/src/execution.tsx): it reads the rest live."""
+    return {
+        "id": ex.id, "canExecute": can_execute, "hasResumeForm": has_resume_form,
+        "urls": {"graph": f"/api/v1/executions/{ex.id}/graph", "logsDownload": f"/api/v1/logs/{ex.id}/download",
+                 "execution": reverse("ui:execution", args=["__ID__"])},
+    }
 
 
 @login_required
@@ -118,6 +135,58 @@ def flow_execute(request: HttpRequest, namespace: str, flow_id: str) -> HttpResp
         raise Http404(str(exc)) from exc
     if not can(request.user, Action.EXECUTE, flow.namespace):
         raise PermissionDenied("you may read this flow but not execute it")
-    fields = show.input_fields(declarations(flow.namespace, flow.flow_id, None))
-    context: dict[str, Any] = {"flow": flow, "fields": fields}
+    declared = declarations(flow.namespace, flow.flow_id, None)
+    fields = show.input_fields(declared)
+    dynamic = any(d.get("dependsOn") or d.get("expression") is not None for d in declared)
+    context: dict[str, Any] = {"flow": flow, "fields": fields, "form_state": {
+        "dynamic": dynamic, "url": reverse("ui:flow_execute_form", args=[flow.namespace, flow.flow_id])}}
     return render(request, "executions/execute.html", context)
+
+
+def _nested(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """Dotted input ids as nested maps (`a.b` → `{"a": {"b": …}}`), as expressions read them."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        *parents, last = key.split(".")
+        node = out
+        for part in parents:
+            child = node.get(part)
+            node = node.setdefault(part, {}) if not isinstance(child, dict) else child
+        node[last] = value
+    return out
+
+
+@login_required
+@require_POST
+def flow_execute_form(request: HttpRequest, namespace: str, flow_id: str) -> JsonResponse:
+    """The run form's live state (KESTRA.md §1.3): which inputs are enabled by their `dependsOn`
+    and the choices of SELECT/MULTISELECT inputs with an `expression`, for the values typed so far
+    (a JSON object `{inputId: value}`; files are not sent: they only matter on submit)."""
+    try:
+        flow = flow_services.get_flow(request.user, namespace, flow_id)
+    except NotFound as exc:
+        return JsonResponse({"message": str(exc)}, status=404)
+    if not can(request.user, Action.EXECUTE, flow.namespace):
+        return JsonResponse({"message": f"you may read flows in {flow.namespace!r} but not execute them"},
+                            status=403)
+    try:
+        provided = json.loads(request.body or b"{}")
+    except ValueError:
+        provided = None
+    if not isinstance(provided, dict):
+        return JsonResponse({"message": 'send the form values as a JSON object, e.g. {"region": "eu"}'}, status=400)
+    declared = declarations(flow.namespace, flow.flow_id, None)
+    resolved = resolve_inputs(declared, provided, render_typed=render_typed, store_file=lambda _id, _raw: "(upload)")
+    context = {"inputs": _nested((r.id, r.value) for r in resolved if r.enabled)}
+    out = []
+    for decl, item in zip(declared, resolved, strict=True):
+        entry: dict[str, Any] = {"id": item.id, "enabled": item.enabled}
+        expression = decl.get("expression")
+        if item.enabled and expression is not None and str(decl.get("type", "")).upper() in {"SELECT", "MULTISELECT"}:
+            try:
+                choices = render_typed(str(expression), context)
+                entry["choices"] = [str(c) for c in choices] if isinstance(choices, list) else []
+            except Exception as error:  # a user's expression: report, never raise
+                entry["choices"], entry["error"] = [], mask(str(error))
+        out.append(entry)
+    return JsonResponse({"inputs": out})

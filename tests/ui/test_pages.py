@@ -165,7 +165,7 @@ def test_source_view_escapes_markup(admin_client: Any, admin_user: Any) -> None:
 
 def test_editor_page_mounts_the_island_with_props(admin_client: Any, hello: Any) -> None:
     html = admin_client.get("/flows/acme.data/hello/edit/").content.decode()
-    assert 'data-island="yaml-editor"' in html and 'data-props="editor-props"' in html
+    assert 'data-island="flow-editor"' in html and 'data-props="editor-props"' in html
     props = _props(html, "editor-props")
     assert props["mode"] == "edit"
     assert (props["namespace"], props["id"], props["revision"]) == ("acme.data", "hello", 1)

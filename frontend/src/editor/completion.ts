@@ -231,16 +231,57 @@ function idsUnder(doc: Text, section: string): string[] {
   return ids;
 }
 
+/** Keys of the root mapping `section` (e.g. `variables:`), for `vars.<key>`. */
+function keysUnder(doc: Text, section: string): string[] {
+  const keys: string[] = [];
+  let inside = false;
+  let indent = -1;
+  for (let n = 1; n <= doc.lines; n++) {
+    const line = doc.line(n).text;
+    const root = /^([A-Za-z_][\w-]*)\s*:/.exec(line);
+    if (root) {
+      inside = root[1] === section;
+      indent = -1;
+      continue;
+    }
+    if (!inside) continue;
+    const m = /^(\s+)([\w-]+)\s*:/.exec(line);
+    if (!m) continue;
+    if (indent < 0) indent = m[1].length;
+    if (m[1].length === indent) keys.push(m[2]);
+  }
+  return keys;
+}
+
+const FUNCTIONS = [
+  "now()", "secret('')", "kv('')", "read('')", "fileURI('')", "fileSize('')", "fromJson('')", "yaml('')", "fromIon('')",
+  "render('')", "renderOnce('')", "currentEachOutput()", "errorLogs()", "encrypt('', '')", "decrypt('', '')", "uuid()",
+  "id()", "randomInt(0, 10)", "printContext()", "range(0, 10)", "max(1, 2)", "min(1, 2)",
+];
+
+/** Filters after `|` inside an expression (KESTRA.md §6.4; there is no `int` filter). */
+export const FILTERS = [
+  "date('iso')", "dateAdd(1, 'DAYS')", "timestamp", "timestampMicro", "timestampNano", "jq('.')", "toJson", "toIon", "yaml",
+  "indent(2)", "nindent(2)", "chunk(10)", "flatten", "keys", "values", "className", "number('INT')", "numberFormat('#.##')",
+  "escapeChar('shell')", "replace({'a': 'b'})", "slugify", "startsWith('')", "endsWith('')", "substringBefore('')",
+  "substringBeforeLast('')", "substringAfter('')", "substringAfterLast('')", "urldecode", "urlencode", "sha1", "sha256",
+  "sha512", "md5", "abbreviate(10)", "abs", "base64encode", "base64decode", "capitalize", "default('')", "first", "last",
+  "join(',')", "length", "lower", "upper", "merge({})", "reverse", "rsort", "sort", "split(',')", "slice(0, 1)", "title",
+  "trim",
+];
+
 function expressionOptions(doc: Text): Completion[] {
   const tasks = [...new Set([...idsUnder(doc, "tasks"), ...idsUnder(doc, "errors"), ...idsUnder(doc, "finally")])];
   const inputs = idsUnder(doc, "inputs");
+  const vars = keysUnder(doc, "variables");
   return [
     ...tasks.map((id) => ({ label: `outputs.${id}`, type: "variable", detail: "task outputs", boost: 2 })),
     ...inputs.map((id) => ({ label: `inputs.${id}`, type: "variable", detail: "input", boost: 3 })),
-    ...["execution.id", "execution.startDate", "execution.state", "flow.id", "flow.namespace", "flow.revision",
-      "taskrun.value", "task.id", "trigger.date", "vars.", "labels.", "now()", "secret('')", "kv('')"].map(
-      (label) => ({ label, type: label.endsWith(")") ? "function" : "variable" }),
-    ),
+    ...vars.map((key) => ({ label: `vars.${key}`, type: "variable", detail: "flow variable", boost: 3 })),
+    ...["execution.id", "execution.startDate", "execution.state", "execution.originalId", "flow.id", "flow.namespace",
+      "flow.revision", "taskrun.value", "taskrun.id", "taskrun.attemptsCount", "parent.taskrun.value", "task.id",
+      "task.type", "trigger.date", "labels."].map((label) => ({ label, type: "variable" })),
+    ...FUNCTIONS.map((label) => ({ label, type: "function" })),
   ];
 }
 
@@ -269,8 +310,14 @@ export function flowCompletion(schemaUrl: string): CompletionSource {
     const line = ctx.state.doc.lineAt(ctx.pos);
     const before = line.text.slice(0, ctx.pos - line.from);
 
-    // Expressions: `{{ outp|`
-    const expr = /\{\{\s*([\w.()']*)$/.exec(before);
+    // A filter after `|` inside an open expression: `{{ inputs.name | up`
+    const filter = /\{\{[^}]*\|\s*(\w*)$/.exec(before);
+    if (filter) {
+      return { from: ctx.pos - filter[1].length, options: FILTERS.map((label) => ({ label, type: "function", detail: "filter" })), validFor: /^\w*$/ };
+    }
+
+    // Expressions: `{{ outp|` (also after an operator or a parenthesis inside one)
+    const expr = /\{\{(?:[^}]*[\s(,+\-*/?:])?\s*([\w.()']*)$/.exec(before);
     if (expr) {
       return { from: ctx.pos - expr[1].length, options: expressionOptions(ctx.state.doc), validFor: /^[\w.()']*$/ };
     }

@@ -167,6 +167,8 @@ export interface TopologyOptions {
   emptyMessage?: string;
   /** Used until the user picks a direction with the toolbar button. */
   defaultDirection?: Direction;
+  /** Called after each drawing, e.g. to colour nodes by live state (execution page). */
+  onDraw?: (scene: SVGGElement) => void;
 }
 
 /** A topology view bound to one container; call `update(graph)` as often as you like. */
@@ -298,6 +300,7 @@ export class TopologyView {
     this.layout = layout;
     this.setNotice(null);
     this.scene.replaceChildren(drawLayout(layout, this.options.onNodeClick));
+    this.options.onDraw?.(this.scene);
     if ((this.options.sizing ?? "auto") === "auto") {
       // Size the box to the graph at the scale it will be shown at, capped to the window.
       const w = this.viewport.clientWidth || 800;

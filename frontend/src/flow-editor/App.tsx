@@ -1,0 +1,624 @@
+/**
+ * The flow editor: YAML and canvas over one text.
+ *
+ * The CodeMirror document is the single source of truth. Typing re-derives the model and the
+ * canvas (debounced); a canvas gesture runs one operation from `ops.ts` on the current text and
+ * applies the result to CodeMirror as a minimal change. Undo/redo is CodeMirror's history, shared
+ * by both sides. The server judges validity (`/flows/validate`); its problems mark the gutter and
+ * the nodes.
+ */
+
+import { type ReactFlowInstance, ReactFlowProvider } from "@xyflow/react";
+import type { EditorView } from "@codemirror/view";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { isMap } from "yaml";
+
+import { ApiError, api, isAbort } from "../lib/api";
+import { Canvas, type DropTarget, FIT } from "./Canvas";
+import { applyText, createCodeView, type Problem, redoCode, revealId, showProblems, undoCode } from "./code";
+import { ConflictPanel, type Conflict } from "./Conflict";
+import { buildPicture } from "./graph";
+import { type Box, cachedLayout, layout } from "./layout";
+import { buildModel, type Path, taskForProblemPath } from "./model";
+import * as ops from "./ops";
+import { Palette } from "./Palette";
+import { PropertyForm } from "./PropertyForm";
+import { type Catalog, loadCatalog } from "./schema";
+
+export interface EditorProps {
+  mode: "create" | "edit";
+  namespace: string | null;
+  id: string | null;
+  revision: number | null;
+  source: string;
+  urls: { api: string; schema: string; flowPage: string; editPage: string; revisionsPage?: string };
+}
+
+interface ValidationResult {
+  errors: { path: string; line: number | null; column: number | null; message: string }[];
+  warnings: string[];
+  infos: string[];
+}
+
+interface SavedFlow {
+  id: string;
+  namespace: string;
+  revision: number;
+  source?: string;
+}
+
+type View = "split" | "code" | "canvas";
+type Status = { kind: "pending" | "valid" | "invalid" | "unknown" | "saving" | "saved"; text: string };
+
+const VALIDATE_DELAY_MS = 400;
+const MODEL_DELAY_MS = 120;
+const WRAP_TYPES = ["Parallel", "Sequential", "ForEach", "AllowFailure", "WorkingDirectory"].map((n) => `io.kestra.plugin.core.flow.${n}`);
+
+function fill(template: string, ns: string, id: string): string {
+  return template.replace("__NS__", encodeURIComponent(ns)).replace("__ID__", encodeURIComponent(id));
+}
+
+function prefersDark(): boolean {
+  const stored = localStorage.getItem("weir.editor.theme");
+  if (stored) return stored === "dark";
+  return window.matchMedia?.("(prefers-color-scheme: dark)").matches ?? false;
+}
+
+export function App({ props, host }: { props: EditorProps; host: HTMLElement }) {
+  const codeHost = useRef<HTMLDivElement>(null);
+  const viewRef = useRef<EditorView | null>(null);
+  const rfRef = useRef<ReactFlowInstance | null>(null);
+  const [text, setText] = useState(props.source);
+  const [modelText, setModelText] = useState(props.source);
+  const [ident, setIdent] = useState({ mode: props.mode, namespace: props.namespace, id: props.id, revision: props.revision });
+  const [savedSource, setSavedSource] = useState(props.source);
+  const [catalog, setCatalog] = useState<Catalog | null>(null);
+  const [catalogError, setCatalogError] = useState<string | null>(null);
+  const [problems, setProblems] = useState<Problem[]>([]);
+  const [status, setStatus] = useState<Status>({ kind: "pending", text: "Checking…" });
+  const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
+  const [selectedEdges, setSelectedEdges] = useState<string[]>([]);
+  const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(new Set());
+  const [positions, setPositions] = useState<Record<string, Box> | null>(null);
+  const [view, setView] = useState<View>((localStorage.getItem("weir.editor.view") as View | null) ?? "split");
+  const [dark, setDark] = useState(prefersDark);
+  const [notice, setNotice] = useState<{ tone: "error" | "info"; text: string } | null>(null);
+  const [banner, setBanner] = useState<{ tone: "error" | "warn" | "success"; text: string } | null>(null);
+  const [conflict, setConflict] = useState<Conflict | null>(null);
+  const [saving, setSaving] = useState(false);
+  const clipboard = useRef<string>("");
+  const textRef = useRef(text);
+  textRef.current = text;
+
+  // --- code editor --------------------------------------------------------------------------
+  const saveRef = useRef<() => void>(() => {});
+  useEffect(() => {
+    if (!codeHost.current) return;
+    let modelTimer: number | undefined;
+    const v = createCodeView({
+      parent: codeHost.current,
+      doc: props.source,
+      schemaUrl: props.urls.schema,
+      onSave: () => saveRef.current(),
+      onChange: (next, fromCanvas) => {
+        setText(next);
+        window.clearTimeout(modelTimer);
+        if (fromCanvas) setModelText(next);
+        else modelTimer = window.setTimeout(() => setModelText(next), MODEL_DELAY_MS);
+      },
+    });
+    viewRef.current = v;
+    Object.defineProperty(host, "editorView", { value: v, configurable: true });
+    return () => {
+      v.destroy();
+      viewRef.current = null;
+    };
+  }, [host, props.source, props.urls.schema]);
+
+  useEffect(() => {
+    loadCatalog(props.urls.schema).then(setCatalog, (err: unknown) => setCatalogError(err instanceof Error ? err.message : String(err)));
+  }, [props.urls.schema]);
+
+  // --- model, picture, layout -----------------------------------------------------------------
+  const model = useMemo(() => buildModel(modelText), [modelText]);
+  const problemsByTask = useMemo(() => {
+    const out = new Map<string, string[]>();
+    for (const p of problems) {
+      if (p.severity !== "error") continue;
+      const t = taskForProblemPath(model, p.path);
+      if (!t) continue;
+      out.set(t.id, [...(out.get(t.id) ?? []), `${p.path}: ${p.message}`]);
+    }
+    return out;
+  }, [problems, model]);
+  const picture = useMemo(() => buildPicture(model, collapsed, problemsByTask), [model, collapsed, problemsByTask]);
+  const layoutKey = useRef("");
+  // For tests and debugging: what the canvas should show right now.
+  useEffect(() => {
+    Object.defineProperty(host, "flowState", { value: { picture, positions, selected: [...selected] }, configurable: true });
+  }, [host, picture, positions, selected]);
+
+  useEffect(() => {
+    const key = picture.key;
+    layoutKey.current = key;
+    const hit = cachedLayout(key);
+    if (hit) {
+      setPositions(hit);
+      host.dataset.layout = "ready";
+      return;
+    }
+    host.dataset.layout = "pending";
+    layout(key, picture.elk).then(
+      (pos) => {
+        if (layoutKey.current !== key) return;
+        setPositions(pos);
+        host.dataset.layout = "ready";
+      },
+      (err: unknown) => setNotice({ tone: "error", text: `Layout failed: ${String(err)}` }),
+    );
+  }, [picture, host]);
+
+  // --- validation ---------------------------------------------------------------------------
+  useEffect(() => {
+    const abort = new AbortController();
+    setStatus({ kind: "pending", text: "Checking…" });
+    const timer = window.setTimeout(async () => {
+      if (!text.trim()) {
+        setProblems([]);
+        setStatus({ kind: "invalid", text: "Empty" });
+        return;
+      }
+      try {
+        const { data } = await api.postYaml<ValidationResult[]>(`${props.urls.api}/flows/validate`, text, abort.signal);
+        const list: Problem[] = [];
+        for (const r of data) {
+          for (const e of r.errors) list.push({ severity: "error", ...e });
+          for (const w of r.warnings ?? []) list.push({ severity: "warning", message: w, path: "", line: null, column: null });
+        }
+        setProblems(list);
+        const errors = list.filter((p) => p.severity === "error").length;
+        setStatus(errors ? { kind: "invalid", text: `${errors} problem${errors > 1 ? "s" : ""}` } : { kind: "valid", text: "Valid" });
+      } catch (err) {
+        if (isAbort(err)) return;
+        if (err instanceof ApiError && err.errors.length) {
+          setProblems(err.errors.map((e) => ({ severity: "error" as const, ...e })));
+          setStatus({ kind: "invalid", text: `${err.errors.length} problem${err.errors.length > 1 ? "s" : ""}` });
+        } else {
+          setStatus({ kind: "unknown", text: "Not checked" });
+        }
+      }
+    }, VALIDATE_DELAY_MS);
+    return () => {
+      abort.abort();
+      window.clearTimeout(timer);
+    };
+  }, [text, props.urls.api]);
+
+  useEffect(() => {
+    if (viewRef.current) showProblems(viewRef.current, problems);
+  }, [problems]);
+
+  // --- editing ------------------------------------------------------------------------------
+  const edit = useCallback((fn: (src: string) => string): boolean => {
+    const v = viewRef.current;
+    if (!v) return false;
+    try {
+      const next = fn(v.state.doc.toString());
+      applyText(v, next);
+      setNotice(null);
+      return true;
+    } catch (err) {
+      setNotice({ tone: "error", text: err instanceof Error ? err.message : String(err) });
+      return false;
+    }
+  }, []);
+
+  const select = useCallback((ids: string[]) => setSelected(new Set(ids)), []);
+
+  const insertAt = useCallback(
+    (type: string, target: DropTarget) => {
+      let newId = "";
+      if (edit((src) => {
+        const r = ops.insertTask(src, target.slotPath, target.index, { type });
+        newId = r.id;
+        return r.text;
+      })) select([newId]);
+    },
+    [edit, select],
+  );
+
+  const addAfterSelection = useCallback(
+    (type: string) => {
+      const m = buildModel(viewRef.current?.state.doc.toString() ?? "");
+      const sel = [...selected].map((id) => m.byId.get(id)).filter((t) => !!t);
+      const last = sel.sort((a, b) => b.index - a.index)[0];
+      insertAt(type, last ? { slotPath: last.slot.path, index: last.index + 1 } : { slotPath: ["tasks"], index: m.slots[0]?.tasks.length ?? 0 });
+    },
+    [insertAt, selected],
+  );
+
+  const actions = useMemo(
+    () => ({
+      toggleCollapse: (id: string) =>
+        setCollapsed((c) => {
+          const next = new Set(c);
+          if (next.has(id)) next.delete(id);
+          else next.add(id);
+          return next;
+        }),
+      toggleDag: (slotPath: Path, on: boolean) => edit((src) => ops.setDagMode(src, slotPath, on)),
+    }),
+    [edit],
+  );
+
+  const deleteSelection = useCallback(() => {
+    if (selected.size) {
+      edit((src) => ops.deleteTasks(src, [...selected]));
+      setSelected(new Set());
+      return;
+    }
+    for (const e of selectedEdges) {
+      const m = /^d:(.+)>(.+)$/.exec(e);
+      if (m) edit((src) => ops.removeDependsOn(src, m[2], m[1]));
+    }
+  }, [edit, selected, selectedEdges]);
+
+  const copy = useCallback(() => {
+    if (!selected.size) return;
+    clipboard.current = ops.copyTasks(textRef.current, [...selected]);
+    void navigator.clipboard?.writeText(clipboard.current).catch(() => undefined);
+  }, [selected]);
+
+  const paste = useCallback(() => {
+    if (!clipboard.current) return;
+    const m = buildModel(textRef.current);
+    const anchor = [...selected].map((id) => m.byId.get(id)).filter((t) => !!t).sort((a, b) => b.index - a.index)[0];
+    const slotPath = anchor ? anchor.slot.path : ["tasks"];
+    const index = anchor ? anchor.index + 1 : (m.slots[0]?.tasks.length ?? 0);
+    let ids: string[] = [];
+    if (edit((src) => {
+      const r = ops.pasteTasks(src, slotPath, index, clipboard.current);
+      ids = r.ids;
+      return r.text;
+    })) select(ids);
+  }, [edit, select, selected]);
+
+  const duplicate = useCallback(() => {
+    if (!selected.size) return;
+    let ids: string[] = [];
+    if (edit((src) => {
+      const r = ops.duplicateTasks(src, [...selected]);
+      ids = r.ids;
+      return r.text;
+    })) select(ids);
+  }, [edit, select, selected]);
+
+  const wrap = useCallback(
+    (type: string) => {
+      if (!selected.size) return;
+      let id = "";
+      if (edit((src) => {
+        const r = ops.wrapTasks(src, [...selected], type);
+        id = r.id;
+        return r.text;
+      })) select([id]);
+    },
+    [edit, select, selected],
+  );
+
+  const onCanvasKey = (e: React.KeyboardEvent) => {
+    const target = e.target as HTMLElement;
+    if (target.closest("input, textarea, select, .cm-editor")) return;
+    const mod = e.ctrlKey || e.metaKey;
+    const key = e.key.toLowerCase();
+    const v = viewRef.current;
+    if (e.key === "Delete" || e.key === "Backspace") deleteSelection();
+    else if (mod && key === "z" && !e.shiftKey) v && undoCode(v);
+    else if (mod && (key === "y" || (key === "z" && e.shiftKey))) v && redoCode(v);
+    else if (mod && key === "c") copy();
+    else if (mod && key === "x") {
+      copy();
+      deleteSelection();
+    } else if (mod && key === "v") paste();
+    else if (mod && key === "d") duplicate();
+    else if (mod && key === "a") setSelected(new Set(model.tasks.map((t) => t.id)));
+    else if (e.key === "Escape") setSelected(new Set());
+    else if (key === "f" && !mod) void rfRef.current?.fitView({ ...FIT, duration: 200 });
+    else return;
+    e.preventDefault();
+  };
+
+  // --- saving -------------------------------------------------------------------------------
+  const flowApi = (ns: string, id: string) => `${props.urls.api}/flows/${encodeURIComponent(ns)}/${encodeURIComponent(id)}`;
+
+  const save = useCallback(
+    async (overwrite = false) => {
+      const v = viewRef.current;
+      if (!v || saving) return;
+      const source = v.state.doc.toString();
+      if (!source.trim()) {
+        setBanner({ tone: "error", text: "Nothing to save: the flow is empty." });
+        return;
+      }
+      setSaving(true);
+      setStatus({ kind: "saving", text: "Saving…" });
+      try {
+        let result: SavedFlow;
+        if (ident.mode === "create" || !ident.namespace || !ident.id) {
+          result = (await api.postYaml<SavedFlow>(`${props.urls.api}/flows`, source)).data;
+        } else {
+          let base = ident.revision;
+          if (overwrite) base = (await api.get<SavedFlow>(flowApi(ident.namespace, ident.id))).data.revision;
+          const headers: Record<string, string> = base !== null ? { "If-Match": `"${base}"` } : {};
+          result = (await api.putYaml<SavedFlow>(flowApi(ident.namespace, ident.id), source, headers)).data;
+        }
+        const unchanged = ident.mode === "edit" && result.revision === ident.revision;
+        setIdent({ mode: "edit", namespace: result.namespace, id: result.id, revision: result.revision });
+        setSavedSource(source);
+        setConflict(null);
+        setBanner(null);
+        const editUrl = fill(props.urls.editPage, result.namespace, result.id);
+        if (window.location.pathname !== editUrl) window.history.replaceState(null, "", editUrl);
+        setStatus({ kind: "saved", text: unchanged ? "No changes to save" : `Saved · revision ${result.revision}` });
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 409 && ident.mode === "edit" && ident.namespace && ident.id) {
+          setStatus({ kind: "invalid", text: "Not saved: conflict" });
+          try {
+            const latest = (await api.get<SavedFlow & { source: string }>(flowApi(ident.namespace, ident.id))).data;
+            setConflict({ mine: source, theirs: latest.source, theirRevision: latest.revision, baseRevision: ident.revision });
+          } catch {
+            setBanner({ tone: "warn", text: `Not saved: ${err.message}. Your text is still here.` });
+          }
+        } else if (err instanceof ApiError && err.errors.length) {
+          setProblems(err.errors.map((e) => ({ severity: "error" as const, ...e })));
+          setStatus({ kind: "invalid", text: "Not saved" });
+          setBanner({ tone: "error", text: `Not saved: ${err.errors.length === 1 ? "1 problem" : `${err.errors.length} problems`} to fix (see the markers).` });
+        } else {
+          setStatus({ kind: "unknown", text: "Not saved" });
+          setBanner({ tone: "error", text: `Not saved: ${err instanceof Error ? err.message : String(err)}. Your text is still here.` });
+        }
+      } finally {
+        setSaving(false);
+      }
+    },
+    [ident, saving, props.urls],
+  );
+  saveRef.current = () => void save();
+
+  const loadTheirs = (c: Conflict) => {
+    const v = viewRef.current;
+    if (!v) return;
+    applyText(v, c.theirs);
+    setIdent((i) => ({ ...i, revision: c.theirRevision }));
+    setSavedSource(c.theirs);
+    // The panel stays open with "mine" so nothing is lost until the user closes it.
+    setConflict({ ...c, loaded: true });
+  };
+
+  useEffect(() => {
+    const onKey = (ev: KeyboardEvent) => {
+      if ((ev.ctrlKey || ev.metaKey) && ev.key.toLowerCase() === "s" && !viewRef.current?.hasFocus) {
+        ev.preventDefault();
+        saveRef.current();
+      }
+    };
+    const onUnload = (ev: BeforeUnloadEvent) => {
+      if (textRef.current !== savedSourceRef.current) ev.preventDefault();
+    };
+    document.addEventListener("keydown", onKey);
+    window.addEventListener("beforeunload", onUnload);
+    return () => {
+      document.removeEventListener("keydown", onKey);
+      window.removeEventListener("beforeunload", onUnload);
+    };
+  }, []);
+  const savedSourceRef = useRef(savedSource);
+  savedSourceRef.current = savedSource;
+
+  const dirty = text !== savedSource;
+  useEffect(() => {
+    document.title = `${dirty ? "● " : ""}${ident.id ?? "New flow"} · Edit · Weir`;
+  }, [dirty, ident.id]);
+  useEffect(() => localStorage.setItem("weir.editor.view", view), [view]);
+  useEffect(() => localStorage.setItem("weir.editor.theme", dark ? "dark" : "light"), [dark]);
+
+  // --- selection side panel -----------------------------------------------------------------
+  const single = selected.size === 1 ? model.byId.get([...selected][0]) : undefined;
+  const singleValue = useMemo(() => {
+    if (!single) return {};
+    const n = model.doc.getIn(single.path, true);
+    return isMap(n) ? ((n.toJSON() as Record<string, unknown>) ?? {}) : {};
+  }, [single, model]);
+
+  const onSetProperty = useCallback(
+    (key: string, value: unknown) => {
+      if (single) edit((src) => ops.setProperty(src, single.id, key, value));
+    },
+    [edit, single],
+  );
+  const onRename = useCallback(
+    (id: string) => {
+      if (single && edit((src) => ops.renameTask(src, single.id, id))) select([id]);
+    },
+    [edit, single, select],
+  );
+
+  const onSelectCanvas = useCallback((ids: string[], edges: string[]) => {
+    setSelected((prev) => (prev.size === ids.length && ids.every((i) => prev.has(i)) ? prev : new Set(ids)));
+    setSelectedEdges(edges);
+  }, []);
+
+  const errorCount = problems.filter((p) => p.severity === "error").length;
+
+  return (
+    <div className={`fe-root${dark ? " fe-dark" : ""}`} data-view={view}>
+      <div className="fe-bar" role="toolbar" aria-label="Editor toolbar">
+        <div className="fe-bar-left">
+          <span className="fe-identity">
+            {ident.mode === "edit" && ident.namespace ? (
+              <>
+                <span className="fe-ns">{ident.namespace}</span>
+                <span className="fe-sep">/</span>
+                <strong>{ident.id}</strong>
+              </>
+            ) : (
+              <strong>New flow</strong>
+            )}
+          </span>
+          {ident.mode === "edit" ? <span className="badge badge-muted we-revision">revision {ident.revision}</span> : null}
+          <span className="we-dirty" hidden={!dirty}>
+            Unsaved changes
+          </span>
+        </div>
+        <div className="fe-bar-mid">
+          <div className="fe-seg" role="group" aria-label="Panes">
+            {(["code", "split", "canvas"] as View[]).map((v) => (
+              <button key={v} type="button" aria-pressed={view === v} onClick={() => setView(v)}>
+                {v === "code" ? "YAML" : v === "split" ? "Both" : "Canvas"}
+              </button>
+            ))}
+          </div>
+          <button type="button" className="fe-btn" aria-label="Undo (Ctrl+Z)" title="Undo (Ctrl+Z)" onClick={() => viewRef.current && undoCode(viewRef.current)}>
+            ↶
+          </button>
+          <button type="button" className="fe-btn" aria-label="Redo (Ctrl+Shift+Z)" title="Redo (Ctrl+Shift+Z)" onClick={() => viewRef.current && redoCode(viewRef.current)}>
+            ↷
+          </button>
+          <button type="button" className="fe-btn" aria-label="Duplicate selection (Ctrl+D)" title="Duplicate (Ctrl+D)" disabled={!selected.size} onClick={duplicate}>
+            Duplicate
+          </button>
+          <button type="button" className="fe-btn" aria-label="Delete selection (Delete)" title="Delete (Del)" disabled={!selected.size && !selectedEdges.length} onClick={deleteSelection}>
+            Delete
+          </button>
+          <select
+            className="fe-wrap"
+            aria-label="Wrap the selection into a flowable"
+            value=""
+            disabled={!selected.size}
+            onChange={(e) => e.currentTarget.value && wrap(e.currentTarget.value)}
+          >
+            <option value="">Wrap in…</option>
+            {WRAP_TYPES.map((t) => (
+              <option key={t} value={t}>
+                {t.slice(t.lastIndexOf(".") + 1)}
+              </option>
+            ))}
+          </select>
+          <label className="fe-root-dag" title="Run the flow's top-level tasks as a DAG: draw edges between tasks to set dependsOn">
+            <input
+              type="checkbox"
+              aria-label="Run the top-level tasks as a DAG"
+              checked={!!model.slots[0]?.dag}
+              disabled={!model.ok}
+              onChange={(e) => actions.toggleDag(["tasks"], e.currentTarget.checked)}
+            />
+            DAG
+          </label>
+          <button type="button" className="fe-btn" aria-label="Toggle dark mode" title="Dark mode" aria-pressed={dark} onClick={() => setDark((d) => !d)}>
+            ◐
+          </button>
+        </div>
+        <div className="fe-bar-right">
+          <span className="we-status" data-kind={status.kind} role="status" aria-live="polite">
+            {status.text}
+          </span>
+          {ident.mode === "edit" && ident.namespace && ident.id ? (
+            <>
+              {props.urls.revisionsPage ? (
+                <a className="btn btn-ghost btn-sm" href={fill(props.urls.revisionsPage, ident.namespace, ident.id)}>
+                  Revisions
+                </a>
+              ) : null}
+              <a className="btn btn-ghost btn-sm" href={fill(props.urls.flowPage, ident.namespace, ident.id)}>
+                View flow
+              </a>
+            </>
+          ) : null}
+          <button type="button" className="btn btn-primary btn-sm we-save" title="Save (Ctrl+S)" disabled={saving} onClick={() => void save()}>
+            {saving ? "Saving…" : "Save"}
+          </button>
+        </div>
+      </div>
+      {banner ? (
+        <div className="we-banner fe-banner" data-tone={banner.tone} role="alert">
+          <span>{banner.text}</span>
+          <button type="button" aria-label="Dismiss" onClick={() => setBanner(null)}>
+            ×
+          </button>
+        </div>
+      ) : null}
+      {conflict ? (
+        <ConflictPanel
+          conflict={conflict}
+          onOverwrite={() => void save(true)}
+          onLoadTheirs={() => loadTheirs(conflict)}
+          onClose={() => setConflict(null)}
+        />
+      ) : null}
+      <div className="fe-main">
+        <section className="fe-code" aria-label="Flow YAML" hidden={view === "canvas"}>
+          <div className="fe-code-host" ref={codeHost} />
+          <div className="fe-problems" aria-label="Problems">
+            {errorCount ? `${errorCount} problem${errorCount > 1 ? "s" : ""}` : status.kind === "valid" ? "No problems" : ""}
+          </div>
+        </section>
+        <section className="fe-visual" aria-label="Flow canvas" hidden={view === "code"} tabIndex={-1} onKeyDown={onCanvasKey}>
+          <Palette catalog={catalog} error={catalogError} onAdd={addAfterSelection} />
+          <div className="fe-canvas-wrap">
+            {notice ? (
+              <div className={`fe-notice fe-notice--${notice.tone}`} role="alert">
+                {notice.text}
+                <button type="button" aria-label="Dismiss message" onClick={() => setNotice(null)}>
+                  ×
+                </button>
+              </div>
+            ) : null}
+            {!model.ok ? <div className="fe-stale" role="status">The YAML does not parse: the canvas shows the last valid structure.</div> : null}
+            <ReactFlowProvider>
+              <Canvas
+                picture={picture}
+                positions={positions}
+                dark={dark}
+                actions={actions}
+                selected={selected}
+                onSelect={onSelectCanvas}
+                onDropType={insertAt}
+                onMove={(id, target) => edit((src) => ops.moveTask(src, id, target.slotPath, target.index))}
+                onConnect={(source, target) => {
+                  const t = model.byId.get(target);
+                  if (t && !t.slot.dag) {
+                    setNotice({ tone: "error", text: `Turn on DAG for the list holding "${target}" first (its DAG switch), then draw the edge.` });
+                    return;
+                  }
+                  edit((src) => ops.addDependsOn(src, target, source));
+                }}
+                onOpen={(id) => {
+                  if (viewRef.current) revealId(viewRef.current, id);
+                  if (view === "canvas") setView("split");
+                }}
+                onReady={(rf) => (rfRef.current = rf)}
+              />
+            </ReactFlowProvider>
+            {single ? (
+              <aside className="fe-side" aria-label="Task properties">
+                <PropertyForm
+                  catalog={catalog}
+                  taskId={single.id}
+                  type={single.type}
+                  value={singleValue}
+                  errors={problemsByTask.get(single.id) ?? []}
+                  onSet={onSetProperty}
+                  onRename={onRename}
+                />
+              </aside>
+            ) : selected.size > 1 ? (
+              <aside className="fe-side fe-muted" aria-label="Selection">
+                <p>{selected.size} tasks selected. Delete, duplicate, copy or wrap them from the toolbar.</p>
+              </aside>
+            ) : null}
+          </div>
+        </section>
+      </div>
+    </div>
+  );
+}

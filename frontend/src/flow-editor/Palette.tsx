@@ -1,0 +1,102 @@
+/**
+ * Palette of every registered task type, grouped by package and searchable. Drag an entry onto
+ * the canvas (into a group, onto an edge) to insert it; Enter or the + button appends it after
+ * the selection. Selecting an entry shows the plugin's docs.
+ */
+
+import { memo, useMemo, useState } from "react";
+
+import { PALETTE_MIME } from "./Canvas";
+import type { Catalog, TaskType } from "./schema";
+
+interface Props {
+  catalog: Catalog | null;
+  error: string | null;
+  onAdd: (type: string) => void;
+}
+
+export const Palette = memo(function Palette({ catalog, error, onAdd }: Props) {
+  const [query, setQuery] = useState("");
+  const [focus, setFocus] = useState<TaskType | null>(null);
+  const groups = useMemo(() => {
+    const q = query.trim().toLowerCase();
+    const out = new Map<string, TaskType[]>();
+    for (const t of catalog?.tasks ?? []) {
+      if (q && !`${t.type} ${t.title}`.toLowerCase().includes(q)) continue;
+      const list = out.get(t.group) ?? [];
+      list.push(t);
+      out.set(t.group, list);
+    }
+    return [...out.entries()];
+  }, [catalog, query]);
+
+  return (
+    <aside className="fe-palette" aria-label="Task palette">
+      <input
+        className="fe-search"
+        type="search"
+        placeholder="Search task types…"
+        aria-label="Search task types"
+        value={query}
+        onChange={(e) => setQuery(e.currentTarget.value)}
+      />
+      {error ? <p className="fe-muted">Task types unavailable: {error}</p> : null}
+      {!catalog && !error ? <p className="fe-muted">Loading task types…</p> : null}
+      <div className="fe-palette-list">
+        {groups.map(([group, types]) => (
+          <details key={group} open={!!query || group.endsWith("flow") || group.endsWith("log")} className="fe-palette-group">
+            <summary>
+              {group} <span className="fe-count">{types.length}</span>
+            </summary>
+            <ul>
+              {types.map((t) => (
+                <li key={t.type}>
+                  <div
+                    className={`fe-palette-item${t.deprecated ? " is-deprecated" : ""}${focus?.type === t.type ? " is-focused" : ""}`}
+                    draggable
+                    role="button"
+                    tabIndex={0}
+                    data-type={t.type}
+                    aria-label={`${t.name}: ${t.title}. Drag onto the canvas, or press Enter to add.`}
+                    title={t.title}
+                    onDragStart={(e) => {
+                      e.dataTransfer.setData(PALETTE_MIME, t.type);
+                      e.dataTransfer.setData("text/plain", t.type);
+                      e.dataTransfer.effectAllowed = "copy";
+                    }}
+                    onClick={() => setFocus(t)}
+                    onKeyDown={(e) => {
+                      if (e.key === "Enter") onAdd(t.type);
+                    }}
+                  >
+                    <span className={`fe-dot${t.flowable ? " is-flowable" : ""}`} aria-hidden="true" />
+                    <span className="fe-palette-name">{t.name}</span>
+                    <button
+                      type="button"
+                      className="fe-add"
+                      aria-label={`Add ${t.name}`}
+                      title="Add after the selection"
+                      onClick={(e) => {
+                        e.stopPropagation();
+                        onAdd(t.type);
+                      }}
+                    >
+                      +
+                    </button>
+                  </div>
+                </li>
+              ))}
+            </ul>
+          </details>
+        ))}
+      </div>
+      {focus ? (
+        <section className="fe-docs" aria-label={`Documentation of ${focus.name}`}>
+          <h3>{focus.title || focus.name}</h3>
+          <code className="fe-docs-type">{focus.type}</code>
+          <p>{focus.docs || "No documentation."}</p>
+        </section>
+      ) : null}
+    </aside>
+  );
+});
