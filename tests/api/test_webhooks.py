@@ -64,11 +64,11 @@ def eager() -> Iterator[None]:
 
     before = app.conf.task_always_eager
     app.conf.task_always_eager = True
-    runner.compiled.cache_clear()
+    runner.clear_compiled()
     cache.clear()
     yield
     app.conf.task_always_eager = before
-    runner.compiled.cache_clear()
+    runner.clear_compiled()
     cache.clear()
 
 
