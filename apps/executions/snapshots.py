@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
+from django.utils.dateparse import parse_datetime
 
 from apps.engine.model import TaskRunData
 from apps.engine.states import State
@@ -67,7 +68,8 @@ class Loaded:
 # waited for the lock would otherwise read the task runs as they were before the previous holder
 # committed), every task run's version and pending outcome, with the whole row only where the
 # cached copy (the `{id: version}` object) is missing or stale.
-_LOCK = "SELECT e.*, (txid_current() %% 4294967296)::text AS weir_xid FROM weir_execution e WHERE e.id = %s FOR UPDATE {skip}"
+_LOCK = ("SELECT row_to_json(e), (txid_current() %% 4294967296)::text FROM weir_execution e "
+         "WHERE e.id = %s FOR UPDATE {skip}")
 _RUNS = """
 SELECT coalesce(json_agg(json_build_array(t.id, t.xmin::text, t.result,
            CASE WHEN c.v IS DISTINCT FROM t.xmin::text THEN row_to_json(t) END)), '[]'::json)
@@ -88,13 +90,14 @@ def lock_and_load(execution_id: str, skip_locked: bool) -> Loaded | None:
         raw = dict(TaskRun.objects.filter(execution_id=execution_id, result__isnull=False)
                    .values_list("id", "result"))
         return Loaded(row, load_runs(execution_id), None, _outcomes(raw))
-    found = list(Execution.objects.raw(_LOCK.format(skip="SKIP LOCKED" if skip_locked else ""), [execution_id]))
-    if not found:
-        return None
-    row = found[0]
-    entry = _local.entries.pop(execution_id, None)
-    cached = entry.versions if entry is not None else {}
     with connection.cursor() as cursor:
+        cursor.execute(_LOCK.format(skip="SKIP LOCKED" if skip_locked else ""), [execution_id])
+        found = cursor.fetchone()
+        if found is None:
+            return None
+        row, xid = execution_from_json(as_json(found[0])), str(found[1])
+        entry = _local.entries.pop(execution_id, None)
+        cached = entry.versions if entry is not None else {}
         cursor.execute(_RUNS, [json.dumps(cached), execution_id])
         items = as_json(cursor.fetchone()[0])
     versions = {run_id: version for run_id, version, _, _ in items}
@@ -102,8 +105,24 @@ def lock_and_load(execution_id: str, skip_locked: bool) -> Loaded | None:
     fresh = {run_id: run_from_json(full) for run_id, _, _, full in items if full is not None}
     kept = {run.id: run for run in (entry.runs if entry is not None else []) if run.id in versions}
     kept.update(fresh)
-    xid = str(row.__dict__["weir_xid"])  # the lock query's computed column
     return Loaded(row, sorted(kept.values(), key=lambda run: run.seq), versions, pending, xid)
+
+
+_DATETIMES = frozenset(f.attname for f in Execution._meta.concrete_fields if f.get_internal_type() == "DateTimeField")
+
+
+def execution_from_json(raw: dict[str, Any]) -> Execution:
+    """An Execution read as `row_to_json` (as `Model.from_db` would build it, without the ORM's
+    per-query set-up, which costs more than the rest of a decision's reading)."""
+    values = {f.attname: raw.get(f.column) for f in Execution._meta.concrete_fields}
+    for name in _DATETIMES:
+        text = values[name]
+        if isinstance(text, str):
+            values[name] = parse_datetime(text)
+    row = Execution(**values)
+    row._state.adding = False
+    row._state.db = connection.alias
+    return row
 
 
 def as_json(value: Any) -> Any:
