@@ -29,6 +29,10 @@ from apps.flows import services as flow_services
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
+# The tasks go to a worker group's queue that no worker serves: the test drives the worker's
+# functions itself, and an in-process worker started by other tests (tests/live, tests/browser)
+# must not take its task runs.
+QUEUE = "weir.wg.outcomes-test"
 FAN = """id: fan
 namespace: acme.outcomes
 tasks:
@@ -38,17 +42,21 @@ tasks:
       - id: a
         type: io.kestra.plugin.core.debug.Return
         format: A
+        workerGroup: {key: outcomes-test}
       - id: b
         type: io.kestra.plugin.core.debug.Return
         format: B
+        workerGroup: {key: outcomes-test}
   - id: after
     type: io.kestra.plugin.core.debug.Return
     format: done
+    workerGroup: {key: outcomes-test}
 """
 
 
 @pytest.fixture
-def started(writer: Any) -> str:
+def started(writer: Any, settings: Any) -> str:
+    settings.WEIR_WORKER_GROUPS = ["outcomes-test"]
     flow_services.create_flow(writer, FAN)
     row = ex_services.create_execution("acme.outcomes", "fan", inputs_mode="none", start=False)
     lifecycle.start(row.id)
@@ -191,7 +199,7 @@ def test_a_free_execution_applies_the_outcome_at_once_and_hands_over_the_next_ta
     run_id, attempt = _claim(started, "a")
     b_id, b_attempt = _claim(started, "b")
     _finish(started, "a", run_id, attempt)
-    inline = runner.Inline("weir.tasks", "test-worker")
+    inline = runner.Inline(QUEUE, "test-worker")
     ctx = _context(started, b_id)
 
     data = worker._finish(started, b_id, b_attempt, State.SUCCESS, {"value": "B"}, ctx, inline)
