@@ -87,6 +87,19 @@ def labels_map(labels: list[dict[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def merge_labels(existing: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Labels set by a task replace those with the same key and add the others."""
+    merged = [dict(label) for label in existing]
+    for label in new:
+        for item in merged:
+            if item.get("key") == label["key"]:
+                item["value"] = label["value"]
+                break
+        else:
+            merged.append(dict(label))
+    return merged
+
+
 def _namespace_variables(env: Env) -> dict[str, Any]:
     read = getattr(env.services, "namespace_variables", None)
     return dict(read()) if read is not None else {}

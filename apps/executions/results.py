@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from apps.engine import planner
-from apps.engine.context import Env
+from apps.engine.context import Env, merge_labels
 from apps.engine.model import CompiledFlow, Effects, ExecutionData, TaskRunData
 from apps.engine.states import State
 
@@ -37,19 +37,6 @@ class Outcome:
         return cls(attempt=int(raw["attempt"]), state=State(raw["state"]), outputs=raw.get("outputs"),
                    logs=[(str(level), str(message)) for level, message in raw.get("logs") or []],
                    labels=raw.get("labels"))
-
-
-def merge_labels(existing: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Labels set by a task replace those with the same key and add the others."""
-    merged = [dict(label) for label in existing]
-    for label in new:
-        for item in merged:
-            if item.get("key") == label["key"]:
-                item["value"] = label["value"]
-                break
-        else:
-            merged.append(dict(label))
-    return merged
 
 
 def fold(flow: CompiledFlow, data: ExecutionData, pending: dict[str, Outcome], env: Env) -> Effects:

@@ -317,17 +317,6 @@ class WorkerRunContext:
         current = self.labels if self.labels is not None else []
         self.labels = [*current, *labels]
 
-    def merged_labels(self, existing: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        merged = [dict(label) for label in existing]
-        for label in self.labels or []:
-            for item in merged:
-                if item.get("key") == label["key"]:
-                    item["value"] = label["value"]
-                    break
-            else:
-                merged.append(dict(label))
-        return merged
-
     def set_state(self, state: str) -> None:
         """End the attempt in WARNING (or another terminal state) instead of SUCCESS."""
         self.final_state = State(state)

@@ -418,7 +418,7 @@ class Harness:
                 state, outputs, rc = run_plugin(self, run)
                 logs = rc.logs
                 if rc.labels is not None:
-                    self.ex.labels = _merge_labels(self.ex.labels, rc.labels)
+                    self.ex.labels = ctx.merge_labels(self.ex.labels, rc.labels)
             else:
                 state, outputs = outcome if isinstance(outcome, tuple) else (outcome, None)
             self.logs.extend((run.id, level, message) for level, message in logs)
@@ -479,18 +479,6 @@ class Harness:
 
     def outputs_map(self) -> dict[str, Any]:
         return ctx.outputs_and_states(self.ex)[0]
-
-
-def _merge_labels(existing: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    merged = [dict(label) for label in existing]
-    for label in new:
-        for item in merged:
-            if item.get("key") == label["key"]:
-                item["value"] = label["value"]
-                break
-        else:
-            merged.append(dict(label))
-    return merged
 
 
 def history(obj: Any) -> list[str]:
