@@ -10,6 +10,7 @@ import logging
 import signal
 import threading
 import time
+from typing import Any
 
 log = logging.getLogger("weir.scheduler")
 _stop = threading.Event()
@@ -39,18 +40,17 @@ def run_scheduler_forever() -> None:
     log.info("scheduler stopped")
 
 
-def start_worker_threads(concurrency: int = 4) -> None:
-    """An in-process Celery worker on the in-memory broker, with a thread pool (standalone)."""
+def start_worker_threads(concurrency: int = 4) -> tuple[Any, threading.Thread]:
+    """An in-process Celery worker on this process's broker, with a thread pool (standalone).
+    Returns the worker (its `stop()` ends it) and the thread running it."""
     from config.celery import app
 
-    def run() -> None:
-        worker = app.Worker(pool="threads", concurrency=concurrency, queues=["weir.tasks"], loglevel="WARNING",
-                            without_heartbeat=True, without_mingle=True, without_gossip=True, quiet=True,
-                            redirect_stdouts=False,
-                            hostname="standalone@%h")
-        worker.start()
-
-    threading.Thread(target=run, name="weir-worker", daemon=True).start()
+    worker = app.Worker(pool="threads", concurrency=concurrency, queues=["weir.tasks"], loglevel="WARNING",
+                        without_heartbeat=True, without_mingle=True, without_gossip=True, quiet=True,
+                        redirect_stdouts=False, hostname="standalone@%h")
+    thread = threading.Thread(target=worker.start, name="weir-worker", daemon=True)
+    thread.start()
+    return worker, thread
 
 
 def start_background_services() -> None:

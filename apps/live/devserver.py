@@ -2,8 +2,8 @@
 
 For tests (tests/live, tests/browser) and benchmarks (bench/ui_logs.py), which need HTTP *and*
 WebSockets against the current database. The worker is `weir standalone`'s (a Celery worker
-with a thread pool on this process's broker), started once per process: Celery cannot stop a
-worker thread cleanly, and one is enough for every test.
+with a thread pool on this process's broker), started by the fixtures that serve and stopped
+when they end.
 """
 
 from __future__ import annotations
@@ -13,20 +13,32 @@ import threading
 import time
 from typing import Any
 
-_worker_started = False
+_worker: tuple[Any, threading.Thread] | None = None
 _worker_lock = threading.Lock()
 
 
 def start_worker(concurrency: int = 4) -> None:
-    """Run task runs in this process (idempotent)."""
-    global _worker_started
+    """Run task runs in this process until `stop_worker()` (idempotent)."""
+    global _worker
     with _worker_lock:
-        if _worker_started:
+        if _worker is not None and _worker[1].is_alive():
             return
         from apps.core.standalone import start_worker_threads
 
-        start_worker_threads(concurrency)
-        _worker_started = True
+        _worker = start_worker_threads(concurrency)
+
+
+def stop_worker() -> None:
+    """Stop the in-process worker: left running, it would take the messages of later tests
+    that run their own workers on the same broker (tests/faults) and find nothing to claim."""
+    global _worker
+    with _worker_lock:
+        if _worker is None:
+            return
+        worker, thread = _worker
+        _worker = None
+    worker.stop(in_sighandler=False)
+    thread.join(15)
 
 
 class ServerThread:

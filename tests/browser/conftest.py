@@ -28,6 +28,7 @@ from apps.live.devserver import (
     remove_sqlite_files,
     shared_memory_sqlite,
     start_worker,
+    stop_worker,
     use_file_sqlite_for_tests,
 )
 
@@ -82,9 +83,12 @@ def asgi_server(transactional_db: Any, monkeypatch: pytest.MonkeyPatch) -> Itera
         pytest.skip("the test database is SQLite in memory (set up by another directory's tests): run this "
                     "directory on its own, or with DATABASE_URL")
     start_worker()
-    with ServerThread() as server:
-        yield server
-        settle()
+    try:
+        with ServerThread() as server:
+            yield server
+            settle()
+    finally:
+        stop_worker()
 
 
 @pytest.fixture
