@@ -89,6 +89,7 @@ def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
     ex = _readable(request, execution_id)
     now = timezone.now()
     runs = list(TaskRun.objects.filter(execution_id=ex.id).order_by("seq"))
+    _mask_shown(ex, runs)
     level = request.GET.get("level", "").upper()
     try:
         levels = search.levels_from(level or None)
@@ -115,6 +116,19 @@ def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
         "parent": ex.trigger_execution_id or ex.parent_id,
         "live": _live_props(ex, can_execute, bool(resume_fields)),
     })
+
+
+def _mask_shown(ex: Execution, runs: list[TaskRun]) -> None:
+    """Mask secrets in what the page shows (inputs, outputs, task-run outputs), as the API's
+    answers are (apps/secrets/renderers.py): this process learns the execution's namespace
+    secrets and SECRET inputs first. The rows are only displayed, never saved."""
+    from apps.executions.secrets_mask import mask_value
+    from apps.secrets.renderers import learn
+
+    learn({"namespace": ex.namespace, "inputs": ex.inputs})
+    ex.inputs, ex.outputs = mask_value(ex.inputs or {}), mask_value(ex.outputs)
+    for run in runs:
+        run.outputs = mask_value(run.outputs)
 
 
 def _live_props(ex: Execution, can_execute: bool, has_resume_form: bool) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.test import Client
 
 from apps.executions import secrets_mask
 from apps.executions.models import Execution, LogLine, TaskRun
@@ -194,6 +195,13 @@ def test_a_canary_secret_never_reaches_logs_or_api_responses(root: Any, root_api
     outputs = {r["taskId"]: r["outputs"] for r in detail["taskRunList"]}
     assert outputs["out"] == {"value": f"{MASK}|{MASK}"}
     assert detail["inputs"]["token"] == MASK
+
+    secrets_mask.reset()
+    browser = Client()
+    browser.force_login(root)
+    page = browser.get(f"/executions/{execution_id}/")
+    assert page.status_code == 200
+    assert_clean(page.content.decode(), "the execution page")
 
 
 @pytest.mark.django_db(transaction=True)
