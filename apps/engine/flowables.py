@@ -7,6 +7,7 @@ value groups, DAG), and how the parent ends once its active branch is done.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -53,17 +54,20 @@ def _key(run: TaskRunData) -> tuple[str, str | None]:
 
 
 def _index(kids: Sequence[TaskRunData]) -> dict[tuple[str, str | None], TaskRunData]:
-    found: dict[tuple[str, str | None], TaskRunData] = {}
-    for kid in sorted(kids, key=lambda r: r.seq):
-        found[_key(kid)] = kid
-    return found
+    """Children by (task id, value); the latest run wins. Children usually arrive in `seq`
+    order already (the snapshot is read so and new runs get the next seq), so sort only if not."""
+    ordered = all(a.seq < b.seq for a, b in itertools.pairwise(kids))
+    return {_key(kid): kid for kid in (kids if ordered else sorted(kids, key=lambda r: r.seq))}
+
+
+Index = dict[tuple[str, str | None], TaskRunData]
 
 
 def current_branch(normal: list[Resolved], errors: list[Resolved],
-                   kids: Sequence[TaskRunData]) -> tuple[list[Resolved], bool]:
+                   kids: Sequence[TaskRunData], index: Index | None = None) -> tuple[list[Resolved], bool]:
     """The normal children, or the `errors` branch once a child failed for good (or an error
     task already exists). KESTRA.md §5.4 "branch selection"."""
-    index = _index(kids)
+    index = _index(kids) if index is None else index
     if any((n.id, v) in index for n, v in errors):
         return errors, True
     for n, v in normal:
@@ -73,8 +77,9 @@ def current_branch(normal: list[Resolved], errors: list[Resolved],
     return normal, False
 
 
-def branch_done(current: list[Resolved], kids: Sequence[TaskRunData], in_errors: bool) -> bool:
-    index = _index(kids)
+def branch_done(current: list[Resolved], kids: Sequence[TaskRunData], in_errors: bool,
+                index: Index | None = None) -> bool:
+    index = _index(kids) if index is None else index
     for n, v in current:
         run = index.get((n.id, v))
         if run is None or run.state not in TERMINATED:
@@ -82,10 +87,11 @@ def branch_done(current: list[Resolved], kids: Sequence[TaskRunData], in_errors:
     return True
 
 
-def nexts(mode: str, current: list[Resolved], kids: Sequence[TaskRunData], concurrency: int) -> list[Resolved]:
+def nexts(mode: str, current: list[Resolved], kids: Sequence[TaskRunData], concurrency: int,
+          index: Index | None = None) -> list[Resolved]:
     if not current:
         return []
-    index = _index(kids)
+    index = _index(kids) if index is None else index
     runs = [index.get((n.id, v)) for n, v in current]
     if mode == "sequential":
         return _sequential(current, runs)

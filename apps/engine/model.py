@@ -49,6 +49,7 @@ class TaskNode:
     """A WorkingDirectory: its children render with its variables (`workerTaskrun`)."""
     internal: str = ""
     """A part of a ForEachItem the engine adds (`split`, `items`, `merge`); run by the host."""
+    _slots: dict[str, list[TaskNode]] = field(default_factory=dict, repr=False)
 
     @property
     def depends_on(self) -> list[str]:
@@ -62,7 +63,11 @@ class TaskNode:
         return bool(self.raw.get("disabled"))
 
     def slot_tasks(self, slot: str) -> list[TaskNode]:
-        return [task for task in self.children.get(slot, []) if not task.disabled]
+        """The enabled tasks of a slot (a compiled flow never changes: computed once per slot)."""
+        cached = self._slots.get(slot)
+        if cached is None:
+            cached = self._slots[slot] = [task for task in self.children.get(slot, []) if not task.disabled]
+        return list(cached)
 
     def ancestors(self) -> Iterator[TaskNode]:
         node = self.parent

@@ -151,18 +151,19 @@ class Planner:
             errors = [(t, None) for t in node.slot_tasks("errors")]
         if parent is not None and behaviour.iteration is not None:
             kids = [k for k in kids if k.iteration == behaviour.iteration]
-        current, in_errors = flowables.current_branch(normal, errors, kids)
+        index = flowables._index(kids)  # one index of the children for the three questions below
+        current, in_errors = flowables.current_branch(normal, errors, kids, index)
         mode = "sequential" if in_errors else behaviour.mode
         if mode == "sequential" and any(n.depends_on for n, _ in current):
             mode = "dag"
         created = False
-        for child_node, value in flowables.nexts(mode, current, kids, behaviour.concurrency):
+        for child_node, value in flowables.nexts(mode, current, kids, behaviour.concurrency, index):
             self.create_run(child_node, parent, value, behaviour.iteration)
             created = True
         if created or parent is None:
             return created
         assert node is not None
-        done = flowables.branch_done(current, kids, in_errors)
+        done = flowables.branch_done(current, kids, in_errors, index)
         if not done:
             return False
         states = [k.state for k in kids if any(k.task_id == n.id and k.value == v for n, v in normal)]

@@ -321,7 +321,7 @@ def process(execution_id: str, event: Event, *, services: Any = None, inline: In
 def drain(execution_id: str) -> None:
     """Apply outcomes left on the execution's task runs, unless someone holds it (they will)."""
     for _ in range(1000):
-        with connection.cursor() as cursor:  # the hot path's most frequent query: no ORM
+        with snapshots.hot_cursor() as cursor:  # the hot path's most frequent query: no ORM
             cursor.execute("SELECT 1 FROM weir_task_run WHERE execution_id = %s AND result IS NOT NULL LIMIT 1",
                            [execution_id])
             if cursor.fetchone() is None:

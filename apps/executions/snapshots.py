@@ -51,6 +51,34 @@ def enabled() -> bool:
     return connection.vendor == "postgresql"
 
 
+class _Prepared:
+    """A psycopg cursor with server-side binding whose statements are prepared: the hot path's
+    few fixed statements are then planned once per connection instead of on every decision."""
+
+    def __init__(self) -> None:
+        import psycopg
+
+        connection.ensure_connection()
+        self._cursor = psycopg.Cursor(connection.connection)
+
+    def __enter__(self) -> _Prepared:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._cursor.close()
+
+    def execute(self, sql: str, params: list[Any]) -> None:
+        self._cursor.execute(sql, params, prepare=True)
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+
+def hot_cursor() -> Any:
+    """`_Prepared` on PostgreSQL, Django's own cursor elsewhere."""
+    return _Prepared() if enabled() else connection.cursor()
+
+
 @dataclass
 class Loaded:
     row: Execution
@@ -90,7 +118,7 @@ def lock_and_load(execution_id: str, skip_locked: bool) -> Loaded | None:
         raw = dict(TaskRun.objects.filter(execution_id=execution_id, result__isnull=False)
                    .values_list("id", "result"))
         return Loaded(row, load_runs(execution_id), None, _outcomes(raw))
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(_LOCK.format(skip="SKIP LOCKED" if skip_locked else ""), [execution_id])
         found = cursor.fetchone()
         if found is None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from django.db import close_old_connections, connection
+from django.db import close_old_connections
 from django.db.models import Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -135,7 +135,7 @@ def _claim(task_run_id: str, attempt: int) -> ExecutionData | None:
     stamp = timezone.now().isoformat()
     running, started = {"state": "RUNNING", "date": stamp}, {"state": "RUNNING", "startDate": stamp}
     if snapshots.enabled():
-        with connection.cursor() as cursor:
+        with snapshots.hot_cursor() as cursor:
             cursor.execute(_CLAIM, [attempt + 1, runner.lease_deadline(), WORKER_ID, json.dumps([running]),
                                     json.dumps([started]), stamp, task_run_id, attempt])
             found = cursor.fetchone()
