@@ -1,4 +1,4 @@
-"""Prints how many RBAC matrix cases ran, by category, at the end of the session."""
+"""Prints how many RBAC policy-table cases ran, by category, at the end of the session."""
 
 from __future__ import annotations
 
@@ -9,5 +9,5 @@ def pytest_terminal_summary(terminalreporter: Any, config: Any) -> None:
     counts = getattr(config, "rbac_counts", None)
     if counts and counts.get("cases"):
         detail = ", ".join(f"{k}={v}" for k, v in sorted(counts.items()) if k != "cases")
-        terminalreporter.write_line(f"rbac matrix: {counts['cases']} cases (route x method x namespace x persona); "
+        terminalreporter.write_line(f"rbac policy table: {counts['cases']} cases (route x method x namespace x persona); "
                                     f"{detail}")
