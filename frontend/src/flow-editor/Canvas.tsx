@@ -175,12 +175,20 @@ export function Canvas(props: Props) {
     setNodes((ns) => applyNodeChanges(changes.filter((c) => c.type !== "remove"), ns));
   }, []);
 
+  // React Flow reports the selection again whenever the nodes are rebuilt (which a selection
+  // change itself causes, through `props.selected`): act only on a real change, or the two
+  // feed each other until React gives up ("Maximum update depth exceeded").
+  const lastSelection = useRef("");
   useOnSelectionChange({
     onChange: useCallback(
       ({ nodes: sel, edges: selE }: { nodes: Node[]; edges: Edge[] }) => {
         const ids = sel.map((n) => (n.data as BoxData).taskId).filter((x): x is string => !!x);
-        setSelectedEdges(new Set(selE.map((e) => e.id)));
-        props.onSelect(ids, selE.map((e) => e.id));
+        const edgeIds = selE.map((e) => e.id);
+        const key = `${ids.join("\u0000")}|${edgeIds.join("\u0000")}`;
+        if (key === lastSelection.current) return;
+        lastSelection.current = key;
+        setSelectedEdges(new Set(edgeIds));
+        props.onSelect(ids, edgeIds);
       },
       [props.onSelect],
     ),
