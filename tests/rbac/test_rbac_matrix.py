@@ -18,8 +18,10 @@ savepoint that is rolled back, so a delete in one case does not starve the next.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -340,3 +342,83 @@ def _expected(rule: Rule, need: Need, persona: str, namespace: str, baseline: in
 def _report_counts(request: pytest.FixtureRequest) -> None:
     """tests/rbac/conftest.py prints these counts in the terminal summary."""
     request.config.rbac_counts = COUNTS  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------------------------------------
+# The WebSocket routes, through the real ASGI application (origin check, authentication,
+# consumers). Personas authenticate with API tokens made (and committed) for these cases: the
+# consumers read the database from other threads.
+
+
+@pytest.fixture(scope="module")
+def ws_tokens(world: World, django_db_blocker: Any) -> dict[str, str | None]:
+    from apps.accounts.services import create_token
+
+    with django_db_blocker.unblock():
+        return {p: (create_token(u, "ws matrix").raw if u is not None else None) for p, u in world.users.items()}
+
+
+def _first_frame(path: str, token: str | None) -> dict[str, Any]:
+    """Open a WebSocket on the ASGI application in-process and return its first JSON frame."""
+    from asgiref.testing import ApplicationCommunicator
+
+    from config.asgi import application
+
+    route, _, query = path.partition("?")
+    if token:
+        query = f"{query}&token={token}" if query else f"token={token}"
+
+    async def talk() -> dict[str, Any]:
+        scope = {"type": "websocket", "path": route, "raw_path": route.encode(), "query_string": query.encode(),
+                 "headers": [(b"origin", b"http://testserver"), (b"host", b"testserver")], "subprotocols": []}
+        communicator = ApplicationCommunicator(application, scope)
+        await communicator.send_input({"type": "websocket.connect"})
+        opened = await communicator.receive_output(10)
+        if opened["type"] != "websocket.accept":
+            return {"type": "refused"}
+        sent = await communicator.receive_output(10)
+        await communicator.send_input({"type": "websocket.disconnect", "code": 1000})
+        await communicator.wait(10)
+        frame: dict[str, Any] = json.loads(sent.get("text") or "{}")
+        return frame
+
+    # On a thread of its own: run from the test's thread, the consumers' database calls would
+    # share (and close) the test's connection.
+    out: list[dict[str, Any]] = []
+
+    def run() -> None:
+        try:
+            out.append(asyncio.run(talk()))
+        except Exception as error:  # reported as the frame, so the case says what went wrong
+            out.append({"type": f"exception {type(error).__name__}: {error}"})
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(30)
+    return out[0] if out else {"type": "timeout"}
+
+
+@pytest.mark.postgres  # the consumers read from other threads, which SQLite's test database blocks
+@pytest.mark.django_db
+@pytest.mark.parametrize("route", ["ws/v1/executions/{execution_id}", "ws/v1/executions?namespace={namespace}"])
+def test_websocket_subscriptions_against_every_persona_and_namespace(world: World, ws_tokens: dict[str, str | None],
+                                                                     route: str, settings: Any) -> None:
+    # The in-memory layer: each case runs its consumer on an event loop of its own.
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    failures = []
+    for label, values in world.values.items():
+        namespace = values["namespace"]
+        for persona in PERSONAS:
+            COUNTS["websocket"] += 1
+            COUNTS["cases"] += 1
+            frame = _first_frame("/" + _fill(route, values), ws_tokens[persona])
+            if persona == "anonymous":
+                wanted = {"error:401"}
+            elif "{execution_id}" in route:  # an execution's stream: READ on its namespace, else 404
+                wanted = {"state"} if _readable(persona, namespace) else {"error:404"}
+            else:  # a list stream: any signed-in user (each event is checked on its own)
+                wanted = {"ready"}
+            got = f"error:{frame.get('status')}" if frame.get("type") == "error" else str(frame.get("type"))
+            if got not in wanted:
+                failures.append(f"{persona:>9} in {label:<10} ({namespace}): got {got}, wanted {sorted(wanted)}")
+    assert not failures, f"/{route}:\n" + "\n".join(failures)
