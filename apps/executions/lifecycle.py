@@ -120,9 +120,7 @@ def start_subflows(row: Execution, flow: CompiledFlow, data: ExecutionData, effe
         else:
             step = _create_child(flow, data, run, request, env)
         if step is not None:
-            pending = more.subflows + step.subflows  # `_merge` keeps only the second's requests
-            more = runner._merge(more, step)
-            more.subflows = pending
+            more = runner.combine(more, step)
     return more
 
 

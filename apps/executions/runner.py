@@ -299,12 +299,12 @@ def process(execution_id: str, event: Event, *, services: Any = None, inline: In
         flow = compiled(row.namespace, row.flow_id, row.flow_revision)
         the_env = env(services or lifecycle.render_services(row))
         effects = results.fold(flow, data, loaded.pending, the_env) if loaded.pending else Effects()
-        effects = _combine(effects, event(flow, data, the_env))
+        effects = combine(effects, event(flow, data, the_env))
         for _ in range(100):  # child executions may fail at creation and re-advance the parent
             more = lifecycle.start_subflows(row, flow, data, effects, the_env)
             if more is None:
                 break
-            effects = _merge(effects, more)
+            effects = combine(effects, more)  # start_subflows took the requests it served
         saved = _save(row, data, effects, inline, folded=set(loaded.pending))
         snapshots.keep_after_commit(execution_id, data.task_runs, loaded, saved.written)
         to_dispatch = saved.to_dispatch
@@ -336,19 +336,12 @@ def _nothing(flow: CompiledFlow, data: ExecutionData, env: Env) -> Effects:
     return planner.advance(flow, data, env)
 
 
-def _combine(first: Effects, second: Effects) -> Effects:
+def combine(first: Effects, second: Effects) -> Effects:
+    """Two sets of effects as one: every list concatenated, in order."""
     return Effects(
         delays=first.delays + second.delays, subflows=first.subflows + second.subflows,
         logs=first.logs + second.logs, ended=first.ended or second.ended,
         kill_children=first.kill_children or second.kill_children,
-        new_execution=second.new_execution or first.new_execution,
-    )
-
-
-def _merge(first: Effects, second: Effects) -> Effects:
-    return Effects(
-        delays=first.delays + second.delays, subflows=second.subflows, logs=first.logs + second.logs,
-        ended=first.ended or second.ended, kill_children=first.kill_children or second.kill_children,
         new_execution=second.new_execution or first.new_execution,
     )
 
