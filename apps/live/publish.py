@@ -15,7 +15,9 @@ message to an event loop and returns:
   loop would not wake the consumers.
 
 Notices are coalesced for `COALESCE_SECONDS` (the latest per group and execution is sent), so
-a burst of decisions costs a few sends. Broker errors are logged and dropped; so is a backlog
+a burst of decisions costs a few sends, and only groups someone joined are sent to (one
+pipelined EXISTS per flush: a consumer joins before its first read, so a notice skipped for
+want of a member describes a change that read already sees). Broker errors are logged and dropped; so is a backlog
 above `MAX_PENDING` (Redis down).
 """
 
@@ -29,6 +31,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
+from channels_redis.core import RedisChannelLayer
 
 from apps.live import groups
 
@@ -99,11 +102,36 @@ async def _flush_later(layer: BaseChannelLayer) -> None:
         batch = list(_queued.items())
         _queued.clear()
         _flush_scheduled = False
-    for (group, _), message in batch:
-        try:
-            await layer.group_send(group, message)
-        except Exception as error:  # the broker is down: the pages catch up on their next read
-            log.warning("live notification not delivered: %s", error)
+    try:
+        wanted = await _listened(layer, sorted({group for (group, _), _ in batch}))
+        sends = [layer.group_send(group, message) for (group, _), message in batch if group in wanted]
+        for outcome in await asyncio.gather(*sends, return_exceptions=True):
+            if isinstance(outcome, Exception):
+                log.warning("live notification not delivered: %s", outcome)
+    except Exception as error:  # the broker is down: the pages catch up on their next read
+        log.warning("live notifications not delivered: %s", error)
+
+
+async def _listened(layer: BaseChannelLayer, names: list[str]) -> set[str]:
+    """The groups in `names` that someone has joined.
+
+    Most notices go to groups nobody watches (an execution page nobody opened, a namespace list
+    nobody filters on), and channels_redis spends two round trips per group to find that out.
+    One pipeline of EXISTS on its group keys answers for the whole batch; a group that
+    channels_redis does not keep as a key (another layer) is assumed listened to."""
+    key_of = getattr(layer, "_group_key", None)
+    if not isinstance(layer, RedisChannelLayer) or key_of is None or not names:
+        return set(names)
+    by_connection: dict[int, list[str]] = {}
+    for name in names:
+        by_connection.setdefault(layer.consistent_hash(name), []).append(name)
+    found: set[str] = set()
+    for index, members in by_connection.items():
+        pipe = layer.connection(index).pipeline(transaction=False)
+        for name in members:
+            pipe.exists(key_of(name))
+        found.update(name for name, exists in zip(members, await pipe.execute(), strict=True) if exists)
+    return found
 
 
 def _submit(execution_id: str, sends: list[tuple[str, dict[str, Any]]]) -> None:

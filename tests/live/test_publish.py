@@ -60,3 +60,31 @@ def test_names_channels_would_refuse_are_hashed() -> None:
     name = groups.execution("x" * 200)
     assert name.startswith("ex-h.") and len(name) < 100
     assert groups.namespace("été").startswith("ns-h.")
+
+
+@pytest.mark.redis
+def test_only_groups_someone_joined_are_sent_to() -> None:
+    """One pipelined EXISTS per flush filters out the groups nobody joined; the joined ones
+    still get their notice (a real channels_redis layer on the test Redis)."""
+    import asyncio
+    import os
+
+    from channels_redis.core import RedisChannelLayer
+
+    layer = RedisChannelLayer(hosts=[os.environ["REDIS_URL"]], prefix="weir-test-publish")
+
+    async def scenario() -> tuple[set[str], dict[str, Any]]:
+        channel = await layer.new_channel()
+        await layer.group_add("ex.watched", channel)
+        try:
+            listened = await publish._listened(layer, ["ex.watched", "ex.unwatched", "ns.nobody"])
+            await layer.group_send("ex.watched", {"type": publish.CHANGED, "logSeq": 3, "state": "RUNNING"})
+            received = await asyncio.wait_for(layer.receive(channel), timeout=5)
+        finally:
+            await layer.group_discard("ex.watched", channel)
+            await layer.flush()
+        return listened, received
+
+    listened, received = asyncio.run(scenario())
+    assert listened == {"ex.watched"}
+    assert received["logSeq"] == 3
