@@ -67,12 +67,15 @@ def send_fan_out(width: int, counter: str, done: str) -> None:
 
 
 def _install_profiler(prefix: str) -> None:
-    """`bench/engine.py --profile`: cProfile each pool process, written at its shutdown."""
+    """`bench/engine.py --profile`: cProfile each pool process, written at its shutdown. With
+    WEIR_BENCH_PROFILE_CLOCK=cpu it counts CPU time (waits on PostgreSQL and Redis vanish)."""
     import cProfile
+    import time
 
     from celery.signals import worker_process_init, worker_process_shutdown
 
-    profiler = cProfile.Profile()
+    cpu = os.environ.get("WEIR_BENCH_PROFILE_CLOCK") == "cpu"
+    profiler = cProfile.Profile(time.process_time) if cpu else cProfile.Profile()
 
     def start(**_: Any) -> None:
         profiler.enable()

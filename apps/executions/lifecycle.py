@@ -8,6 +8,7 @@ Lock order is always Flow row → Execution row, and a transaction never locks t
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -55,6 +56,19 @@ def start(execution_id: str) -> None:
         if concurrency:
             Flow.objects.select_for_update().filter(namespace=row.namespace, flow_id=row.flow_id).first()
         runner.process(execution_id, lambda f, d, e: _start_event(f, d, e, concurrency))
+
+
+def start_new(row: Execution) -> bool:
+    """Start an execution in the transaction that creates it, when nothing has to wait: no
+    schedule date ahead, no flow `concurrency` (which needs the Flow row's lock first). `row`
+    is unsaved; it is inserted started, or left unsaved (False) for the caller to insert CREATED
+    and `start` after commit."""
+    if row.schedule_date is not None and row.schedule_date > timezone.now():
+        return False
+    if runner.compiled(row.namespace, row.flow_id, row.flow_revision).raw.get("concurrency"):
+        return False
+    runner.process_new(row, lambda f, d, e: _start_event(f, d, e, None))
+    return True
 
 
 def _start_event(flow: CompiledFlow, data: ExecutionData, env: Env, concurrency: dict[str, Any] | None) -> Effects:
@@ -269,23 +283,28 @@ def after_commit(row: Execution, data: ExecutionData, effects: Effects) -> None:
         spec = dict(effects.new_execution)
         transaction.on_commit(lambda: flow_retry(data.id, spec))
     if effects.ended:
-        transaction.on_commit(lambda: ended(data.id))
+        what = Ended(data.id, data.namespace, data.flow_id, data.flow_revision, bool(data.meta.get("parent")))
+        transaction.on_commit(lambda: ended(what))
 
 
-def ended(execution_id: str) -> None:
-    try:
-        row = Execution.objects.only("namespace", "flow_id", "flow_revision", "meta", "state").get(id=execution_id)
-    except Execution.DoesNotExist:
-        return
-    if (row.meta or {}).get("parent"):
-        subflow_ended(execution_id)
-    release_queue(row.namespace, row.flow_id, row.flow_revision)
-    try:
-        from apps.executions import flowtriggers
+@dataclass(frozen=True)
+class Ended:
+    """What the end of an execution needs to know, taken from the decision that ended it."""
 
-        flowtriggers.on_execution_end(execution_id)
-    except ImportError:
-        pass
+    execution_id: str
+    namespace: str
+    flow_id: str
+    flow_revision: int
+    has_parent: bool
+
+
+def ended(what: Ended) -> None:
+    if what.has_parent:
+        subflow_ended(what.execution_id)
+    release_queue(what.namespace, what.flow_id, what.flow_revision)
+    from apps.executions import flowtriggers
+
+    flowtriggers.on_execution_end(what.execution_id)
 
 
 def kill_children(execution_id: str) -> None:

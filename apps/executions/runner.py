@@ -162,11 +162,15 @@ def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline 
           folded: set[str] | None = None) -> Saved:
     """Persist what the engine changed; returns the task runs to dispatch after commit."""
     seq_before = row.log_seq
-    if effects.logs:
+    if effects.logs:  # foreign keys are checked at commit: lines may precede a new row
         append_logs(row, [(run_id, level, message) for run_id, level, message in effects.logs], data, save=False)
     # Only a row that changed is written: most worker results leave the execution as it was.
     changed = [name for name in _EXECUTION_FIELDS if getattr(row, name) != _stored(data, name)]
-    if changed or row.log_seq != seq_before:
+    if row._state.adding:  # process_new: the row is inserted with the decision's result
+        for name in changed:
+            setattr(row, name, _stored(data, name))
+        row.save(force_insert=True)
+    elif changed or row.log_seq != seq_before:
         for name in changed:
             setattr(row, name, _stored(data, name))
         row.save(update_fields=[*changed, "log_seq", "updated"])
@@ -299,23 +303,45 @@ def process(execution_id: str, event: Event, *, services: Any = None, inline: In
         flow = compiled(row.namespace, row.flow_id, row.flow_revision)
         the_env = env(services or lifecycle.render_services(row))
         effects = results.fold(flow, data, loaded.pending, the_env) if loaded.pending else Effects()
-        effects = combine(effects, event(flow, data, the_env))
-        for _ in range(100):  # child executions may fail at creation and re-advance the parent
-            more = lifecycle.start_subflows(row, flow, data, effects, the_env)
-            if more is None:
-                break
-            effects = combine(effects, more)  # start_subflows took the requests it served
-        saved = _save(row, data, effects, inline, folded=set(loaded.pending))
-        snapshots.keep_after_commit(execution_id, data.task_runs, loaded, saved.written)
-        to_dispatch = saved.to_dispatch
-        lifecycle.after_commit(row, data, effects)
-        transaction.on_commit(lambda: live_publish.row_changed(row))  # live views (apps/live, H3)
-        if to_dispatch:
-            transaction.on_commit(lambda: dispatch.publish_many([(r.id, r.attempt_count) for r in to_dispatch],
-                                                                data, to_dispatch))
+        _conclude(row, flow, data, combine(effects, event(flow, data, the_env)), the_env, inline, loaded)
         # Whoever skipped this lock meanwhile left an outcome for the holder: look after commit.
         transaction.on_commit(lambda: drain(execution_id))
     return data
+
+
+def process_new(row: Execution, event: Event) -> ExecutionData:
+    """`process` for an execution this transaction creates: `row` is not saved yet, and is
+    inserted with the decision's result. Nobody else can see the execution before the commit,
+    so there is nothing to lock, load or drain (one transaction instead of three)."""
+    from apps.executions import lifecycle
+
+    with transaction.atomic():
+        data = to_data(row, [])
+        flow = compiled(row.namespace, row.flow_id, row.flow_revision)
+        the_env = env(lifecycle.render_services(row))
+        _conclude(row, flow, data, event(flow, data, the_env), the_env, None, None)
+    return data
+
+
+def _conclude(row: Execution, flow: CompiledFlow, data: ExecutionData, effects: Effects, the_env: Env,
+              inline: Inline | None, loaded: snapshots.Loaded | None) -> None:
+    """The end of every decision: child executions, the writes, and what runs after commit."""
+    from apps.executions import lifecycle
+
+    for _ in range(100):  # child executions may fail at creation and re-advance the parent
+        more = lifecycle.start_subflows(row, flow, data, effects, the_env)
+        if more is None:
+            break
+        effects = combine(effects, more)  # start_subflows took the requests it served
+    saved = _save(row, data, effects, inline, folded=set(loaded.pending) if loaded else None)
+    if loaded is not None:
+        snapshots.keep_after_commit(data.id, data.task_runs, loaded, saved.written)
+    to_dispatch = saved.to_dispatch
+    lifecycle.after_commit(row, data, effects)
+    transaction.on_commit(lambda: live_publish.row_changed(row))  # live views (apps/live, H3)
+    if to_dispatch:
+        transaction.on_commit(lambda: dispatch.publish_many([(r.id, r.attempt_count) for r in to_dispatch],
+                                                            data, to_dispatch))
 
 
 def drain(execution_id: str) -> None:

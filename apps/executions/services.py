@@ -130,16 +130,21 @@ def create_execution(namespace: str, flow_id: str, *, inputs: Mapping[str, Any] 
     meta: dict[str, Any] = {"attemptNumber": 1, "originalCreatedDate": now.isoformat()}
     if parent is not None:
         meta["parent"] = {"executionId": parent[0], "taskRunId": parent[1], "wait": parent[2]}
-    row = Execution.objects.create(
+    row = Execution(
         id=execution_id, namespace=namespace, flow_id=flow_id, flow_revision=rev, state="CREATED",
         history=[{"state": "CREATED", "date": now.isoformat()}], inputs=typed, labels=all_labels,
         variables=variables or {}, trigger=trigger, original_id=execution_id, meta=meta, schedule_date=when,
         trigger_execution_id=parent[0] if parent else None,
     )
-    record(None, "execution.create", namespace=namespace, target_type="execution", target_id=row.id,
-           after={"flowId": flow_id, "revision": rev, "labels": all_labels})
-    if start:
-        transaction.on_commit(lambda: lifecycle.start(row.id))
+    with transaction.atomic():
+        # A top-level execution starts in this transaction; a child waits for its parent's commit
+        # (a transaction decides for one execution only, lifecycle's rule).
+        if not (start and parent is None and lifecycle.start_new(row)):
+            row.save(force_insert=True)
+            if start:
+                transaction.on_commit(lambda: lifecycle.start(row.id))
+        record(None, "execution.create", namespace=namespace, target_type="execution", target_id=row.id,
+               after={"flowId": flow_id, "revision": rev, "labels": all_labels})
     return row
 
 

@@ -1,8 +1,8 @@
 """Executions, logs and metrics REST API (KESTRA.md §7.2, §7.3).
 
 Most tests run inside the test transaction, where `on_commit` never fires: a created execution
-stays CREATED, and `lifecycle.start` called directly leaves it RUNNING with its first task runs
-planned but never dispatched. That is exactly the state kill, pause, force-run and friends need.
+starts in its creating transaction (RUNNING, its first task runs planned) but they are never
+dispatched. That is exactly the state kill, pause, force-run and friends need.
 The end-to-end tests (`transaction=True` with an eager Celery) run executions to their end.
 """
 
@@ -111,7 +111,8 @@ def test_create_with_a_json_body(api: Any, greet: Any) -> None:
     body = response.json()
     assert body["namespace"] == "acme.data" and body["flowId"] == "greet" and body["flowRevision"] == 1
     assert body["inputs"]["name"] == "Ada" and body["inputs"]["count"] == 3
-    assert body["state"]["current"] == "CREATED"
+    assert body["state"]["current"] == "RUNNING"  # started in the transaction that created it
+    assert [s["state"] for s in body["state"]["histories"]] == ["CREATED", "RUNNING"]
     assert {"key": "env", "value": "prod"} in body["labels"] and {"key": "team", "value": "data"} in body["labels"]
     assert {"key": "system.correlationId", "value": body["id"]} in body["labels"]
     assert body["url"].endswith(f"/executions/{body['id']}/")
@@ -230,7 +231,7 @@ def test_search_filters(api: Any, spread: dict[str, Execution]) -> None:
     assert _ids(api.get(search, {"labels": "env:prod"})) == {root, other}
     assert _ids(api.get(f"{search}?labels=env:prod&namespace=acme")) == {root}
     assert _ids(api.get(search, {"state": "KILLED"})) == {other}
-    assert _ids(api.get(f"{search}?state=KILLED&state=CREATED")) == {root, child, other}
+    assert _ids(api.get(f"{search}?state=KILLED&state=RUNNING")) == {root, child, other}
     assert _ids(api.get(search, {"timeRange": "PT1H"})) == {root, child, other}
     later = (timezone.now() + timedelta(hours=1)).isoformat()
     assert _ids(api.get(search, {"startDate": later})) == set()
