@@ -49,8 +49,13 @@ class Execution(models.Model):
 
 
 class TaskRun(models.Model):
+    """One task run. Its row is written several times per attempt on the engine's hot path, and
+    every write of a changed state inserts into each index whose predicate the new row matches:
+    so the indexes are few and partial (the sweeper's and reaper's only cover the states they
+    look for), and `execution` has none of its own (`taskrun_seq_unique` leads with it)."""
+
     id = models.CharField(primary_key=True, max_length=32)
-    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="task_runs")
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="task_runs", db_index=False)
     task_id = models.CharField(max_length=100)
     parent_task_run_id = models.CharField(max_length=32, null=True, blank=True)
     value = models.TextField(null=True, blank=True)
@@ -77,8 +82,9 @@ class TaskRun(models.Model):
         ordering = ["execution", "seq"]
         constraints = [models.UniqueConstraint(fields=["execution", "seq"], name="taskrun_seq_unique")]
         indexes = [
-            models.Index(fields=["state", "lease_until"], name="taskrun_lease_idx"),
-            models.Index(fields=["state", "dispatched_at"], name="taskrun_dispatch_idx"),
+            models.Index(fields=["lease_until"], condition=models.Q(state="RUNNING"), name="taskrun_lease_idx"),
+            models.Index(fields=["dispatched_at"], condition=models.Q(state__in=["CREATED", "RESTARTED"]),
+                         name="taskrun_dispatch_idx"),
             models.Index(fields=["execution"], condition=models.Q(result__isnull=False),
                          name="taskrun_pending_result_idx"),
         ]

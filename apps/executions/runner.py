@@ -154,8 +154,6 @@ class Inline:
 @dataclass
 class Saved:
     to_dispatch: list[TaskRunData]
-    written: set[str]
-    """Task runs this transaction wrote (their row version is now its own)."""
 
 
 def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline | None = None,
@@ -176,7 +174,7 @@ def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline 
         row.save(update_fields=[*changed, "log_seq", "updated"])
     new_rows: list[dict[str, Any]] = []
     to_dispatch: list[TaskRunData] = []
-    saved = Saved(to_dispatch, set())
+    saved = Saved(to_dispatch)
     now = timezone.now()
     if inline is not None:
         _pick_inline(data, inline, now)
@@ -184,7 +182,6 @@ def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline 
         dispatching, run.dispatch = run.dispatch, False
         if not (run.new or run.dirty):
             continue
-        saved.written.add(run.id)
         fields: dict[str, Any] = {
             "state": run.state.value, "history": run.history, "attempts": run.attempts,
             "attempt_no": run.attempt_count, "outputs": run.outputs, "plan": run.plan,
@@ -210,7 +207,6 @@ def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline 
     runrows.insert(new_rows)
     if folded:  # outcomes that no longer matched their run: drop them (their logs were kept)
         TaskRun.objects.filter(id__in=folded).update(result=None)
-        saved.written |= folded
     if data.deleted_runs:
         TaskRun.objects.filter(id__in=data.deleted_runs).delete()
         data.deleted_runs = []
@@ -335,7 +331,7 @@ def _conclude(row: Execution, flow: CompiledFlow, data: ExecutionData, effects: 
         effects = combine(effects, more)  # start_subflows took the requests it served
     saved = _save(row, data, effects, inline, folded=set(loaded.pending) if loaded else None)
     if loaded is not None:
-        snapshots.keep_after_commit(data.id, data.task_runs, loaded, saved.written)
+        snapshots.keep_after_commit(data.id, data.task_runs, loaded)
     to_dispatch = saved.to_dispatch
     lifecycle.after_commit(row, data, effects)
     transaction.on_commit(lambda: live_publish.row_changed(row))  # live views (apps/live, H3)

@@ -1,10 +1,16 @@
-"""Task runs of an execution, read once and then kept up to date from row versions.
+"""Task runs of an execution, read once and then kept up to date by transaction horizon.
 
 Every worker result locks its execution and hands the planner all of its task runs. On a wide
 execution (a Parallel of 100 tasks) reading and decoding every row on every result is most of
-the time the lock is held, so results queue up behind it. PostgreSQL gives each row version an
-`xmin` (the writing transaction), so a short query of `(id, xmin)` tells which rows changed since
-this thread last saw them, and only those are read again (docs/adr/0007).
+the time the lock is held, so results queue up behind it. Instead each worker thread keeps its
+last view of an execution with the horizon of the snapshot it was read at (the oldest
+transaction still running then: every older one had ended, and what it wrote was seen). The
+next read asks only for rows written by transactions at or after that horizon
+(`age(xmin)`, wraparound-safe), plus those holding a pending outcome: on a 100-wide fan-out
+that is a handful of rows instead of all of them (docs/adr/0007).
+
+A deleted row (a restart) cannot show up as a change, so the read also counts the rows: a
+count below what the cache holds after merging means a full read.
 
 The cache is per thread: the objects a decision mutates are never shared with another thread
 (the standalone worker runs tasks on a thread pool). An entry is taken out for the length of a
@@ -14,6 +20,7 @@ nothing behind. On databases without `xmin` (SQLite) every decision reads all ro
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections import OrderedDict
@@ -32,11 +39,12 @@ MAX_ENTRIES = 64
 
 
 class _Entry:
-    __slots__ = ("runs", "versions")
+    __slots__ = ("horizon", "runs")
 
-    def __init__(self, runs: list[TaskRunData], versions: dict[str, str]) -> None:
+    def __init__(self, runs: list[TaskRunData], horizon: int) -> None:
         self.runs = runs
-        self.versions = versions
+        self.horizon = horizon
+        """txid (64-bit) of the oldest transaction running when `runs` were read."""
 
 
 class _Local(threading.local):
@@ -83,27 +91,27 @@ def hot_cursor() -> Any:
 class Loaded:
     row: Execution
     runs: list[TaskRunData]
-    versions: dict[str, str] | None
-    """Row versions the runs were read at (None where the database has none)."""
+    horizon: int | None
+    """The read's horizon (None where the database has no transaction ids)."""
     pending: dict[str, Outcome]
     """Attempt outcomes workers left on their rows (apps/executions/results.py)."""
-    xid: str = ""
-    """This transaction's id, the `xmin` of every row it writes."""
 
 
-# Two statements on PostgreSQL. First lock the execution and learn this transaction's id. Then,
-# in a new statement (so with a snapshot taken after the lock was granted: a statement that
-# waited for the lock would otherwise read the task runs as they were before the previous holder
-# committed), every task run's version and pending outcome, with the whole row only where the
-# cached copy (the `{id: version}` object) is missing or stale.
-_LOCK = ("SELECT row_to_json(e), (txid_current() %% 4294967296)::text FROM weir_execution e "
+# Two statements on PostgreSQL. First lock the execution and take this transaction's id (so
+# `age()` below counts from it). Then, in a new statement (so with a snapshot taken after the
+# lock was granted: a statement that waited for the lock would otherwise read the task runs as
+# they were before the previous holder committed), the number of runs, the snapshot's horizon,
+# and the rows changed since the cached view's horizon (`%s` = this txid - that horizon; all
+# rows when there is no cached view).
+_LOCK = ("SELECT row_to_json(e), txid_current() FROM weir_execution e "
          "WHERE e.id = %s FOR UPDATE {skip}")
 _RUNS = """
-SELECT coalesce(json_agg(json_build_array(t.id, t.xmin::text, t.result,
-           CASE WHEN c.v IS DISTINCT FROM t.xmin::text THEN row_to_json(t) END)), '[]'::json)
-  FROM weir_task_run t LEFT JOIN json_each_text(%s::json) AS c(id, v) ON c.id = t.id
- WHERE t.execution_id = %s
+SELECT count(*), txid_snapshot_xmin(txid_current_snapshot()),
+       coalesce(json_agg(row_to_json(t)) FILTER (WHERE age(t.xmin) <= %s OR t.result IS NOT NULL), '[]'::json)
+  FROM weir_task_run t WHERE t.execution_id = %s
 """
+_EVERY_ROW = 2**31 - 1
+"""`age()` of any live row is below this (frozen rows answer exactly this)."""
 
 
 def lock_and_load(execution_id: str, skip_locked: bool) -> Loaded | None:
@@ -123,17 +131,33 @@ def lock_and_load(execution_id: str, skip_locked: bool) -> Loaded | None:
         found = cursor.fetchone()
         if found is None:
             return None
-        row, xid = execution_from_json(as_json(found[0])), str(found[1])
+        row, xid = execution_from_json(as_json(found[0])), int(found[1])
         entry = _local.entries.pop(execution_id, None)
-        cached = entry.versions if entry is not None else {}
-        cursor.execute(_RUNS, [json.dumps(cached), execution_id])
-        items = as_json(cursor.fetchone()[0])
-    versions = {run_id: version for run_id, version, _, _ in items}
-    pending = _outcomes({run_id: result for run_id, _, result, _ in items if result is not None})
-    fresh = {run_id: run_from_json(full) for run_id, _, _, full in items if full is not None}
-    kept = {run.id: run for run in (entry.runs if entry is not None else []) if run.id in versions}
-    kept.update(fresh)
-    return Loaded(row, sorted(kept.values(), key=lambda run: run.seq), versions, pending, xid)
+        since = min(xid - entry.horizon, _EVERY_ROW) if entry is not None else _EVERY_ROW
+        cursor.execute(_RUNS, [since, execution_id])
+        count, horizon, changed = cursor.fetchone()
+        changed = as_json(changed)
+        runs = _merge(entry.runs if entry is not None else [], changed)
+        if len(runs) != count:  # rows were deleted since (a restart): read them all
+            cursor.execute(_RUNS, [_EVERY_ROW, execution_id])
+            count, horizon, changed = cursor.fetchone()
+            changed = as_json(changed)
+            runs = _merge([], changed)
+    pending = _outcomes({raw["id"]: raw["result"] for raw in changed if raw["result"] is not None})
+    return Loaded(row, runs, int(horizon), pending)
+
+
+def _merge(cached: list[TaskRunData], changed: list[dict[str, Any]]) -> list[TaskRunData]:
+    """The cached runs with the changed rows replacing or joining them, in `seq` order."""
+    if not changed:
+        return cached
+    fresh = {raw["id"]: run_from_json(raw) for raw in changed}
+    merged = [fresh.pop(run.id, run) for run in cached]
+    if fresh:  # new runs: their seq is usually after every cached one
+        merged += fresh.values()
+        if any(a.seq > b.seq for a, b in itertools.pairwise(merged)):
+            merged.sort(key=lambda run: run.seq)
+    return merged
 
 
 _DATETIMES = frozenset(f.attname for f in Execution._meta.concrete_fields if f.get_internal_type() == "DateTimeField")
@@ -170,13 +194,13 @@ def _outcomes(raw: dict[str, Any]) -> dict[str, Outcome]:
     return {run_id: Outcome.from_json(as_json(value)) for run_id, value in raw.items()}
 
 
-def keep_after_commit(execution_id: str, runs: list[TaskRunData], loaded: Loaded, written: set[str]) -> None:
-    """Remember `runs` (the decision's result) once the transaction commits; the rows this
-    transaction wrote carry its transaction id as `xmin`."""
-    if loaded.versions is None:
+def keep_after_commit(execution_id: str, runs: list[TaskRunData], loaded: Loaded) -> None:
+    """Remember `runs` (the decision's result) once the transaction commits, with the horizon
+    of the read they started from: the rows this transaction wrote are newer, and will be read
+    again next time, which costs a few rows and keeps one rule."""
+    if loaded.horizon is None:
         return
-    versions = {**loaded.versions, **dict.fromkeys(written, loaded.xid)}
-    entry = _Entry(list(runs), versions)
+    entry = _Entry(list(runs), loaded.horizon)
 
     def keep() -> None:
         entries = _local.entries
