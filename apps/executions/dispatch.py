@@ -78,6 +78,15 @@ class Listeners:
 LISTENERS = Listeners()
 
 
+def budget(queue: str) -> int | None:
+    """How many runs one decision publishes on `queue`, the rest being held (docs/adr/0009):
+    as many as the live workers have processes for it. None (no limit) when that is unknown;
+    a queue nobody is known to consume gets every message (they wait in the broker)."""
+    from apps.executions import census
+
+    return census.slots(queue)
+
+
 def fallback_for(run: TaskRunData, data: ExecutionData) -> str | None:
     """FAIL or CANCEL when the run's worker group has no live worker and that is its fallback;
     None when the run may be published (a worker listens, no group, or fallback WAIT)."""

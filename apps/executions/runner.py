@@ -149,6 +149,10 @@ class Inline:
     queue: str
     worker: str
     claimed: TaskRunData | None = None
+    hand_off: bool = False
+    """The worker takes nothing more (its inline budget is spent): publish a held run instead,
+    so the execution keeps its share of workers (docs/adr/0009)."""
+    handed: TaskRunData | None = None
 
 
 @dataclass
@@ -178,19 +182,27 @@ def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline 
     now = timezone.now()
     if inline is not None:
         _pick_inline(data, inline, now)
+    budgets: dict[str, int | None] = {}
     for run in data.task_runs:
         dispatching, run.dispatch = run.dispatch, False
         if not (run.new or run.dirty):
             continue
+        queue = dispatch.queue_for(run, data) if dispatching else ""
+        if dispatching:
+            if run is inline_claimed(inline):
+                run.plan.pop("held", None)
+            elif (inline is not None and run is inline.handed) or _spend(budgets, queue):
+                run.plan.pop("held", None)
+                to_dispatch.append(run)
+            else:
+                run.plan["held"] = True  # a worker of this execution claims it (docs/adr/0009)
         fields: dict[str, Any] = {
             "state": run.state.value, "history": run.history, "attempts": run.attempts,
             "attempt_no": run.attempt_count, "outputs": run.outputs, "plan": run.plan,
             "start_date": run.start_date, "end_date": run.end_date, "iteration": run.iteration,
         }
         if dispatching:
-            fields["dispatched_at"], fields["queue"] = now, dispatch.queue_for(run, data)
-            if run is not inline_claimed(inline):
-                to_dispatch.append(run)
+            fields["dispatched_at"], fields["queue"] = now, queue
         if inline is not None and run is inline.claimed:
             fields["lease_until"], fields["worker"] = now + timedelta(seconds=lease_seconds()), inline.worker
         elif run.state in TERMINATED:
@@ -198,6 +210,9 @@ def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline 
         if run.new:
             new_rows.append({**fields, "id": run.id, "execution_id": data.id, "task_id": run.task_id,
                              "parent_task_run_id": run.parent_id, "value": run.value, "seq": run.seq})
+        elif inline is not None and run is inline.claimed:  # a held run: another worker may take it
+            if not runrows.claim(run.id, fields, run.attempt_count - 1):
+                inline.claimed = None
         else:
             if folded and run.id in folded:
                 fields["result"] = None
@@ -222,15 +237,43 @@ def inline_claimed(inline: Inline | None) -> TaskRunData | None:
     return inline.claimed if inline is not None else None
 
 
+def _spend(budgets: dict[str, int | None], queue: str) -> bool:
+    """Whether one more run may be published on `queue` in this decision."""
+    if queue not in budgets:
+        budgets[queue] = dispatch.budget(queue)
+    left = budgets[queue]
+    if left is None:
+        return True
+    budgets[queue] = left - 1
+    return left > 0
+
+
 def _pick_inline(data: ExecutionData, inline: Inline, now: datetime) -> None:
-    """Claim, for the offering worker, one run this decision dispatches on its queue. Runs
-    dispatched earlier are left to their messages: taking them would leave a message behind
-    for every run taken, which costs more than it saves."""
+    """Claim, for the offering worker, one run this decision dispatches on its queue, else one
+    held earlier (docs/adr/0009). Runs published earlier are left to their messages: taking
+    them would leave a message behind for every run taken, which costs more than it saves.
+    With `hand_off`, the held run is published instead of claimed."""
+    if not inline.hand_off:
+        for run in data.task_runs:
+            if run.dispatch and dispatch.queue_for(run, data) == inline.queue:
+                _claim_in_place(run, now)
+                inline.claimed = run
+                return
     for run in data.task_runs:
-        if run.dispatch and dispatch.queue_for(run, data) == inline.queue:
-            _claim_in_place(run, now)
-            inline.claimed = run
+        if is_held(run) and dispatch.queue_for(run, data) == inline.queue:
+            run.dispatch = run.dirty = True
+            if inline.hand_off:
+                inline.handed = run
+            else:
+                _claim_in_place(run, now)
+                inline.claimed = run
             return
+
+
+def is_held(run: TaskRunData) -> bool:
+    """Runnable and waiting for a worker of its execution to claim it, with no message."""
+    return (run.state in (State.CREATED, State.RESTARTED) and bool(run.plan.get("held"))
+            and run.plan.get("dispatched") == run.attempt_count)
 
 
 def _stored(data: ExecutionData, name: str) -> Any:
@@ -283,15 +326,24 @@ class Busy(Exception):
 
 
 def process(execution_id: str, event: Event, *, services: Any = None, inline: Inline | None = None,
-            wait: bool = True) -> ExecutionData | None:
+            wait: bool | float = True) -> ExecutionData | None:
     """Lock, load, fold in pending worker outcomes, decide, save, and schedule follow-ups after
-    commit. With `wait=False` (workers) a locked execution is not waited for: None is returned
-    and nothing is written."""
+    commit. With `wait=False` a locked execution is not waited for, and with `wait=<seconds>`
+    (workers) not longer than that (PostgreSQL): None is returned and nothing is written."""
+    try:
+        return _process(execution_id, event, services, inline, wait)
+    except snapshots.LockWaitTooLong:
+        return None
+
+
+def _process(execution_id: str, event: Event, services: Any, inline: Inline | None,
+             wait: bool | float) -> ExecutionData | None:
     from apps.executions import lifecycle
 
-    can_skip = not wait and bool(connection.features.has_select_for_update_skip_locked)
+    can_skip = wait is False and bool(connection.features.has_select_for_update_skip_locked)
+    timeout = float(wait) if not isinstance(wait, bool) else None
     with transaction.atomic():
-        loaded = snapshots.lock_and_load(execution_id, can_skip)
+        loaded = snapshots.lock_and_load(execution_id, can_skip, timeout)
         if loaded is None:
             return None
         row = loaded.row

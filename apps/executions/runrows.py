@@ -44,9 +44,26 @@ def insert(rows: list[dict[str, Any]]) -> None:
 
 
 def update(run_id: str, fields: Mapping[str, Any]) -> None:
-    """Set `fields` (column → value) on one task run."""
+    """Set `fields` (column → value) on one task run.
+
+    A decision writes one of a few column sets, so on PostgreSQL each becomes a prepared
+    statement with server-side parameters (no quoting of JSON text in Python either)."""
+    _set(run_id, fields, "", [])
+
+
+def claim(run_id: str, fields: Mapping[str, Any], attempt: int) -> bool:
+    """`update`, only if the run is still unclaimed at `attempt` (what a worker's claim checks):
+    a run held for its execution's workers can also be claimed by one whose outcome went to the
+    lock holder, and exactly one of them may run it (docs/adr/0009)."""
+    return _set(run_id, fields, " AND state IN ('CREATED', 'RESTARTED') AND attempt_no = %s", [attempt])
+
+
+def _set(run_id: str, fields: Mapping[str, Any], condition: str, extra: list[Any]) -> bool:
+    from apps.executions.snapshots import hot_cursor
+
     names = list(fields)
     assignments = ", ".join(f"{name} = %s" for name in names)
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE weir_task_run SET {assignments} WHERE id = %s",
-                       [*(_param(name, fields[name]) for name in names), run_id])
+    with hot_cursor() as cursor:
+        cursor.execute(f"UPDATE weir_task_run SET {assignments} WHERE id = %s{condition}",
+                       [*(_param(name, fields[name]) for name in names), run_id, *extra])
+        return bool(cursor.rowcount)

@@ -81,6 +81,13 @@ class _Prepared:
     def fetchone(self) -> Any:
         return self._cursor.fetchone()
 
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
 
 def hot_cursor() -> Any:
     """`_Prepared` on PostgreSQL, Django's own cursor elsewhere."""
@@ -97,26 +104,31 @@ class Loaded:
     """Attempt outcomes workers left on their rows (apps/executions/results.py)."""
 
 
-# Two statements on PostgreSQL. First lock the execution and take this transaction's id (so
-# `age()` below counts from it). Then, in a new statement (so with a snapshot taken after the
-# lock was granted: a statement that waited for the lock would otherwise read the task runs as
-# they were before the previous holder committed), the number of runs, the snapshot's horizon,
-# and the rows changed since the cached view's horizon (`%s` = this txid - that horizon; all
-# rows when there is no cached view).
-_LOCK = ("SELECT row_to_json(e), txid_current() FROM weir_execution e "
-         "WHERE e.id = %s FOR UPDATE {skip}")
+# Two statements on PostgreSQL, sent together in one round trip (pipeline mode, with the
+# transaction's BEGIN). First lock the execution, which gives the transaction its id. Then, in a
+# new statement (so with a snapshot taken after the lock was granted: a statement that waited
+# for the lock would otherwise read the task runs as they were before the previous holder
+# committed), the number of runs, the snapshot's horizon, and the rows changed since the cached
+# view's horizon: `age(xmin)` counts from this transaction's id, so a row is newer than the
+# horizon when its age is at most `txid - horizon`. When the lock was skipped the transaction
+# has no id (`txid_current_if_assigned()` is NULL) and the answer is thrown away.
+_LOCK = "SELECT row_to_json(e) FROM weir_execution e WHERE e.id = %s FOR UPDATE {skip}"
 _RUNS = """
 SELECT count(*), txid_snapshot_xmin(txid_current_snapshot()),
-       coalesce(json_agg(row_to_json(t)) FILTER (WHERE age(t.xmin) <= %s OR t.result IS NOT NULL), '[]'::json)
+       coalesce(json_agg(row_to_json(t)) FILTER (
+         WHERE %s OR age(t.xmin) <= txid_current_if_assigned() - %s OR t.result IS NOT NULL), '[]'::json)
   FROM weir_task_run t WHERE t.execution_id = %s
 """
-_EVERY_ROW = 2**31 - 1
-"""`age()` of any live row is below this (frozen rows answer exactly this)."""
 
 
-def lock_and_load(execution_id: str, skip_locked: bool) -> Loaded | None:
+class LockWaitTooLong(Exception):
+    """The execution stayed locked longer than the decision was willing to wait."""
+
+
+def lock_and_load(execution_id: str, skip_locked: bool, timeout: float | None = None) -> Loaded | None:
     """Lock the execution row and read what a decision needs: None when the execution does not
-    exist or (with `skip_locked`) another transaction holds it."""
+    exist or (with `skip_locked`) another transaction holds it. With `timeout` (seconds, on
+    PostgreSQL) a lock held longer raises LockWaitTooLong, after the transaction is undone."""
     from apps.executions.runner import load_runs
 
     if not enabled():
@@ -126,25 +138,42 @@ def lock_and_load(execution_id: str, skip_locked: bool) -> Loaded | None:
         raw = dict(TaskRun.objects.filter(execution_id=execution_id, result__isnull=False)
                    .values_list("id", "result"))
         return Loaded(row, load_runs(execution_id), None, _outcomes(raw))
-    with hot_cursor() as cursor:
-        cursor.execute(_LOCK.format(skip="SKIP LOCKED" if skip_locked else ""), [execution_id])
-        found = cursor.fetchone()
+    import psycopg
+
+    entry = _local.entries.pop(execution_id, None)
+    connection.ensure_connection()
+    conn = connection.connection
+    with psycopg.Cursor(conn) as lock, psycopg.Cursor(conn) as read:
+        try:
+            with conn.pipeline():
+                if timeout is not None:  # for this transaction only
+                    lock.execute("SELECT set_config('lock_timeout', %s, true)", [f"{int(timeout * 1000)}ms"],
+                                 prepare=True)
+                lock.execute(_LOCK.format(skip="SKIP LOCKED" if skip_locked else ""), [execution_id], prepare=True)
+                read.execute(_RUNS, [entry is None, entry.horizon if entry else 0, execution_id], prepare=True)
+        except psycopg.errors.LockNotAvailable as error:
+            if entry is not None:
+                _local.entries[execution_id] = entry
+            raise LockWaitTooLong(execution_id) from error
+        found = lock.fetchone()
         if found is None:
+            if entry is not None:
+                _local.entries[execution_id] = entry
             return None
-        row, xid = execution_from_json(as_json(found[0])), int(found[1])
-        entry = _local.entries.pop(execution_id, None)
-        since = min(xid - entry.horizon, _EVERY_ROW) if entry is not None else _EVERY_ROW
-        cursor.execute(_RUNS, [since, execution_id])
-        count, horizon, changed = cursor.fetchone()
-        changed = as_json(changed)
+        count, horizon, changed = _counted(read)
         runs = _merge(entry.runs if entry is not None else [], changed)
         if len(runs) != count:  # rows were deleted since (a restart): read them all
-            cursor.execute(_RUNS, [_EVERY_ROW, execution_id])
-            count, horizon, changed = cursor.fetchone()
-            changed = as_json(changed)
+            read.execute(_RUNS, [True, 0, execution_id], prepare=True)
+            count, horizon, changed = _counted(read)
             runs = _merge([], changed)
+    row = execution_from_json(as_json(found[0]))
     pending = _outcomes({raw["id"]: raw["result"] for raw in changed if raw["result"] is not None})
-    return Loaded(row, runs, int(horizon), pending)
+    return Loaded(row, runs, horizon, pending)
+
+
+def _counted(cursor: Any) -> tuple[int, int, list[dict[str, Any]]]:
+    count, horizon, changed = cursor.fetchone()
+    return int(count), int(horizon), as_json(changed)
 
 
 def _merge(cached: list[TaskRunData], changed: list[dict[str, Any]]) -> list[TaskRunData]:

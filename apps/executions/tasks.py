@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from apps.executions import census
+
+census.connect_signals()  # workers count themselves in (apps/executions/census.py)
+
 
 @shared_task(name="weir.run_task", acks_late=True, reject_on_worker_lost=True, ignore_result=True)  # type: ignore[untyped-decorator]
 def run_task(task_run_id: str, attempt: int, queue: str = "weir.tasks") -> None:

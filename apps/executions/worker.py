@@ -90,6 +90,12 @@ LEASES = Leases()
 INLINE_LIMIT = 200
 """Tasks one Celery message may run back to back before the next one goes through the broker."""
 
+DECISION_WAIT_SECONDS = 0.2
+"""How long a worker waits for its execution's lock to apply an outcome itself. A decision
+holds the lock for a few milliseconds, so waiting is cheaper than leaving the outcome for the
+holder (a write, then a drain); past this the outcome is left (a long decision, or a fan-in
+so wide that outcomes are better applied in batches by whoever holds the lock)."""
+
 
 @dataclass
 class Attempt:
@@ -112,7 +118,7 @@ def execute(task_run_id: str, attempt: int, queue: str = dispatch.DEFAULT_QUEUE)
     for left in range(INLINE_LIMIT, 0, -1):
         if current is None:
             return
-        current = _run_one(current, queue if left > 1 else None)
+        current = _run_one(current, runner.Inline(queue, WORKER_ID, hand_off=left == 1))
 
 
 # PostgreSQL: claim and read the run with its execution in one round trip.
@@ -156,7 +162,7 @@ def _claim(task_run_id: str, attempt: int) -> ExecutionData | None:
     return runner.to_data(run_row.execution, [run_row])
 
 
-def _run_one(current: Attempt, inline_queue: str | None) -> Attempt | None:
+def _run_one(current: Attempt, inline: runner.Inline) -> Attempt | None:
     cancel = threading.Event()
     LEASES.hold(current.task_run_id, current.number, cancel)
     try:
@@ -168,13 +174,40 @@ def _run_one(current: Attempt, inline_queue: str | None) -> Attempt | None:
         ctx = WorkerRunContext(flow, data, run, node, cancel, all_runs)
         state, outputs = _run_plugin(ctx, node.type, node.raw)
         failpoints.hit("worker.after_side_effect_before_commit")
-        inline = runner.Inline(inline_queue, WORKER_ID) if inline_queue else None
         after = _finish(data.id, current.task_run_id, current.number, state, outputs, ctx, inline)
     finally:
         LEASES.release(current.task_run_id, current.number)
-    if inline is None or inline.claimed is None or after is None:
+    if after is not None and inline.claimed is not None:
+        return Attempt(inline.claimed.id, inline.claimed.attempt_count, after)
+    if inline.hand_off:
         return None
-    return Attempt(inline.claimed.id, inline.claimed.attempt_count, after)
+    # The outcome went to the lock holder, or another worker took the held run picked for us:
+    # take a held run the way a message would, if any may be left (docs/adr/0009).
+    if after is None or any(runner.is_held(run) for run in after.task_runs):
+        return _claim_held(data.id, inline.queue)
+    return None
+
+
+_HELD = """SELECT id, attempt_no FROM weir_task_run
+ WHERE execution_id = %s AND queue = %s AND state IN ('CREATED', 'RESTARTED') AND plan ? 'held'
+   AND (plan ->> 'dispatched')::int = attempt_no
+ ORDER BY seq LIMIT 3"""
+
+
+def _claim_held(execution_id: str, queue: str) -> Attempt | None:
+    """Claim a run held for this execution's workers (docs/adr/0009) the way a message would:
+    the worker whose outcome went to the lock holder must not go idle while runs wait for it.
+    A few candidates, since another worker may claim the first meanwhile."""
+    if not snapshots.enabled():
+        return None  # runs are only held where the workers can be counted (PostgreSQL + Celery)
+    with snapshots.hot_cursor() as cursor:
+        cursor.execute(_HELD, [execution_id, queue])
+        candidates = cursor.fetchall()
+    for run_id, attempt in candidates:
+        data = _claim(run_id, attempt)
+        if data is not None:
+            return Attempt(run_id, attempt + 1, data, partial=True)
+    return None
 
 
 def _run_plugin(ctx: WorkerRunContext, type_name: str, raw: Any) -> tuple[State, dict[str, Any] | None]:
@@ -240,14 +273,14 @@ def _short(error: ValidationError) -> str:
 def _finish(execution_id: str, task_run_id: str, attempt: int, state: State,
             outputs: dict[str, Any] | None, ctx: WorkerRunContext, inline: runner.Inline | None
             ) -> ExecutionData | None:
-    """Apply the outcome now if the execution is free; else leave it on the run for the holder
+    """Apply the outcome now, waiting a little for the lock; else leave it on the run for the holder
     (apps/executions/results.py). Returns the decision's snapshot when this worker made it."""
     outcome = Outcome(attempt, state, outputs, list(ctx.logs), ctx.labels)
 
     def event(flow: CompiledFlow, data: ExecutionData, env: Env) -> Effects:
         return results.fold(flow, data, {task_run_id: outcome}, env)
 
-    data = runner.process(execution_id, event, inline=inline, wait=False)
+    data = runner.process(execution_id, event, inline=inline, wait=DECISION_WAIT_SECONDS)
     if data is None:
         left = TaskRun.objects.filter(id=task_run_id, attempt_no=attempt, state="RUNNING", result__isnull=True) \
             .update(result=outcome.to_json(), lease_until=runner.lease_deadline())

@@ -96,10 +96,22 @@ def _fit(page: Any) -> None:
     page.wait_for_timeout(300)  # the fit animates for 200 ms
 
 
+def _still_box(locator: Any) -> Any:
+    """The element's box once it stopped moving (the fit animation runs longer on a busy machine)."""
+    box = locator.bounding_box()
+    for _ in range(40):
+        locator.page.wait_for_timeout(50)
+        again = locator.bounding_box()
+        if again == box:
+            return box
+        box = again
+    return box
+
+
 def _connect(page: Any, source: str, target: str) -> None:
     _fit(page)
-    src = _node(page, source).locator(".react-flow__handle.source").bounding_box()
-    dst = _node(page, target).locator(".react-flow__handle.target").bounding_box()
+    src = _still_box(_node(page, source).locator(".react-flow__handle.source"))
+    dst = _still_box(_node(page, target).locator(".react-flow__handle.target"))
     page.mouse.move(src["x"] + src["width"] / 2, src["y"] + src["height"] / 2)
     page.mouse.down()
     page.mouse.move(dst["x"] + 2, dst["y"] + 2, steps=8)

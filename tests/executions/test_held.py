@@ -1,0 +1,179 @@
+"""Held runs (docs/adr/0009): a wide fan-out publishes a message for as many runs as the workers
+have processes; the others wait in the database, and the workers of that execution claim them
+one after another, without the broker.
+
+The tasks go to a worker group's queue that no worker serves, and the census is fixed by the
+test: the test drives the worker's functions itself and counts the messages in Redis.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+import redis
+from django.db import connection, transaction
+
+from apps.engine.context import Env
+from apps.engine.model import CompiledFlow, Effects, ExecutionData
+from apps.executions import census, runner, scheduler, worker
+from apps.executions import services as ex_services
+from apps.executions.models import Execution, TaskRun
+from apps.flows import services as flow_services
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+
+QUEUE = "weir.wg.held-test"
+WIDTH = 6
+FAN = """id: fan
+namespace: acme.held
+tasks:
+  - id: all
+    type: io.kestra.plugin.core.flow.Parallel
+    tasks:
+""" + "".join(f"""      - id: t{i}
+        type: io.kestra.plugin.core.debug.Return
+        format: "{i}"
+        workerGroup: {{key: held-test}}
+""" for i in range(WIDTH)) + """  - id: join
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ outputs.t0.value }}-joined"
+    workerGroup: {key: held-test}
+"""
+
+
+@pytest.fixture
+def broker() -> Iterator[Any]:
+    client = redis.Redis.from_url(os.environ["REDIS_URL"])
+    client.delete(QUEUE)
+    yield client
+    client.delete(QUEUE)
+
+
+@pytest.fixture
+def slots(settings: Any) -> Iterator[None]:
+    settings.WEIR_WORKER_GROUPS = ["held-test"]
+    census.override({QUEUE: 2})
+    yield
+    census.forget()
+
+
+@pytest.fixture
+def fan(writer: Any, slots: None, broker: Any) -> str:
+    flow_services.create_flow(writer, FAN)
+    return str(ex_services.create_execution("acme.held", "fan", inputs_mode="none").id)
+
+
+def _runs(execution_id: str) -> dict[str, TaskRun]:
+    return {row.task_id: row for row in TaskRun.objects.filter(execution_id=execution_id)}
+
+
+def _published(execution_id: str) -> list[str]:
+    return [r.task_id for r in _runs(execution_id).values() if r.state == "CREATED" and not r.plan.get("held")
+            and r.task_id != "all"]
+
+
+def test_a_fan_out_publishes_as_many_runs_as_there_are_processes(fan: str, broker: Any) -> None:
+    runs = _runs(fan)
+    held = sorted(r.task_id for r in runs.values() if r.plan.get("held"))
+    assert len(_published(fan)) == 2 and broker.llen(QUEUE) == 2
+    assert len(held) == WIDTH - 2
+    assert all(runs[t].state == "CREATED" and runs[t].dispatched_at is not None for t in held)
+
+
+def test_the_workers_of_the_execution_run_every_held_run_without_a_message(fan: str, broker: Any) -> None:
+    for task_id in _published(fan):
+        run = _runs(fan)[task_id]
+        worker.execute(run.id, run.attempt_no, QUEUE)
+    assert Execution.objects.get(id=fan).state == "SUCCESS"
+    runs = _runs(fan)
+    assert runs["join"].outputs == {"value": "0-joined"}
+    assert all(r.state == "SUCCESS" for r in runs.values())
+    assert broker.llen(QUEUE) == 2  # the two first messages, never taken from Redis here; no other
+
+
+def test_a_worker_whose_outcome_went_to_the_lock_holder_takes_a_held_run(fan: str) -> None:
+    first = _runs(fan)[_published(fan)[0]]
+    held_before = {r.id for r in _runs(fan).values() if r.plan.get("held")}
+    ready, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                Execution.objects.select_for_update().get(id=fan)
+                ready.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert ready.wait(10)
+    try:
+        data = worker._claim(first.id, first.attempt_no)
+        assert data is not None
+        nxt = worker._run_one(worker.Attempt(first.id, first.attempt_no + 1, data, partial=True),
+                              runner.Inline(QUEUE, worker.WORKER_ID))
+    finally:
+        release.set()
+        holder.join(20)
+    assert nxt is not None and nxt.task_run_id in held_before  # claimed the way a message would
+    assert TaskRun.objects.get(id=nxt.task_run_id).state == "RUNNING"
+    assert TaskRun.objects.get(id=first.id).result is not None  # left for whoever holds the lock next
+    runner.drain(fan)
+    assert TaskRun.objects.get(id=first.id).state == "SUCCESS"
+
+
+def test_a_held_run_another_worker_claimed_meanwhile_is_not_run_twice(fan: str) -> None:
+    first = _runs(fan)[_published(fan)[0]]
+    assert worker._claim(first.id, first.attempt_no) is not None
+    taken: list[str] = []
+
+    def finish_while_another_claims(flow: CompiledFlow, data: ExecutionData, env: Env) -> Effects:
+        # Between this decision's read and its writes, another worker claims every held run.
+        settings = connection.settings_dict
+        with psycopg.connect(host=settings["HOST"], port=settings["PORT"] or 5432, user=settings["USER"],
+                             dbname=settings["NAME"], autocommit=True) as other:
+            taken.extend(row[0] for row in other.execute(
+                "UPDATE weir_task_run SET state = 'RUNNING', attempt_no = attempt_no + 1, worker = 'other' "
+                "WHERE execution_id = %s AND plan ? 'held' AND state = 'CREATED' RETURNING id", [fan]))
+        return Effects()
+
+    inline = runner.Inline(QUEUE, "this-worker")
+    runner.process(fan, finish_while_another_claims, inline=inline)
+    assert taken and inline.claimed is None
+    assert set(TaskRun.objects.filter(id__in=taken).values_list("worker", flat=True)) == {"other"}
+
+
+def test_a_worker_out_of_inline_budget_publishes_a_held_run_instead(fan: str, broker: Any) -> None:
+    before = broker.llen(QUEUE)
+    inline = runner.Inline(QUEUE, "tired-worker", hand_off=True)
+    runner.process(fan, lambda flow, data, env: Effects(), inline=inline)
+    assert inline.claimed is None and inline.handed is not None
+    handed = TaskRun.objects.get(id=inline.handed.id)
+    assert handed.state == "CREATED" and "held" not in handed.plan
+    assert broker.llen(QUEUE) == before + 1
+
+
+def test_the_sweeper_publishes_held_runs_nobody_claimed(fan: str, broker: Any, settings: Any) -> None:
+    settings.WEIR_SWEEP_SECONDS = 0
+    before = broker.llen(QUEUE)
+    held = TaskRun.objects.filter(execution_id=fan, plan__has_key="held", state="CREATED").count()
+    assert scheduler.sweep() >= held + 2
+    assert broker.llen(QUEUE) >= before + held
+
+
+def test_nothing_is_held_when_the_workers_cannot_be_counted(writer: Any, settings: Any, broker: Any) -> None:
+    settings.WEIR_WORKER_GROUPS = ["held-test"]
+    census.override(None)
+    try:
+        flow_services.create_flow(writer, FAN)
+        execution = ex_services.create_execution("acme.held", "fan", inputs_mode="none")
+    finally:
+        census.forget()
+    assert not TaskRun.objects.filter(execution_id=execution.id, plan__has_key="held").exists()
+    assert broker.llen(QUEUE) == WIDTH
