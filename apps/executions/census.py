@@ -34,13 +34,20 @@ _override: dict[str, int] | None = None
 _overridden = False
 
 
+_clients: dict[tuple[int, str], Any] = {}
+
+
 def _client() -> Any:
+    """This process's Redis client (its pool is not shared across a fork)."""
     url = os.environ.get("REDIS_URL")
     if not url:
         return None
-    import redis
+    key = (os.getpid(), url)
+    if key not in _clients:
+        import redis
 
-    return redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+        _clients[key] = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+    return _clients[key]
 
 
 def slots(queue: str) -> int | None:

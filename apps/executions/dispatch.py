@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable
 from typing import Any
 
 from apps.engine.model import ExecutionData, TaskRunData
@@ -108,13 +107,14 @@ def publish(task_run_id: str, attempt: int, queue: str = DEFAULT_QUEUE) -> None:
         log.exception("could not publish task run %s; the sweeper will retry", task_run_id)
 
 
-def publish_many(items: Iterable[tuple[str, int]], data: ExecutionData, runs: list[TaskRunData]) -> None:
-    for (run_id, attempt), run in zip(items, runs, strict=True):
+def publish_many(data: ExecutionData, runs: list[tuple[TaskRunData, int]]) -> None:
+    """Publish each run's attempt (taken when it was decided), or apply its worker group's fallback."""
+    for run, attempt in runs:
         fallback = fallback_for(run, data)
         if fallback is not None:
-            _no_worker(data.id, run_id, attempt, fallback)
+            _no_worker(data.id, run.id, attempt, fallback)
             continue
-        publish(run_id, attempt, queue_for(run, data))
+        publish(run.id, attempt, queue_for(run, data))
 
 
 def _no_worker(execution_id: str, run_id: str, attempt: int, fallback: str) -> None:

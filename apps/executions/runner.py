@@ -155,13 +155,8 @@ class Inline:
     handed: TaskRunData | None = None
 
 
-@dataclass
-class Saved:
-    to_dispatch: list[TaskRunData]
-
-
 def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline | None = None,
-          folded: set[str] | None = None) -> Saved:
+          folded: set[str] | None = None) -> list[TaskRunData]:
     """Persist what the engine changed; returns the task runs to dispatch after commit."""
     seq_before = row.log_seq
     if effects.logs:  # foreign keys are checked at commit: lines may precede a new row
@@ -178,7 +173,6 @@ def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline 
         row.save(update_fields=[*changed, "log_seq", "updated"])
     new_rows: list[dict[str, Any]] = []
     to_dispatch: list[TaskRunData] = []
-    saved = Saved(to_dispatch)
     now = timezone.now()
     if inline is not None:
         _pick_inline(data, inline, now)
@@ -230,7 +224,7 @@ def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline 
             Delay(execution_id=data.id, task_run_id=d.task_run_id, kind=d.kind, due=d.due, data=d.data)
             for d in effects.delays
         ])
-    return saved
+    return to_dispatch
 
 
 def inline_claimed(inline: Inline | None) -> TaskRunData | None:
@@ -381,15 +375,14 @@ def _conclude(row: Execution, flow: CompiledFlow, data: ExecutionData, effects: 
         if more is None:
             break
         effects = combine(effects, more)  # start_subflows took the requests it served
-    saved = _save(row, data, effects, inline, folded=set(loaded.pending) if loaded else None)
+    to_dispatch = _save(row, data, effects, inline, folded=set(loaded.pending) if loaded else None)
     if loaded is not None:
         snapshots.keep_after_commit(data.id, data.task_runs, loaded)
-    to_dispatch = saved.to_dispatch
     lifecycle.after_commit(row, data, effects)
     transaction.on_commit(lambda: live_publish.row_changed(row))  # live views (apps/live, H3)
     if to_dispatch:
-        transaction.on_commit(lambda: dispatch.publish_many([(r.id, r.attempt_count) for r in to_dispatch],
-                                                            data, to_dispatch))
+        attempts = [(run, run.attempt_count) for run in to_dispatch]
+        transaction.on_commit(lambda: dispatch.publish_many(data, attempts))
 
 
 def drain(execution_id: str) -> None:

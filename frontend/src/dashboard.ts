@@ -8,7 +8,7 @@ import "./execution/live.css";
 import "./dashboard/dashboard.css";
 import { api } from "./lib/api";
 import { mountIslands } from "./lib/islands";
-import { LiveSocket } from "./lib/live";
+import { listStream } from "./lib/live";
 import { type Bucket, drawChart } from "./dashboard/chart";
 
 interface DashboardProps {
@@ -38,23 +38,11 @@ mountIslands<DashboardProps>("dashboard", (el, props) => {
   void load();
   let timer = 0;
   const status = document.querySelector<HTMLElement>("[data-live-status]");
-  const query = new URLSearchParams();
-  if (props.namespace) query.set("namespace", props.namespace);
-  if (props.flowId) query.set("flowId", props.flowId);
-  new LiveSocket({
-    path: `/ws/v1/executions${query.size ? `?${query}` : ""}`,
-    onStatus: (s) => {
-      if (status) {
-        status.dataset.status = s;
-        status.textContent = s === "open" ? "Live" : s === "refused" ? "Not live" : "Reconnecting…";
-      }
-    },
-    onFrame: (frame) => {
-      if (frame.type !== "execution" || timer) return;
-      timer = window.setTimeout(() => {
-        timer = 0;
-        void load();
-      }, 2000);
-    },
+  listStream(props, status, (frame) => {
+    if (frame.type !== "execution" || timer) return;
+    timer = window.setTimeout(() => {
+      timer = 0;
+      void load();
+    }, 2000);
   });
 });

@@ -6,7 +6,7 @@
 
 import "./execution/live.css";
 import { mountIslands } from "./lib/islands";
-import { LiveSocket } from "./lib/live";
+import { listStream } from "./lib/live";
 import { tone } from "./execution/store";
 
 interface ListProps {
@@ -27,34 +27,23 @@ mountIslands<ListProps>("executions-list", (el, props) => {
   const fresh = new Set<string>();
   const notice = el.querySelector<HTMLElement>("[data-new-executions]");
   const status = el.querySelector<HTMLElement>("[data-live-status]");
-  const query = new URLSearchParams();
-  if (props.namespace) query.set("namespace", props.namespace);
-  if (props.flowId) query.set("flowId", props.flowId);
-  new LiveSocket({
-    path: `/ws/v1/executions${query.size ? `?${query}` : ""}`,
-    onStatus: (s) => {
-      if (!status) return;
-      status.dataset.status = s;
-      status.textContent = s === "open" ? "Live" : s === "refused" ? "Not live" : "Reconnecting…";
-    },
-    onFrame: (frame) => {
-      if (frame.type !== "execution") return;
-      const ex = frame.execution as Announced;
-      const row = document.querySelector<HTMLElement>(`tr[data-execution-id="${CSS.escape(ex.id)}"]`);
-      if (row) {
-        const chip = row.querySelector<HTMLElement>("[data-state]");
-        if (chip && chip.dataset.state !== ex.state) {
-          chip.dataset.state = ex.state;
-          chip.textContent = ex.state;
-          chip.className = `state state-${tone(ex.state)}`;
-        }
-        return;
+  listStream(props, status, (frame) => {
+    if (frame.type !== "execution") return;
+    const ex = frame.execution as Announced;
+    const row = document.querySelector<HTMLElement>(`tr[data-execution-id="${CSS.escape(ex.id)}"]`);
+    if (row) {
+      const chip = row.querySelector<HTMLElement>("[data-state]");
+      if (chip && chip.dataset.state !== ex.state) {
+        chip.dataset.state = ex.state;
+        chip.textContent = ex.state;
+        chip.className = `state state-${tone(ex.state)}`;
       }
-      if (!props.firstPage || (props.state && props.state !== ex.state) || !notice) return;
-      fresh.add(ex.id);
-      notice.hidden = false;
-      const text = notice.querySelector<HTMLElement>("[data-new-count]");
-      if (text) text.textContent = `${fresh.size} new execution${fresh.size === 1 ? "" : "s"}`;
-    },
+      return;
+    }
+    if (!props.firstPage || (props.state && props.state !== ex.state) || !notice) return;
+    fresh.add(ex.id);
+    notice.hidden = false;
+    const text = notice.querySelector<HTMLElement>("[data-new-count]");
+    if (text) text.textContent = `${fresh.size} new execution${fresh.size === 1 ? "" : "s"}`;
   });
 });

@@ -102,3 +102,29 @@ export class LiveSocket {
     };
   }
 }
+
+/** What a `[data-live-status]` element says for each state of a socket. */
+export function showStatus(el: HTMLElement | null, status: LiveStatus): void {
+  if (!el) return;
+  el.dataset.status = status;
+  el.textContent = status === "open" ? "Live" : status === "refused" ? "Not live" : "Reconnecting…";
+}
+
+/**
+ * The list stream: one frame per change of an execution in `namespace` (children included)
+ * or of one flow, its connection state shown on `status`.
+ */
+export function listStream(
+  filter: { namespace?: string; flowId?: string },
+  status: HTMLElement | null,
+  onFrame: (frame: LiveFrame) => void,
+): LiveSocket {
+  const query = new URLSearchParams();
+  if (filter.namespace) query.set("namespace", filter.namespace);
+  if (filter.flowId) query.set("flowId", filter.flowId);
+  return new LiveSocket({
+    path: `/ws/v1/executions${query.size ? `?${query}` : ""}`,
+    onStatus: (s) => showStatus(status, s),
+    onFrame,
+  });
+}
