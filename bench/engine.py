@@ -432,7 +432,10 @@ def main() -> None:
     parser.add_argument("--skip-standalone", action="store_true", help="only the PostgreSQL + Redis part")
     parser.add_argument("--standalone-only", action="store_true", help="only the SQLite standalone part")
     parser.add_argument("--standalone-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--smoke", action="store_true", help="one run, no warm-up repeats: proves the bench runs")
     args = parser.parse_args()
+    if args.smoke:
+        args.runs = 1
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     if args.standalone_child:
         standalone_child()

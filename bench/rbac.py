@@ -175,7 +175,10 @@ def main() -> None:
     parser.add_argument("--bindings", type=int, default=50)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds: proves the bench still runs")
     args = parser.parse_args()
+    if args.smoke:
+        args.flows, args.namespaces, args.bindings, args.requests, args.warmup = 60, 12, 5, 6, 2
     ratio = run(args)
     print(f"rbac_list_p95_ratio={ratio:.2f}")
 

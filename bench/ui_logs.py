@@ -28,6 +28,8 @@ LINES_PER_TASK = 1000
 TASKS = 100
 NAMESPACE, FLOW_ID = "bench.ui", "logs100k"
 TARGET = 3
+SMOKE = {"tasks": 4, "lines_per_task": 50}
+"""`--smoke`: 200 lines instead of 100 000, so CI proves the bench still runs in seconds."""
 
 OBSERVER = """
 window.__longTasks = [];
@@ -37,12 +39,12 @@ new PerformanceObserver((list) => {
 """
 
 
-def flow_source() -> str:
+def flow_source(tasks: int = TASKS, lines_per_task: int = LINES_PER_TASK) -> str:
     messages = "\n".join(f'          - "line {i:04d} of {{{{ taskrun.value }}}}: \\u001b[32mok\\u001b[0m payload"'
-                         for i in range(LINES_PER_TASK))
+                         for i in range(lines_per_task))
     return (f"id: {FLOW_ID}\nnamespace: {NAMESPACE}\ntasks:\n"
             "  - id: each\n    type: io.kestra.plugin.core.flow.ForEach\n"
-            f"    values: {list(range(TASKS))}\n    concurrencyLimit: 4\n    tasks:\n"
+            f"    values: {list(range(tasks))}\n    concurrencyLimit: 4\n    tasks:\n"
             "      - id: chatter\n        type: io.kestra.plugin.core.log.Log\n        message:\n"
             f"{messages}\n")
 
@@ -54,13 +56,13 @@ def _csrf(page: Any) -> str:
     return ""
 
 
-def _create_execution(page: Any, base_url: str) -> str:
+def _create_execution(page: Any, base_url: str, tasks: int, lines_per_task: int) -> str:
     page.goto(f"{base_url}/executions/")  # sets the csrftoken cookie
     headers = {"X-CSRFToken": _csrf(page), "Referer": base_url + "/"}
     api = page.request
     existing = api.get(f"{base_url}/api/v1/flows/{NAMESPACE}/{FLOW_ID}")
     if existing.status == 404:
-        made = api.post(f"{base_url}/api/v1/flows", data=flow_source(),
+        made = api.post(f"{base_url}/api/v1/flows", data=flow_source(tasks, lines_per_task),
                         headers={**headers, "Content-Type": "application/x-yaml"})
         if not made.ok:
             raise RuntimeError(f"could not create the flow: {made.status} {made.text()[:300]}")
@@ -78,10 +80,12 @@ def _create_execution(page: Any, base_url: str) -> str:
     raise RuntimeError("the 100 000-line execution did not end within 10 minutes")
 
 
-def measure(page: Any, base_url: str, execution_id: str | None = None) -> dict[str, Any]:
-    """Long tasks while 100 000 lines stream into the log viewer and while it is scrolled."""
-    execution_id = execution_id or _create_execution(page, base_url)
-    expected = TASKS * LINES_PER_TASK
+def measure(page: Any, base_url: str, execution_id: str | None = None, tasks: int = TASKS,
+            lines_per_task: int = LINES_PER_TASK) -> dict[str, Any]:
+    """Long tasks while `tasks` x `lines_per_task` lines (100 000 by default) stream into the log
+    viewer and while it is scrolled."""
+    execution_id = execution_id or _create_execution(page, base_url, tasks, lines_per_task)
+    expected = tasks * lines_per_task
     page.add_init_script(OBSERVER)
     t0 = time.monotonic()
     page.goto(f"{base_url}/executions/{execution_id}/#logs")
@@ -141,7 +145,7 @@ def main() -> int:
         page.fill("input[name=password]", "bench-password")
         page.click("button[type=submit]")
         page.wait_for_url(f"{server.url}/")
-        result = measure(page, server.url)
+        result = measure(page, server.url, **(SMOKE if "--smoke" in sys.argv else {}))
         if os.environ.get("BENCH_SCREENSHOT"):
             page.screenshot(path=os.environ["BENCH_SCREENSHOT"])
         browser.close()
