@@ -159,7 +159,6 @@ def bench_api(n_flows: int, n_namespaces: int, requests: int) -> dict[str, float
         call_command("migrate", verbosity=0)
         from apps.accounts.models import User
         from apps.accounts.services import create_token
-
         from apps.namespaces.models import Binding, Namespace, Role
 
         user = User.objects.create_user("bench", password="bench-password")
