@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import storages
 from django.utils import timezone
 
@@ -140,6 +140,7 @@ class WorkerRunContext:
         self.node = node
         self.cancel = cancel
         self.logs: list[tuple[str, str]] = []
+        self._log_lock = threading.Lock()
         self.metrics: list[dict[str, Any]] = []
         self.labels: list[dict[str, Any]] | None = None
         self.final_state: State | None = None
@@ -183,15 +184,16 @@ class WorkerRunContext:
             self.data.task_runs, self._all_runs = self._all_runs(), None
             self.run = self.data.run(self.run.id)
 
-    def render(self, value: Any) -> Any:
+    def render(self, value: Any, variables: Mapping[str, Any] | None = None) -> Any:
         if isinstance(value, str):
             if "{" not in value:  # no delimiter: nothing to render, and no context to build
                 return value
-            return render(value, self.context, services=self.services)
+            context = {**self.context, **variables} if variables else self.context
+            return render(value, context, services=self.services)
         if isinstance(value, Mapping):
-            return {self.render(str(k)): self.render(v) for k, v in value.items()}
+            return {self.render(str(k), variables): self.render(v, variables) for k, v in value.items()}
         if isinstance(value, list):
-            return [self.render(v) for v in value]
+            return [self.render(v, variables) for v in value]
         return value
 
     def render_typed(self, value: Any) -> Any:
@@ -218,7 +220,17 @@ class WorkerRunContext:
         level = "WARN" if level == "WARNING" else level.upper()
         if level in LEVELS and LEVELS.index(level) < self._min_level:
             return
-        self.logs.append((level, str(message)))
+        with self._log_lock:
+            self.logs.append((level, str(message)))
+
+    def flush_logs(self) -> None:
+        """Write the lines logged so far now (apps/executions/logstream.py); the rest go with
+        the result, after them."""
+        from apps.executions import logstream
+
+        with self._log_lock:
+            pending, self.logs = self.logs, []
+        logstream.append_now(self.data.id, self.run.id, self.node.id, self.attempt, pending)
 
     def metric(self, kind: str, name: str, value: float, tags: Mapping[str, str] | None = None) -> None:
         self.metrics.append({"kind": kind, "name": name, "value": float(value), "tags": dict(tags or {})})
@@ -245,6 +257,14 @@ class WorkerRunContext:
 
     def get_file(self, uri: str) -> bytes:
         return read_file(uri)
+
+    def put_local_file(self, path: str, name: str | None = None) -> str:
+        storage = storages["default"]
+        base = f"{self.namespace.replace('.', '/')}/{self.flow_id}/executions/{self.execution_id}/tasks/" \
+               f"{self.task_id}/{self.task_run_id}/{os.path.basename(name or path)}"
+        with open(path, "rb") as handle:
+            saved = storage.save(base, File(handle))
+        return f"kestra:///{saved}"
 
     def working_dir(self) -> str:
         """A private temporary directory, or the one shared by the enclosing WorkingDirectory."""
@@ -312,6 +332,9 @@ class WorkerRunContext:
     def check_cancelled(self) -> None:
         if self.cancel.is_set():
             raise Cancelled()
+
+    def is_cancelled(self) -> bool:
+        return self.cancel.is_set()
 
     def set_labels(self, labels: list[dict[str, Any]]) -> None:
         current = self.labels if self.labels is not None else []
