@@ -36,8 +36,11 @@ def run(argv: list[str], *, workdir: str, env: dict[str, str], readonly: list[st
     Returns the exit code (negative: killed by that signal). Raises `Stopped` when
     `cancelled()` became true, after the whole process tree has ended."""
     policy = policy or sandbox.Policy.current()
-    if policy.uid is not None:
-        os.chown(workdir, policy.uid, policy.uid)
+    if policy.uid is not None:  # the script's uid owns its directory and what was written into it
+        for folder, dirs, files in os.walk(workdir):
+            os.chown(folder, policy.uid, policy.uid)
+            for name in files:
+                os.chown(os.path.join(folder, name), policy.uid, policy.uid, follow_symlinks=False)
     command = sandbox.wrap(argv, policy, workdir, readonly)
     process = subprocess.Popen(command, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, start_new_session=True,

@@ -42,7 +42,7 @@ def parse(line: str, collected: Collected) -> list[tuple[str, str]] | None:
     if not isinstance(payload, dict):
         return [("WARN", "Invalid outputs: expected a JSON object")]
     logs: list[tuple[str, str]] = []
-    outputs = payload.get("outputs")
+    outputs = _without_nul(payload.get("outputs"))
     if isinstance(outputs, dict):
         collected.vars.update(outputs)
     elif outputs is not None:
@@ -57,6 +57,17 @@ def parse(line: str, collected: Collected) -> list[tuple[str, str]] | None:
             logs.append(("WARN" if level == "WARNING" else level if level in LEVELS else "INFO",
                          str(entry["message"])))
     return logs
+
+
+def _without_nul(value: Any) -> Any:
+    """NUL cannot be stored in a JSON column (PostgreSQL): it becomes U+FFFD."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
 
 
 def _metric(metric: Any, collected: Collected) -> str | None:
