@@ -37,7 +37,7 @@ def run(argv: list[str], *, workdir: str, env: dict[str, str], readonly: list[st
     `cancelled()` became true, after the whole process tree has ended."""
     policy = policy or sandbox.Policy.current()
     if policy.uid is not None:  # the script's uid owns its directory and what was written into it
-        for folder, dirs, files in os.walk(workdir):
+        for folder, _dirs, files in os.walk(workdir):
             os.chown(folder, policy.uid, policy.uid)
             for name in files:
                 os.chown(os.path.join(folder, name), policy.uid, policy.uid, follow_symlinks=False)
@@ -50,17 +50,24 @@ def run(argv: list[str], *, workdir: str, env: dict[str, str], readonly: list[st
                for stream, name in ((process.stdout, "stdout"), (process.stderr, "stderr"))]
     for reader in readers:
         reader.start()
-    stopped = False
-    while process.poll() is None:
-        if cancelled():
-            stopped = True
-            _end_tree(process)
-            break
-        time.sleep(POLL_SECONDS)
-    code = process.wait()
+    stopped = threading.Event()
+    exited = threading.Event()
+
+    def watchdog() -> None:
+        while not exited.wait(POLL_SECONDS):
+            if cancelled():
+                stopped.set()
+                _end_tree(process)
+                return
+
+    watcher = threading.Thread(target=watchdog, daemon=True, name="weir-script-watchdog")
+    watcher.start()
+    code = process.wait()  # blocking: no polling delay when the script ends
+    exited.set()
+    watcher.join()
     for reader in readers:
         reader.join(timeout=5)
-    if stopped:
+    if stopped.is_set():
         raise Stopped()
     return code
 
