@@ -139,7 +139,7 @@ def test_fork_bomb_memory_hog_and_huge_file_are_contained(root: Any, monkeypatch
 def test_inputs_reach_scripts_as_data_not_code(root: Any, tmp_path: Path) -> None:
     """RELIABILITY.md §4 row 17: an input with shell syntax arrives as an environment value."""
     marker = tmp_path / "pwn"
-    ran = run_flow(root, f"""\
+    ran = run_flow(root, """\
         id: injection
         namespace: acme.sandbox
         inputs:
@@ -149,7 +149,7 @@ def test_inputs_reach_scripts_as_data_not_code(root: Any, tmp_path: Path) -> Non
           - id: greet
             type: io.kestra.plugin.scripts.shell.Commands
             env:
-              NAME: "{{{{ inputs.name }}}}"
+              NAME: "{{ inputs.name }}"
             commands:
               - echo "hello $NAME"
         """, inputs={"name": f'"; touch {marker}; echo "$(id)'})
