@@ -32,7 +32,7 @@ class Collected:
 def parse(line: str, collected: Collected) -> list[tuple[str, str]] | None:
     """Read one line. Returns None when it is an ordinary log line, else the log entries it
     asks for (possibly none), after folding its outputs and metrics into `collected`."""
-    match = LINE.match(line)
+    match = LINE.match(line) if line.startswith("::") else None
     if match is None:
         return None
     try:
