@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/v1/", include("apps.secrets.api_urls")),
     path("api/v1/", include("apps.audit.api_urls")),
     path("api/v1/", include("apps.namespaces.api_urls")),
+    path("api/v1/", include("apps.files.api_urls")),
     path("api/v1/", include("apps.accounts.api_urls")),
     path("api/v1/", include("apps.core.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

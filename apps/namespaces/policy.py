@@ -93,6 +93,7 @@ FLOW_YAML = ("id: {new_flow}\nnamespace: {namespace}\ntasks:\n  - id: hello\n"
 YAML = "application/x-yaml"
 EX = "api/v1/executions/{execution_id}"
 NSF = "api/v1/flows/{namespace}/{flow_id}"
+NSFILES = "api/v1/namespaces/{namespace}/files"
 
 RULES: tuple[Rule, ...] = (
     # Executions (apps/executions/api)
@@ -131,6 +132,17 @@ RULES: tuple[Rule, ...] = (
          {"PUT": Sample(body={"key": "NEW_ONE", "value": "v"}), "POST": Sample(body={"key": "NEW_ONE", "value": "v"})}),
     Rule("api/v1/namespaces/{namespace}/secrets/{key}", {"PUT": _n(S, OWN), "DELETE": _n(S, OWN)},
          {"PUT": Sample(body={"value": "v2"})}),
+    # Namespace files (apps/files)
+    Rule(NSFILES, {"GET": _n(F), "POST": _n(F, W), "PUT": _n(F, W), "DELETE": _n(F, W)},
+         {"GET": Sample(query="path=docs/hello.txt"), "DELETE": Sample(query="path=docs/hello.txt"),
+          "PUT": Sample(query="from=docs/hello.txt&to=docs/moved.txt"),
+          "POST": Sample(query="path=docs/new.txt", body="{multipart_file}", content_type="multipart/form-data")}),
+    Rule(NSFILES + "/stats", {"GET": _n(F)}, {"GET": Sample(query="path=docs/hello.txt")}),
+    Rule(NSFILES + "/directory", {"GET": _n(F), "POST": _n(F, W)},
+         {"GET": Sample(query="path=docs"), "POST": Sample(query="path=newdir")}),
+    Rule(NSFILES + "/search", {"GET": _n(F)}, {"GET": Sample(query="q=hello")}),
+    Rule(NSFILES + "/revisions", {"GET": _n(F)}, {"GET": Sample(query="path=docs/hello.txt")}),
+    Rule(NSFILES + "/export", {"GET": _n(F)}),
     # Audit (apps/audit)
     Rule("api/v1/audit", {"GET": LISTED}, {"GET": Sample(query="namespace={namespace}")}),
     # Namespaces, members, invitations (apps/namespaces)

@@ -59,6 +59,7 @@ __all__ = [
     "condition_map",
     "dag_tasks",
     "dynamic",
+    "glob_regex",
     "parse_duration",
     "task_list",
     "task_map",
@@ -342,6 +343,47 @@ class ValidationContext(Protocol):
     def kind_of(self, type_name: str) -> PluginKind | None:
         """The kind of the plugin registered under `type_name` (aliases resolved)."""
         ...
+
+
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """A Java glob (or a `regex:` pattern) as a compiled expression matched against whole
+    `/`-separated relative paths: `*` stays within a directory, `**` crosses directories, `?` is one
+    character, `{a,b}` alternatives, `[…]` classes; `glob:` is an explicit prefix."""
+    if pattern.startswith("regex:"):
+        return re.compile(pattern[len("regex:"):])
+    if pattern.startswith("glob:"):
+        pattern = pattern[len("glob:"):]
+    out, i, depth = [], 0, 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "*":
+            if pattern.startswith("**", i):
+                out.append(".*")
+                i += 2
+                continue
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif char == "{":
+            depth += 1
+            out.append("(?:")
+        elif char == "}" and depth:
+            depth -= 1
+            out.append(")")
+        elif char == "," and depth:
+            out.append("|")
+        elif char == "[":
+            end = pattern.find("]", i + 1)
+            if end == -1:
+                out.append(re.escape(char))
+            else:
+                body = pattern[i + 1:end].replace("\\", "\\\\")
+                out.append("[^" + body[1:] + "]" if body.startswith("!") else "[" + body + "]")
+                i = end
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return re.compile("".join(out))
 
 
 class TaskFailed(Exception):

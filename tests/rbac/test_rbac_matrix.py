@@ -169,6 +169,7 @@ def world(django_db_setup: Any, django_db_blocker: Any) -> Iterator[World]:
                 task_run = row.task_runs.order_by("seq").first()
                 Binding.objects.create(user=mia, namespace=ns, role=Role.READ)
                 _secret(users["superuser"], ns)
+                _namespace_file(ns)
                 values[label] = {
                     "namespace": ns, "flow_id": flow_id, "new_flow": f"new{i}z", "execution_id": row.id,
                     "task_run_id": task_run.id if task_run else "none", "file_uri": quote(row.inputs["doc"], safe=""),
@@ -191,6 +192,14 @@ def _secret(user: Any, namespace: str) -> None:
     secrets.set_secret(user, namespace, "K1", "s3cr3t-value")
 
 
+def _namespace_file(namespace: str) -> None:
+    try:
+        from apps.files import store
+    except ImportError:
+        return
+    store.write(namespace, "docs/hello.txt", b"hello")
+
+
 def _clean() -> None:
     from django.apps import apps as registry
 
@@ -198,7 +207,7 @@ def _clean() -> None:
 
     for label in ("executions.Execution", "flows.FlowRevision", "flows.Flow", "namespaces.Binding",
                   "namespaces.Namespace", "accounts.ApiToken", "accounts.Invitation", "audit.AuditEvent",
-                  "secrets.Secret", "auth.Group"):
+                  "secrets.Secret", "files.NamespaceFile", "auth.Group"):
         try:
             registry.get_model(label).objects.all().delete()
         except LookupError:
@@ -233,6 +242,8 @@ def _call(client: Client, rule: Rule, method: str, values: dict[str, str]) -> An
     query = _fill(sample.query, values)
     full = f"{url}?{query}" if query else url
     body = _fill(sample.body, values)
+    if sample.content_type.startswith("multipart") and sample.body == "{multipart_file}":
+        return client.post(full, {"fileContent": SimpleUploadedFile("new.txt", b"new content", "text/plain")})
     if sample.content_type.startswith("multipart"):
         from apps.namespaces.policy import FLOW_YAML
 
