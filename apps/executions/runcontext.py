@@ -89,10 +89,25 @@ class RenderServices:
         return value
 
     def read(self, path: str) -> str:
-        return read_file(path).decode("utf-8")
+        return self._bytes(path).decode("utf-8")
 
     def file_size(self, path: str) -> int:
-        return len(read_file(path))
+        return len(self._bytes(path))
+
+    def _bytes(self, path: str) -> bytes:
+        """A `kestra:///` storage URI, or else a file of the flow's namespace (`read('etl.sql')`)."""
+        if path.startswith(("kestra://", "weir://")):
+            return read_file(path)
+        from apps.core.errors import BadRequest
+        from apps.files import paths, store
+
+        try:
+            row = store.find(self.namespace, paths.normalize(path))
+        except BadRequest as error:
+            raise ValueError(str(error)) from error
+        if row is None or row.is_dir:
+            raise FileNotFoundError(f"no namespace file '/{path.lstrip('/')}' in '{self.namespace}'")
+        return store.read_bytes(row)
 
     def file_uri(self, path: str) -> str:
         return path
@@ -287,6 +302,52 @@ class WorkerRunContext:
             if plugin is not None and getattr(plugin, "runs_on_worker", False):
                 return parent.id
         return None
+
+    # -- namespace files ----------------------------------------------------------------------
+
+    def _files_reach(self, namespace: str, writing: bool) -> None:
+        """A flow reaches its own namespace's files and its children's."""
+        if not (namespace == self.namespace or namespace.startswith(self.namespace + ".")):
+            verb = "write" if writing else "read"
+            raise TaskFailed(f"flows in namespace '{self.namespace}' may not {verb} the files of '{namespace}': "
+                             "a flow reaches its own namespace and its children")
+
+    def namespace_files(self, namespace: str, include: list[str] | None = None,
+                        exclude: list[str] | None = None) -> list[str]:
+        from apps.files import store
+
+        self._files_reach(namespace, writing=False)
+        return [row.path for row in store.files(namespace, include or [], exclude or [])]
+
+    def namespace_file_read(self, namespace: str, path: str) -> bytes:
+        from apps.files import paths, store
+
+        self._files_reach(namespace, writing=False)
+        row = store.find(namespace, paths.normalize(path))
+        if row is None or row.is_dir:
+            raise TaskFailed(f"no namespace file '/{path.lstrip('/')}' in '{namespace}'")
+        return store.read_bytes(row)
+
+    def namespace_file_write(self, namespace: str, path: str, data: bytes, overwrite: bool = True) -> bool:
+        from apps.files import paths, store
+
+        self._files_reach(namespace, writing=True)
+        target = paths.normalize(path)
+        if not overwrite and store.find(namespace, target) is not None:
+            return False
+        store.write(namespace, target, data)
+        return True
+
+    def namespace_file_delete(self, namespace: str, path: str) -> bool:
+        from apps.core.errors import NotFound
+        from apps.files import paths, store
+
+        self._files_reach(namespace, writing=True)
+        try:
+            store.remove(namespace, paths.normalize(path))
+        except NotFound:
+            return False
+        return True
 
     # -- KV, state, secrets --------------------------------------------------------------------
 

@@ -41,6 +41,7 @@ __all__ = [
     "FlowableTask",
     "Issue",
     "LogLevel",
+    "NamespaceFiles",
     "NoOutputs",
     "Plugin",
     "PluginKind",
@@ -386,6 +387,14 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(out))
 
 
+class NamespaceFiles(Properties):
+    """Which namespace files to copy into the working directory."""
+
+    enabled: bool = Field(True, description="Inject the namespace files at all.")
+    include: list[str] | None = dynamic(None, description="Glob patterns of files to include.")
+    exclude: list[str] | None = dynamic(None, description="Glob patterns of files to exclude.")
+
+
 class TaskFailed(Exception):
     """Raise from `run()` to fail the attempt with a readable message (no stack trace logged)."""
 
@@ -450,6 +459,16 @@ class RunContext(Protocol):
                overwrite: bool = True) -> None: ...
     def secret(self, name: str) -> str: ...
     def working_dir(self) -> str: ...
+    def namespace_files(self, namespace: str, include: list[str] | None = None,
+                        exclude: list[str] | None = None) -> list[str]:
+        """Paths of a namespace's files matching the globs (PLUGINS.md §5: `*` stays in a
+        directory; a pattern starting with a word character gets an implicit `**/`)."""
+        ...
+    def namespace_file_read(self, namespace: str, path: str) -> bytes: ...
+    def namespace_file_write(self, namespace: str, path: str, data: bytes, overwrite: bool = True) -> bool:
+        """Write a namespace file (a new version); False when it exists and `overwrite` is off."""
+        ...
+    def namespace_file_delete(self, namespace: str, path: str) -> bool: ...
     def is_cancelled(self) -> bool:
         """True once the attempt is killed, timed out or lost its lease: long-running work
         (a child process) polls it and stops."""

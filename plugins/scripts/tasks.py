@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 
 from apps.plugins.sdk import (
     Issue,
+    NamespaceFiles,
     Plugin,
     RunContext,
     RunnableTask,
@@ -62,6 +63,8 @@ class ScriptProperties(TaskProperties):
     inputFiles: dict[str, str | None] | str | None = dynamic(
         None, description="Files to create: name → content or `kestra://` URI (or that map as JSON).")
     outputFiles: list[str] | None = dynamic(None, description="Globs of files to upload after the run.")
+    namespaceFiles: NamespaceFiles | None = Field(
+        None, description="Copy the flow namespace's files (matching `include`, not `exclude`) into the working directory.")
     outputDirectory: bool = Field(False, description="Deprecated: upload every file written to `{{ outputDir }}`.")
     containerImage: str | None = dynamic(None, description="Ignored by the Process runner (logged), as in Kestra.")
     taskRunner: TaskRunner | None = Field(None, description="`{type: io.kestra.plugin.core.runner.Process}`.")
@@ -96,6 +99,7 @@ class _ScriptBase(RunnableTask):
             os.makedirs(os.path.join(workdir, ".tmp"))
             if output_dir:
                 os.makedirs(output_dir)
+            self._copy_namespace_files(ctx, workdir, props.namespaceFiles)
             self._write_inputs(ctx, workdir, props.inputFiles)
             python = self._python(ctx, props)
             variables = {"workingDir": workdir, "outputDir": output_dir or workdir}
@@ -131,6 +135,17 @@ class _ScriptBase(RunnableTask):
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(ctx.render(text, variables))
         return path
+
+    @staticmethod
+    def _copy_namespace_files(ctx: RunContext, workdir: str, wanted: NamespaceFiles | None) -> None:
+        """PLUGINS.md §4.3 step 1: the namespace's files at their relative paths."""
+        if wanted is None or not wanted.enabled:
+            return
+        for path in ctx.namespace_files(ctx.namespace, wanted.include, wanted.exclude):
+            target = os.path.join(workdir, path)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(target, "wb") as handle:
+                handle.write(ctx.namespace_file_read(ctx.namespace, path))
 
     @staticmethod
     def _write_inputs(ctx: RunContext, workdir: str, given: Any) -> None:
