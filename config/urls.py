@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("apps.accounts.urls")),
     path("", include("apps.namespaces.urls")),
     path("", include("apps.secrets.urls")),
+    path("", include("apps.files.urls")),
     path("", include("apps.audit.urls")),
     path("", include("apps.ui.urls")),
 ]

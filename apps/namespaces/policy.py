@@ -215,6 +215,7 @@ RULES: tuple[Rule, ...] = (
          {"POST": Sample(body={"kind": "user", "name": "{username}", "role": "READ"})}, page=True),
     Rule("namespaces/{namespace}/secrets/", {"GET": _n(S, OWN), "POST": _n(S, OWN)},
          {"POST": Sample(body={"key": "PAGE_ONE", "value": "v"})}, page=True),
+    Rule("namespaces/{namespace}/files/", {"GET": _n(F)}, page=True),
     Rule("audit/", {"GET": LISTED}, {"GET": Sample(query="namespace={namespace}")}, page=True),
     Rule("", {"GET": LISTED}, {"GET": Sample(query="namespace={namespace}")}, page=True),
     Rule("flows/new/", {"GET": SIGNED_IN}, page=True),
