@@ -43,8 +43,8 @@ class Env:
 
 
 def root_dir() -> str:
-    base = os.environ.get("WEIR_SCRIPT_ENVS") or os.path.join(
-        os.environ.get("WEIR_DATA_DIR") or tempfile.gettempdir(), "script-envs")
+    # Not under WEIR_DATA_DIR: the sandboxed script's uid must traverse every folder above it.
+    base = os.environ.get("WEIR_SCRIPT_ENVS") or os.path.join(tempfile.gettempdir(), "weir-script-envs")
     os.makedirs(base, mode=0o755, exist_ok=True)
     return base
 
