@@ -8,6 +8,7 @@ stores, secrets and a few execution-level operations the core tasks need.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Mapping
@@ -282,16 +283,54 @@ class WorkerRunContext:
         return f"kestra:///{saved}"
 
     def working_dir(self) -> str:
-        """A private temporary directory, or the one shared by the enclosing WorkingDirectory."""
+        """A private temporary directory, or the one shared by the enclosing WorkingDirectory
+        (made ready by its first child: apps/executions/workdir.py)."""
         if self._workdir is None:
             shared = self._working_directory_run()
             if shared is not None:
+                from apps.executions import workdir
+
                 path = os.path.join(tempfile.gettempdir(), f"weir-wd-{shared}")
-                os.makedirs(path, exist_ok=True)
+                fresh = not os.path.isdir(path)
+                os.makedirs(path, mode=0o700, exist_ok=True)
                 self._workdir = path
+                if fresh:
+                    workdir.prepare(self, self._wd_node().raw, path)
             else:
                 self._workdir = tempfile.mkdtemp(prefix=f"weir-{self.task_run_id}-")
         return self._workdir
+
+    def shared_working_dir(self) -> str | None:
+        return self.working_dir() if self._working_directory_run() is not None else None
+
+    @property
+    def wd_task_id(self) -> str:
+        return self._wd_node().id
+
+    def _wd_node(self) -> TaskNode:
+        self._complete()
+        shared = self._working_directory_run()
+        parent = next(r for r in engine_context.ancestors(self.data, self.run) if r.id == shared)
+        return self.flow.node(parent.task_id)
+
+    def close(self, state: State) -> None:
+        """After the attempt: the last child of a WorkingDirectory finishes it (outputFiles,
+        cache); a private directory is removed."""
+        if self._workdir is None:
+            return
+        shared = self._working_directory_run()
+        if shared is None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            return
+        node = self._wd_node()
+        children = [c.get("id") for c in node.raw.get("tasks") or [] if isinstance(c, Mapping)]
+        if children and children[-1] == self.node.id and state in (State.SUCCESS, State.WARNING):
+            from apps.executions import workdir
+
+            try:
+                workdir.finish(self, node.raw, self._workdir, shared)
+            finally:
+                shutil.rmtree(self._workdir, ignore_errors=True)
 
     def _working_directory_run(self) -> str | None:
         from apps.plugins.registry import registry

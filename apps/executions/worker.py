@@ -173,6 +173,7 @@ def _run_one(current: Attempt, inline: runner.Inline) -> Attempt | None:
         node = flow.node(run.task_id)
         ctx = WorkerRunContext(flow, data, run, node, cancel, all_runs)
         state, outputs = _run_plugin(ctx, node.type, node.raw)
+        state = _close(ctx, state)
         failpoints.hit("worker.after_side_effect_before_commit")
         after = _finish(data.id, current.task_run_id, current.number, state, outputs, ctx, inline)
     finally:
@@ -208,6 +209,19 @@ def _claim_held(execution_id: str, queue: str) -> Attempt | None:
         if data is not None:
             return Attempt(run_id, attempt + 1, data, partial=True)
     return None
+
+
+def _close(ctx: WorkerRunContext, state: State) -> State:
+    """The attempt's working directory: finished (a WorkingDirectory's last child) or removed."""
+    try:
+        ctx.close(state)
+    except TaskFailed as error:
+        ctx.log("ERROR", str(error))
+        return State.FAILED
+    except Exception as error:
+        ctx.log("ERROR", f"finishing the working directory failed: {type(error).__name__}: {error}")
+        return State.FAILED
+    return state
 
 
 def _run_plugin(ctx: WorkerRunContext, type_name: str, raw: Any) -> tuple[State, dict[str, Any] | None]:

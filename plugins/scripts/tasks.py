@@ -92,13 +92,14 @@ class _ScriptBase(RunnableTask):
         if props.containerImage:
             ctx.log("INFO", f"containerImage {props.containerImage!r} is ignored: the Process runner runs "
                             "the script on the worker")
-        workdir = tempfile.mkdtemp(prefix="weir-script-")
+        shared = ctx.shared_working_dir()
+        workdir = shared or tempfile.mkdtemp(prefix="weir-script-")
         os.chmod(workdir, 0o700)
         output_dir = os.path.join(workdir, ".output") if props.outputDirectory else None
         try:
-            os.makedirs(os.path.join(workdir, ".tmp"))
+            os.makedirs(os.path.join(workdir, ".tmp"), exist_ok=True)
             if output_dir:
-                os.makedirs(output_dir)
+                os.makedirs(output_dir, exist_ok=True)
             self._copy_namespace_files(ctx, workdir, props.namespaceFiles)
             self._write_inputs(ctx, workdir, props.inputFiles)
             python = self._python(ctx, props)
@@ -121,7 +122,8 @@ class _ScriptBase(RunnableTask):
                 ctx.set_state("WARNING")
             return outputs
         finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+            if shared is None:
+                shutil.rmtree(workdir, ignore_errors=True)
 
     def _python(self, ctx: RunContext, props: Any) -> envs.Env | None:
         return None
