@@ -23,7 +23,7 @@ from apps.executions import runner
 from apps.executions.models import Delay, Execution
 from apps.executions.runcontext import RenderServices
 from apps.flows.models import Flow
-from apps.namespaces.services import subflow_allowed
+from apps.namespaces import reach
 
 log = logging.getLogger(__name__)
 
@@ -161,9 +161,9 @@ def _create_child(flow: CompiledFlow, data: ExecutionData, run: TaskRunData, req
     if request.iteration is not None:
         variables["taskRunIteration"] = request.iteration
     try:
-        if not subflow_allowed(data.namespace, request.namespace):
-            raise PermissionError(f"flows in namespace '{data.namespace}' may not start flows in "
-                                  f"'{request.namespace}' (see that namespace's allowedNamespaces)")
+        reach.require(data.namespace, request.namespace, reach.Access.ACT,
+                      lambda: reach.saved_by(data.namespace, data.flow_id),
+                      what=f"start flows in '{request.namespace}'")
         child = services.create_execution(
             request.namespace, request.flow_id, inputs=request.inputs, inputs_mode="validated",
             labels=labels + request.labels, revision=request.revision,
