@@ -135,19 +135,20 @@ def reach(caller: str, target: str, access: Access, acting_user: Any = None,
 
     if outcome == Outcome.ALLOW:
         return decide(True, f"{RULE}, and '{target}' is its {rel.value} namespace")
-    lister = listed_by(caller, target)
-    if lister is None:
+    listing = listed_by(caller, target)
+    if listing is None:
         return decide(False, f"{RULE}, and '{target}' does not list '{caller}' in allowedNamespaces")
+    lister, entry = listing
+    admits = f"'{lister}' admits '{caller}' (its allowedNamespaces lists '{entry}')"
     if outcome == Outcome.LISTED:
-        return decide(True, f"'{lister}' lists '{caller}' in allowedNamespaces")
+        return decide(True, admits)
     if callable(acting_user) and not hasattr(acting_user, "pk"):
         acting_user = acting_user()
     if not can(acting_user, role, target):
         who = f"user '{acting_user.get_username()}'" if acting_user is not None else "no user"
-        return decide(False, f"'{lister}' lists '{caller}' in allowedNamespaces, but the calling flow "
-                             f"was last saved by {who}, who lacks {role.value.upper()} on '{target}'")
-    return decide(True, f"'{lister}' lists '{caller}' in allowedNamespaces, and the calling flow's last "
-                        f"author holds {role.value.upper()} on '{target}'")
+        return decide(False, f"{admits}, but the calling flow was last saved by {who}, "
+                             f"who lacks {role.value.upper()} on '{target}'")
+    return decide(True, f"{admits}, and the calling flow's last author holds {role.value.upper()} on '{target}'")
 
 
 def require(caller: str, target: str, access: Access, acting_user: Any = None,
@@ -197,11 +198,13 @@ def _listings(target: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return found
 
 
-def listed_by(caller: str, target: str) -> str | None:
-    """The namespace (target or an ancestor) whose allowedNamespaces admits `caller`, if any."""
+def listed_by(caller: str, target: str) -> tuple[str, str] | None:
+    """(namespace, entry): the target or an ancestor whose allowedNamespaces admits `caller`
+    (the entry is the caller, an ancestor of it, or '*'), nearest the root first; None if none."""
     for name, allowed in _listings(target):
-        if any(entry == "*" or (entry != "" and is_child_namespace(caller, entry)) for entry in allowed):
-            return name
+        for entry in allowed:
+            if entry == "*" or (entry != "" and is_child_namespace(caller, entry)):
+                return name, entry
     return None
 
 
