@@ -264,8 +264,11 @@ def _extract_outputs(child_row: Execution, child: ExecutionData, parent_id: str,
     context = engine_context.build(child_flow, child, runner.env())
     from apps.engine.expressions import render
 
+    # The expression is the parent flow's: it renders against the child's values, with the
+    # parent's reach (kv(), read() answer as for the parent's namespace, docs/adr/0010).
+    services = render_services(parent_row)
     try:
-        return {str(k): render(str(v), context, services=render_services(child_row)) if isinstance(v, str) else v
+        return {str(k): render(str(v), context, services=services) if isinstance(v, str) else v
                 for k, v in spec.items()}, None
     except Exception as error:
         return None, str(error)
