@@ -16,7 +16,7 @@ from django.core.files.storage import storages
 from apps.engine import foreachitem
 from apps.engine.model import ExecutionData, HostStep, TaskRunData
 from apps.engine.states import State
-from apps.executions.runcontext import read_file
+from apps.executions.runcontext import read_reachable
 from apps.namespaces.reach import ReachDenied
 
 
@@ -67,7 +67,7 @@ def _int(value: Any, name: str) -> int | None:
 def _split(step: HostStep, data: ExecutionData, run: TaskRunData) -> StepResult:
     items = str(step.data.get("items") or "")
     batch = step.data.get("batch") or {}
-    content = read_file(items, data.namespace, data.id)
+    content = read_reachable(items, data.namespace, data.id)
     size = foreachitem.parse_size(batch["bytes"]) if batch.get("bytes") else None
     partitions = _int(batch.get("partitions"), "partitions")
     rows = _int(batch.get("rows"), "rows") if size is None and partitions is None else None

@@ -7,8 +7,8 @@ namespace READ the file's namespace, or when the file belongs to an execution th
 reading one (a parent hands its files to the subflows it chose to call).
 
 The owner is found by the execution id in the path, so a namespace segment literally named
-`executions` cannot confuse it; a path that names no known execution must be readable under
-every reading of it as `<namespace>/<flow>/executions/…`.
+`executions` cannot confuse it. A path that names no known execution (a deleted one, a file
+put there by other means) belongs to the namespace its folders spell.
 """
 
 from __future__ import annotations
@@ -38,10 +38,11 @@ def owner(name: str) -> tuple[str, str] | None:
     return None
 
 
-def possible_namespaces(name: str) -> list[str]:
-    """Every namespace the path could belong to when no execution claims it."""
-    segments = _split(name)
-    return [".".join(segments[:k - 1]) for k in range(2, len(segments) - 1) if segments[k] == "executions"]
+def directory_namespace(name: str) -> str:
+    """The namespace a path names when no execution claims it: its folders, dotted
+    (`weir/batches/items.txt` → `weir.batches`). Reaching it means reaching the folder's
+    namespace tree, so a path cannot borrow a namespace it does not lie under."""
+    return ".".join(_split(name)[:-1])
 
 
 def lineage(execution_id: str | None) -> set[str]:
@@ -66,8 +67,5 @@ def check(caller: str, execution_id: str | None, name: str, uri: str) -> None:
         if decision.allowed or owner_id in lineage(execution_id):
             return
         raise reach.ReachDenied(decision, f"read the file {uri} of namespace '{namespace}'")
-    namespaces = possible_namespaces(name)
-    if not namespaces:
-        raise FileNotFoundError(f"{uri} is not a file of any execution")
-    for namespace in namespaces:
-        reach.require(caller, namespace, reach.Access.READ, what=f"read the file {uri} of namespace '{namespace}'")
+    namespace = directory_namespace(name)
+    reach.require(caller, namespace, reach.Access.READ, what=f"read the file {uri} of namespace '{namespace}'")

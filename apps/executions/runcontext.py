@@ -92,10 +92,10 @@ class RenderServices:
         return value
 
     def read(self, path: str) -> str:
-        return read_file(path, self.namespace, self.execution_id).decode("utf-8")
+        return read_reachable(path, self.namespace, self.execution_id).decode("utf-8")
 
     def file_size(self, path: str) -> int:
-        return len(read_file(path, self.namespace, self.execution_id))
+        return len(read_reachable(path, self.namespace, self.execution_id))
 
     def file_uri(self, path: str) -> str:
         return path
@@ -112,14 +112,19 @@ class RenderServices:
         ]
 
 
-def read_file(uri: str, reader: str, execution_id: str | None) -> bytes:
+def read_reachable(uri: str, reader: str, execution_id: str | None) -> bytes:
     """The bytes of a storage URI, read on behalf of a flow of namespace `reader` running
-    `execution_id`: refused (`ReachDenied`) unless that flow may reach the file (filereach)."""
+    `execution_id`: refused (`ReachDenied`) unless that flow may reach the file (filereach).
+    Everything a flow reads goes through here; `read_file` is for the host's own reads."""
     from apps.executions import filereach
 
+    filereach.check(reader, execution_id, storage_name(uri), uri)
+    return read_file(uri)
+
+
+def read_file(uri: str) -> bytes:
     storage = storages["default"]
     name = storage_name(uri)
-    filereach.check(reader, execution_id, name, uri)
     with storage.open(name, "rb") as handle:
         data: bytes = handle.read()
     return data
@@ -253,7 +258,7 @@ class WorkerRunContext:
 
     def get_file(self, uri: str) -> bytes:
         try:
-            return read_file(uri, self.namespace, self.execution_id)
+            return read_reachable(uri, self.namespace, self.execution_id)
         except reach.ReachDenied as error:
             raise TaskFailed(str(error)) from error
 
