@@ -64,9 +64,9 @@ class HostOperations:
 
     def _reach(self, target: str, access: reach.Access, what: str, role: Action = Action.EXECUTE) -> None:
         """Fail the task unless this flow may `access` namespace `target` (reach.py's rule)."""
-        caller, flow_id = self.ctx.namespace, self.ctx.flow_id
+        caller, flow_id, revision = self.ctx.namespace, self.ctx.flow_id, self.ctx.data.flow_revision
         try:
-            reach.require(caller, target, access, lambda: reach.saved_by(caller, flow_id), role, what)
+            reach.require(caller, target, access, lambda: reach.authors(caller, flow_id, revision), role, what)
         except reach.ReachDenied as error:
             raise TaskFailed(str(error)) from error
 

@@ -162,7 +162,7 @@ def _create_child(flow: CompiledFlow, data: ExecutionData, run: TaskRunData, req
         variables["taskRunIteration"] = request.iteration
     try:
         reach.require(data.namespace, request.namespace, reach.Access.ACT,
-                      lambda: reach.saved_by(data.namespace, data.flow_id),
+                      lambda: reach.authors(data.namespace, data.flow_id, data.flow_revision),
                       what=f"start flows in '{request.namespace}'")
         child = services.create_execution(
             request.namespace, request.flow_id, inputs=request.inputs, inputs_mode="validated",

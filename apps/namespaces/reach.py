@@ -125,7 +125,8 @@ def reach(caller: str, target: str, access: Access, acting_user: Any = None,
     `acting_user` (the user who last saved the calling flow, `saved_by()`) and `role` (what the
     action needs: EXECUTE to start or resume, WRITE to purge or toggle) matter for ACT only.
     `acting_user` may be a function returning the user: it is then called only when needed, so
-    the common case (own namespace, a child) reads nothing.
+    the common case (own namespace, a child) reads nothing. It may also be a list of users, who
+    must all hold the role (`authors()`: who saved the running revision and the latest one).
     """
     rel = relation(caller, target)
     outcome = TABLE[rel][access]
@@ -144,9 +145,11 @@ def reach(caller: str, target: str, access: Access, acting_user: Any = None,
         return decide(True, admits)
     if callable(acting_user) and not hasattr(acting_user, "pk"):
         acting_user = acting_user()
-    if not can(acting_user, role, target):
-        who = f"user '{acting_user.get_username()}'" if acting_user is not None else "no user"
-        return decide(False, f"{admits}, but the calling flow was last saved by {who}, "
+    users = (list(acting_user) if isinstance(acting_user, list | tuple) else [acting_user]) or [None]
+    lacking = [user for user in users if not can(user, role, target)]
+    if lacking:
+        who = f"user '{lacking[0].get_username()}'" if lacking[0] is not None else "no user"
+        return decide(False, f"{admits}, but the calling flow was saved by {who}, "
                              f"who lacks {role.value.upper()} on '{target}'")
     return decide(True, f"{admits}, and the calling flow's last author holds {role.value.upper()} on '{target}'")
 
@@ -168,6 +171,21 @@ def saved_by(namespace: str, flow_id: str) -> Any:
     row = (FlowRevision.objects.filter(flow__namespace=namespace, flow__flow_id=flow_id)
            .select_related("created_by").order_by("-revision").only("created_by").first())
     return row.created_by if row is not None else None
+
+
+def authors(namespace: str, flow_id: str, revision: int | None) -> list[Any]:
+    """Whose role a flow acts with in another namespace: the user who last saved the flow and,
+    when an older revision is running, the user who saved that one too (so nobody can run an
+    old revision of theirs under a later author's roles). None stands for an unknown author."""
+    from apps.flows.models import FlowRevision
+
+    latest = saved_by(namespace, flow_id)
+    if revision is None:
+        return [latest]
+    row = (FlowRevision.objects.filter(flow__namespace=namespace, flow__flow_id=flow_id, revision=revision)
+           .select_related("created_by").only("created_by").first())
+    running = row.created_by if row is not None else None
+    return [latest] if running == latest else [latest, running]
 
 
 # ---------------------------------------------------------------------------------------------

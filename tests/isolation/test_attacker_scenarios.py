@@ -226,12 +226,44 @@ tasks:
     namespaces.update(people["root"], "acme.beta", {"allowedNamespaces": ["acme.alpha"]})
     still = run("acme.alpha", "caller")
     assert still.state == "FAILED"
-    assert "last saved by user 'alice', who lacks EXECUTE on 'acme.beta'" in errors(still), errors(still)
+    assert "saved by user 'alice', who lacks EXECUTE on 'acme.beta'" in errors(still), errors(still)
     assert not Execution.objects.filter(namespace="acme.beta").exists()
 
     Binding.objects.create(user=people["alice"], namespace="acme.beta", role=Role.EXECUTE)
     assert run("acme.alpha", "caller").state == "SUCCESS"
     assert Execution.objects.get(namespace="acme.beta").state == "SUCCESS"
+
+
+def test_an_old_revision_runs_with_its_own_authors_roles_too(people: dict[str, Any], make_user: Any) -> None:
+    """Mallory may edit acme.alpha's flows but holds nothing in betaco; alice holds EXECUTE
+    there. Running mallory's revision after alice saved a later one must not borrow alice's role."""
+    mallory = make_user("mallory")
+    Binding.objects.create(user=mallory, namespace="acme.alpha", role=Role.WRITE)
+    Binding.objects.create(user=people["alice"], namespace="betaco", role=Role.EXECUTE)
+    namespaces.update(people["root"], "betaco", {"allowedNamespaces": ["acme.alpha"]})
+    source = """id: caller
+namespace: acme.alpha
+description: {note}
+tasks:
+  - id: call
+    type: io.kestra.plugin.core.flow.Subflow
+    namespace: betaco
+    flowId: approval
+    wait: false
+"""
+    flows.create_flow(mallory, source.format(note="first"))
+    flows.update_flow(people["alice"], "acme.alpha", "caller", source.format(note="second"))
+    before = Execution.objects.filter(namespace="betaco", flow_id="approval").count()
+
+    old = ex_services.create_execution("acme.alpha", "caller", revision=1, start=False)
+    lifecycle.start(old.id)
+    old.refresh_from_db()
+
+    assert old.state == "FAILED"
+    assert "saved by user 'mallory', who lacks EXECUTE on 'betaco'" in errors(old), errors(old)
+    assert Execution.objects.filter(namespace="betaco", flow_id="approval").count() == before
+    assert run("acme.alpha", "caller").state == "SUCCESS"
+    assert Execution.objects.filter(namespace="betaco", flow_id="approval").count() == before + 1
 
 
 @pytest.mark.parametrize(("role", "status"), [("READ", 403), ("EXECUTE", 403), ("WRITE", 200)])
