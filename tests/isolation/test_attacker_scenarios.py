@@ -266,6 +266,45 @@ tasks:
     assert Execution.objects.filter(namespace="betaco", flow_id="approval").count() == before + 1
 
 
+def test_a_subflow_reads_the_files_its_parent_hands_it_and_no_others(people: dict[str, Any]) -> None:
+    """bob admits acme.alpha's calls into betaco; his `reader` reads the file it is given. The
+    file alice's execution passes down is readable there (its parent chose the call); the same
+    file is out of reach of a betaco execution that alice's did not start."""
+    Binding.objects.create(user=people["alice"], namespace="betaco", role=Role.EXECUTE)
+    namespaces.update(people["root"], "betaco", {"allowedNamespaces": ["acme.alpha"]})
+    flows.create_flow(people["bob"], """id: reader
+namespace: betaco
+inputs:
+  - id: f
+    type: STRING
+tasks:
+  - id: r
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ read(inputs.f) }}"
+""")
+    flows.create_flow(people["alice"], """id: handover
+namespace: acme.alpha
+inputs:
+  - id: doc
+    type: FILE
+tasks:
+  - id: call
+    type: io.kestra.plugin.core.flow.Subflow
+    namespace: betaco
+    flowId: reader
+    inputs:
+      f: "{{ inputs.doc }}"
+""")
+    parent = run("acme.alpha", "handover", {"doc": b"alice's note"})
+    assert parent.state == "SUCCESS", errors(parent)
+    child = Execution.objects.get(namespace="betaco", flow_id="reader")
+    assert TaskRun.objects.get(execution_id=child.id, task_id="r").outputs == {"value": "alice's note"}
+
+    alone = run("betaco", "reader", {"f": parent.inputs["doc"]})
+    assert alone.state == "FAILED"
+    assert "may not read the file" in errors(alone) and "'acme.alpha'" in errors(alone), errors(alone)
+
+
 @pytest.mark.parametrize(("role", "status"), [("READ", 403), ("EXECUTE", 403), ("WRITE", 200)])
 def test_eval_needs_write_on_the_namespace(people: dict[str, Any], make_user: Any, role: str, status: int) -> None:
     from rest_framework.test import APIClient
