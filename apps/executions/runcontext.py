@@ -24,6 +24,7 @@ from apps.engine.model import CompiledFlow, ExecutionData, TaskNode, TaskRunData
 from apps.engine.states import State
 from apps.executions import kvstore
 from apps.executions.secrets_mask import remember
+from apps.namespaces import reach
 from apps.plugins.sdk import Plugin, TaskFailed
 from apps.secrets.sealing import reveal_inputs
 from apps.secrets.services import resolve as resolve_secret
@@ -83,16 +84,18 @@ class RenderServices:
         remember(value)
 
     def kv(self, namespace: str | None, key: str, error_on_missing: bool) -> Any:
-        found, value = kvstore.get(namespace or self.namespace, key)
+        store = namespace or self.namespace
+        reach.require(self.namespace, store, reach.Access.READ, what=f"read KV of '{store}'")
+        found, value = kvstore.get(store, key)
         if not found and error_on_missing:
-            raise KeyError(f"The key '{key}' does not exist in the namespace '{namespace or self.namespace}'.")
+            raise KeyError(f"The key '{key}' does not exist in the namespace '{store}'.")
         return value
 
     def read(self, path: str) -> str:
-        return read_file(path).decode("utf-8")
+        return read_reachable(path, self.namespace, self.execution_id).decode("utf-8")
 
     def file_size(self, path: str) -> int:
-        return len(read_file(path))
+        return len(read_reachable(path, self.namespace, self.execution_id))
 
     def file_uri(self, path: str) -> str:
         return path
@@ -107,6 +110,16 @@ class RenderServices:
             for t, m, lvl, ts in LogLine.objects.filter(execution_id=self.execution_id, level="ERROR")
             .values_list("task_id", "message", "level", "timestamp")
         ]
+
+
+def read_reachable(uri: str, reader: str, execution_id: str | None) -> bytes:
+    """The bytes of a storage URI, read on behalf of a flow of namespace `reader` running
+    `execution_id`: refused (`ReachDenied`) unless that flow may reach the file (filereach).
+    Everything a flow reads goes through here; `read_file` is for the host's own reads."""
+    from apps.executions import filereach
+
+    filereach.check(reader, execution_id, storage_name(uri), uri)
+    return read_file(uri)
 
 
 def read_file(uri: str) -> bytes:
@@ -244,7 +257,10 @@ class WorkerRunContext:
         return f"kestra:///{saved}"
 
     def get_file(self, uri: str) -> bytes:
-        return read_file(uri)
+        try:
+            return read_reachable(uri, self.namespace, self.execution_id)
+        except reach.ReachDenied as error:
+            raise TaskFailed(str(error)) from error
 
     def working_dir(self) -> str:
         """A private temporary directory, or the one shared by the enclosing WorkingDirectory."""
@@ -270,20 +286,31 @@ class WorkerRunContext:
 
     # -- KV, state, secrets --------------------------------------------------------------------
 
+    def _kv_reach(self, namespace: str, access: reach.Access, what: str) -> None:
+        try:
+            reach.require(self.namespace, namespace, access, what=f"{what} KV of '{namespace}'")
+        except reach.ReachDenied as error:
+            raise TaskFailed(str(error)) from error
+
     def kv_get(self, namespace: str, key: str) -> Any:
+        self._kv_reach(namespace, reach.Access.READ, "read")
         return kvstore.get(namespace, key)[1]
 
     def kv_lookup(self, namespace: str, key: str) -> tuple[bool, Any]:
+        self._kv_reach(namespace, reach.Access.READ, "read")
         return kvstore.get(namespace, key)
 
     def kv_set(self, namespace: str, key: str, value: Any, ttl: float | None = None, kind: str = "STRING",
                overwrite: bool = True) -> None:
+        self._kv_reach(namespace, reach.Access.WRITE, "write")
         kvstore.put(namespace, key, value, kind=kind, ttl=ttl, overwrite=overwrite)
 
     def kv_keys(self, namespace: str, prefix: str | None = None) -> list[str]:
+        self._kv_reach(namespace, reach.Access.READ, "list")
         return kvstore.keys(namespace, prefix)
 
     def kv_delete(self, namespace: str, key: str) -> bool:
+        self._kv_reach(namespace, reach.Access.WRITE, "delete from")
         return kvstore.delete(namespace, key)
 
     def state_key(self, name: str, namespace_scope: bool, task_run_value: bool) -> str:
