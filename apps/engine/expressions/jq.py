@@ -10,7 +10,8 @@ Supported: ``.``, ``..``, ``.a``, ``."a"``, ``.a.b``, ``.[0]``, ``.[-1]``, ``.[]
 ``min_by(f)``, ``max_by(f)``, ``flatten``, ``flatten(d)``, ``to_entries``, ``from_entries``,
 ``with_entries(f)``, ``tostring``, ``tonumber``, ``tojson``, ``fromjson``, ``ascii_downcase``,
 ``ascii_upcase``, ``startswith(s)``, ``endswith(s)``, ``ltrimstr(s)``, ``rtrimstr(s)``,
-``split(s)``, ``join(s)``, ``test(re)``, ``floor``, ``sqrt``, ``recurse``, ``paths``-free type
+``split(s)``, ``join(s)``, ``test(re)`` (a user pattern: ``userregex``, under the render's time
+limit), ``floor``, ``sqrt``, ``recurse``, ``paths``-free type
 selectors (``arrays``, ``objects``, ``strings``, ``numbers``, ``booleans``, ``nulls``,
 ``iterables``, ``scalars``). Variables, ``reduce``, ``foreach``, ``def``, assignment operators,
 string interpolation and ``@format`` strings are not supported and fail with a clear error.
@@ -28,6 +29,7 @@ from typing import Any
 
 from jinja2.exceptions import TemplateRuntimeError
 
+from . import userregex
 from .limits import MAX_RANGE, MAX_REPEAT, check_deadline, check_length
 
 
@@ -959,7 +961,7 @@ _string_builtin(
     "rtrimstr", lambda text, suffix: text[: -len(suffix)] if suffix and text.endswith(suffix) else text
 )
 _string_builtin("split", lambda text, separator: text.split(separator) if separator else list(text))
-_string_builtin("test", lambda text, pattern: re.search(pattern, text) is not None)
+_string_builtin("test", lambda text, pattern: userregex.search(pattern, text) is not None)
 
 
 @_builtin("join", 1)
