@@ -49,7 +49,7 @@ def _regex(value: str | None) -> str | None:
     if value is not None:
         problem = userregex.check_pattern(value)
         if problem is not None:
-            raise ValueError(problem)
+            raise ValueError(f"invalid pattern [{value}]: {problem}")
     return value
 
 

@@ -78,7 +78,7 @@ def test_inside_a_render_a_match_gets_what_is_left_of_the_budget(monkeypatch: py
     ("x" * (userregex.MAX_PATTERN_CHARS + 1), "longer than"),
 ], ids=["syntax", "nested-counts", "counts", "length"])
 def test_patterns_that_cannot_be_used_are_refused_before_compiling(pattern: str, message: str) -> None:
-    error, seconds = timed(lambda: userregex.compile_user(pattern))
+    error, _ = timed(lambda: userregex.compile_user(pattern))
     assert isinstance(error, userregex.InvalidRegex) and message in str(error), error
     assert userregex.check_pattern(pattern) == str(error)
 
@@ -105,3 +105,37 @@ def test_a_render_stops_when_its_host_says_so() -> None:
     with interruptible(stop.is_set), pytest.raises(RenderInterrupted, match="the attempt was killed"):
         render(template, {})
     assert len(render(template, {})) > 0  # only inside the block
+
+
+def test_an_input_validator_that_takes_too_long_is_a_problem(short_limits: None) -> None:
+    from apps.engine.expressions import render_typed
+    from apps.engine.inputs import resolve_inputs
+
+    (result,) = resolve_inputs([{"id": "s", "type": "STRING", "validator": EVIL}], {"s": SUBJECT},
+                               render_typed=render_typed)
+    assert len(result.problems) == 1 and "took too long" in result.problems[0], result.problems
+
+
+def test_a_regex_filter_of_a_flow_trigger_that_takes_too_long_is_a_condition_error(short_limits: None) -> None:
+    from apps.executions.conditions import ConditionContext, ConditionError, Subject, where_met
+
+    subject = Subject(namespace="acme", flow_id="a" * 39 + "-up", state="SUCCESS")
+    where = {"id": "w", "filters": [{"field": "FLOW_ID", "type": "REGEX", "value": EVIL}]}
+    with pytest.raises(ConditionError, match="took too long"):
+        where_met(where, ConditionContext(subject, {}))
+    where = {"id": "w", "filters": [{"field": "FLOW_ID", "type": "REGEX", "value": "a+-up"}]}
+    assert where_met(where, ConditionContext(subject, {}))
+
+
+@pytest.mark.parametrize(("model", "values"), [
+    ("apps.flows.inputs:StringInput", {"id": "s", "type": "STRING", "validator": "(?:a{1000}){1000}"}),
+    ("plugins.core.triggers:Filter", {"field": "FLOW_ID", "type": "REGEX", "value": "(?:a{1000}){1000}"}),
+], ids=["input-validator", "trigger-filter"])
+def test_flow_validation_refuses_patterns_that_cannot_be_used(model: str, values: dict[str, Any]) -> None:
+    import importlib
+
+    from pydantic import ValidationError
+
+    module, name = model.split(":")
+    with pytest.raises(ValidationError, match="is too large"):
+        getattr(importlib.import_module(module), name).model_validate(values)
