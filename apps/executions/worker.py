@@ -74,14 +74,15 @@ class Leases:
     def _loop(self) -> None:
         renewed_at = time.monotonic()
         while True:
-            poll = cancel_poll_seconds()
-            time.sleep(poll)
+            poll, every = cancel_poll_seconds(), max(runner.lease_seconds() / 3, 0.2)
+            time.sleep(max(min(poll, renewed_at + every - time.monotonic()), 0.01))
             with self._lock:
                 held = dict(self._held)
             if not held:
+                renewed_at = time.monotonic()  # a new attempt was just claimed with a full lease
                 continue
             try:
-                if time.monotonic() - renewed_at >= max(runner.lease_seconds() / 3, 0.2):
+                if time.monotonic() - renewed_at >= every:
                     renewed_at = time.monotonic()
                     self._renew(held)
                 else:
