@@ -24,6 +24,13 @@ TEXTBOOK = "(a+)+$"
 SUBJECT = "a" * 39 + "!"
 
 
+@pytest.fixture(autouse=True)
+def _no_quarantine() -> Iterator[None]:
+    userregex.forget_slow_patterns()
+    yield
+    userregex.forget_slow_patterns()
+
+
 @pytest.fixture
 def short_limits(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Budgets short enough to keep the suite fast; the behaviour does not depend on them."""
@@ -50,6 +57,20 @@ def test_a_catastrophic_pattern_in_a_render_fails_with_the_pattern_named(short_l
     print(f"{expression[:40]}…: {type(error).__name__} after {seconds:.2f}s")
     assert isinstance(error, userregex.RegexTimeout), error
     assert f"regular expression `{EVIL}` took too long" in str(error)
+
+
+def test_a_pattern_that_took_too_long_is_refused_at_once_for_a_while(
+        short_limits: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(userregex.RegexTimeout, match="took too long \\(stopped after"):
+        userregex.fullmatch(EVIL, SUBJECT)
+    error, seconds = timed(lambda: userregex.fullmatch(EVIL, "aa"))  # harmless text, same pattern
+    print(f"quarantined pattern refused after {seconds * 1000:.1f} ms")
+    assert isinstance(error, userregex.RegexTimeout) and "is not run again before then" in str(error)
+    monkeypatch.setattr(userregex, "QUARANTINE_SECONDS", 0.0)
+    userregex.forget_slow_patterns()
+    with pytest.raises(userregex.RegexTimeout):
+        userregex.fullmatch(EVIL, SUBJECT)
+    assert userregex.fullmatch(EVIL, "aa") is not None  # the quarantine is over
 
 
 def test_the_textbook_pattern_answers_at_once() -> None:

@@ -10,13 +10,16 @@ Kestra's meaning.
 
 Time limit: inside a render the pattern gets what is left of the render's budget (``limits``), so
 a render that spends its time in one match stops at the render's limit; elsewhere (a condition's
-``REGEX`` filter, an input ``validator``) it gets ``MAX_REGEX_SECONDS``. Compiling cannot be
+``REGEX`` filter, an input ``validator``) it gets ``MAX_REGEX_SECONDS``. A pattern that hit its
+limit is refused at once for ``QUARANTINE_SECONDS`` in this process: a Flow trigger's condition
+is tested at the end of every execution, and must not cost every one of them a full time limit. Compiling cannot be
 interrupted, so patterns are bounded before they are compiled: ``MAX_PATTERN_CHARS`` characters and
 counted repetitions (``{n}``) that expand to at most ``MAX_REPEAT_WEIGHT`` items.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 
@@ -35,6 +38,12 @@ MAX_PATTERN_CHARS = 10_000
 MAX_REPEAT_WEIGHT = 100_000
 """Largest size counted repetitions may expand a pattern to (``(?:a{1000}){1000}`` is 1 000 000):
 the engine unrolls them while compiling, which no timeout covers."""
+
+QUARANTINE_SECONDS = 60.0
+"""How long a pattern that hit its time limit is refused without being run (per process)."""
+
+_quarantined: dict[str, float] = {}
+"""Pattern → monotonic time until which it is refused."""
 
 Pattern = regex.Pattern[str]
 Match = regex.Match[str]
@@ -138,12 +147,27 @@ def time_limit() -> float:
 
 
 def _timed_out(pattern: Pattern, limit: float) -> RegexTimeout:
+    if len(_quarantined) > 1000:
+        _quarantined.clear()
+    _quarantined[pattern.pattern] = time.monotonic() + QUARANTINE_SECONDS
     return RegexTimeout(f"regular expression `{_shown(pattern.pattern)}` took too long (stopped after {limit:.2g} s); "
                         "nested repetition such as (a|aa)+ can take exponential time: simplify the pattern")
 
 
 def _pattern(pattern: str | Pattern) -> Pattern:
-    return compile_user(pattern) if isinstance(pattern, str) else pattern
+    compiled = compile_user(pattern) if isinstance(pattern, str) else pattern
+    until = _quarantined.get(compiled.pattern)
+    if until is not None:
+        if time.monotonic() < until:
+            raise RegexTimeout(f"regular expression `{_shown(compiled.pattern)}` took too long less than "
+                               f"{QUARANTINE_SECONDS:g} s ago and is not run again before then: simplify the pattern")
+        _quarantined.pop(compiled.pattern, None)
+    return compiled
+
+
+def forget_slow_patterns() -> None:
+    """Lift every quarantine (tests)."""
+    _quarantined.clear()
 
 
 def search(pattern: str | Pattern, text: str) -> Match | None:
