@@ -160,3 +160,37 @@ def test_flow_validation_refuses_patterns_that_cannot_be_used(model: str, values
     module, name = model.split(":")
     with pytest.raises(ValidationError, match="is too large"):
         getattr(importlib.import_module(module), name).model_validate(values)
+
+
+@pytest.mark.parametrize(("program", "value", "expected"), [
+    ('test("A"; "i")', "abc", [True]),
+    ('test("a"; "x")', "bcd", [False]),
+    ('[match("(?<x>a)(b)?"; "g") | [.offset, .length, .string, (.captures | map(.name))]]', "aab",
+     [[[0, 1, "a", ["x", None]], [1, 2, "ab", ["x", None]]]]),
+    ('match("(b)?c") | .captures[0]', "c", [{"offset": -1, "length": 0, "string": None, "name": None}]),
+    ('capture("(?<y>\\\\d+)-(?<m>\\\\d+)")', "2024-05", [{"y": "2024", "m": "05"}]),
+    ('sub("a"; "X")', "banana", ["bXnana"]),
+    ('gsub("(?<c>[an])"; .c + .c)', "banana", ["baannaannaa"]),
+    ('gsub("A"; "-"; "i")', "banana", ["b-n-n-"]),
+], ids=["test-i", "test-false", "match-g", "match-unset-group", "capture", "sub", "gsub-captures", "gsub-flags"])
+def test_jq_regex_builtins(program: str, value: str, expected: list[Any]) -> None:
+    from apps.engine.expressions import jq
+
+    assert jq.run(program, value) == expected
+
+
+@pytest.mark.parametrize("program", [f'match("{EVIL}")', f'capture("{EVIL}")', f'gsub("{EVIL}"; "x")',
+                                     f'test("{EVIL}"; "g")'])
+def test_jq_regex_builtins_stop_at_the_time_limit(short_limits: None, program: str) -> None:
+    from apps.engine.expressions import jq
+
+    with limits.time_limit(), pytest.raises(userregex.RegexTimeout, match="took too long"):
+        jq.run(program, SUBJECT)
+    userregex.forget_slow_patterns()
+
+
+def test_jq_refuses_unknown_regex_flags() -> None:
+    from apps.engine.expressions import jq
+
+    with pytest.raises(jq.JqError, match="not a valid modifier string"):
+        jq.run('test("a"; "q")', "a")
