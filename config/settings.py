@@ -168,6 +168,11 @@ WEIR_WORKER_GROUPS = env_list("WEIR_WORKER_GROUPS", [])
 # CREATED WEIR_SWEEP_SECONDS after they were published.
 WEIR_LEASE_SECONDS = env_float("WEIR_LEASE_SECONDS", 30.0)
 WEIR_SWEEP_SECONDS = env_float("WEIR_SWEEP_SECONDS", 10.0)
+# A task run lost by this many workers in a row (lease expired each time) FAILS instead of being
+# re-dispatched again; a worker looks for kills of its running attempts every
+# WEIR_CANCEL_POLL_SECONDS (docs/adr/0012).
+WEIR_MAX_LEASE_EXPIRIES = env_int("WEIR_MAX_LEASE_EXPIRIES", 3)
+WEIR_CANCEL_POLL_SECONDS = env_float("WEIR_CANCEL_POLL_SECONDS", 0.5)
 # `globals.*` in expressions (Kestra's kestra.variables.globals), as a JSON object.
 WEIR_GLOBALS = json.loads(env_str("WEIR_GLOBALS", "{}") or "{}")
 

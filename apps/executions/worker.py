@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
+from django.conf import settings
 from django.db import close_old_connections
 from django.db.models import Value
 from django.db.models.functions import Coalesce
@@ -30,6 +31,7 @@ from django.utils import timezone
 from pydantic import BaseModel, ValidationError
 
 from apps.engine.context import Env
+from apps.engine.expressions.limits import interruptible
 from apps.engine.model import CompiledFlow, Effects, ExecutionData
 from apps.engine.states import State
 from apps.executions import dispatch, failpoints, results, runner, snapshots
@@ -47,16 +49,20 @@ WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
 
 class Leases:
-    """Renews the leases of the attempts this process runs; cancels those it lost."""
+    """Renews the leases of the attempts this process runs; cancels those it lost.
+
+    Every `cancel_poll_seconds()` it reads the state of the attempts held longer than that, so
+    a kill (which ends the run's row at once) reaches the running plugin within about that
+    delay instead of at the next renewal; renewals (a write) stay at a third of the lease."""
 
     def __init__(self) -> None:
-        self._held: dict[tuple[str, int], threading.Event] = {}
+        self._held: dict[tuple[str, int], tuple[threading.Event, float]] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
     def hold(self, run_id: str, attempt: int, cancel: threading.Event) -> None:
         with self._lock:
-            self._held[(run_id, attempt)] = cancel
+            self._held[(run_id, attempt)] = (cancel, time.monotonic())
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._loop, name="weir-lease", daemon=True)
                 self._thread.start()
@@ -66,22 +72,50 @@ class Leases:
             self._held.pop((run_id, attempt), None)
 
     def _loop(self) -> None:
+        renewed_at = time.monotonic()
         while True:
-            time.sleep(max(runner.lease_seconds() / 3, 0.2))
+            poll, every = cancel_poll_seconds(), max(runner.lease_seconds() / 3, 0.2)
+            time.sleep(max(min(poll, renewed_at + every - time.monotonic()), 0.01))
             with self._lock:
                 held = dict(self._held)
             if not held:
+                renewed_at = time.monotonic()  # a new attempt was just claimed with a full lease
                 continue
             try:
-                for (run_id, attempt), cancel in held.items():
-                    renewed = TaskRun.objects.filter(id=run_id, attempt_no=attempt, state="RUNNING").update(
-                        lease_until=runner.lease_deadline())
-                    if not renewed:
-                        cancel.set()
+                if time.monotonic() - renewed_at >= every:
+                    renewed_at = time.monotonic()
+                    self._renew(held)
+                else:
+                    self._check_cancelled(held, time.monotonic() - poll)
             except Exception:
                 log.exception("lease renewal failed")
             finally:
                 close_old_connections()
+
+    @staticmethod
+    def _renew(held: dict[tuple[str, int], tuple[threading.Event, float]]) -> None:
+        for (run_id, attempt), (cancel, _) in held.items():
+            renewed = TaskRun.objects.filter(id=run_id, attempt_no=attempt, state="RUNNING").update(
+                lease_until=runner.lease_deadline())
+            if not renewed:
+                cancel.set()
+
+    @staticmethod
+    def _check_cancelled(held: dict[tuple[str, int], tuple[threading.Event, float]], before: float) -> None:
+        """Cancel the attempts (held since before `before`) whose row is no longer theirs."""
+        older = {key: cancel for key, (cancel, since) in held.items() if since <= before and not cancel.is_set()}
+        if not older:
+            return
+        current = {run_id: (attempt, state) for run_id, attempt, state in TaskRun.objects.filter(
+            id__in=[run_id for run_id, _ in older]).values_list("id", "attempt_no", "state")}
+        for (run_id, attempt), cancel in older.items():
+            if current.get(run_id) != (attempt, "RUNNING"):
+                cancel.set()
+
+
+def cancel_poll_seconds() -> float:
+    """How often a worker looks for kills of the attempts it runs (setting WEIR_CANCEL_POLL_SECONDS)."""
+    return max(float(getattr(settings, "WEIR_CANCEL_POLL_SECONDS", 0.5)), 0.05)
 
 
 LEASES = Leases()
@@ -220,24 +254,19 @@ def _run_plugin(ctx: WorkerRunContext, type_name: str, raw: Any) -> tuple[State,
 
     def target() -> None:
         try:
-            props = plugin.Properties.model_validate(ctx.render_properties(plugin, raw), context={"rendered": True})
-            outputs = plugin().run(ctx, props)  # type: ignore[attr-defined]
+            with interruptible(ctx.cancel.is_set):  # a killed attempt's renders stop at their next check
+                props = plugin.Properties.model_validate(ctx.render_properties(plugin, raw),
+                                                         context={"rendered": True})
+                outputs = plugin().run(ctx, props)  # type: ignore[attr-defined]
             result["outputs"] = _dump(outputs)
             result["state"] = ctx.final_state or State.SUCCESS
         except Cancelled:
             result["state"] = State.KILLED
-        except TaskFailed as error:
-            ctx.log("ERROR", str(error))
-            result["state"] = State.FAILED
-            result["outputs"] = error.outputs
-        except ValidationError as error:
-            ctx.log("ERROR", f"Invalid properties after rendering: {_short(error)}")
-            result["state"] = State.FAILED
         except Exception as error:
-            ctx.log("ERROR", f"{type(error).__name__}: {error}")
-            log.debug("task failed", exc_info=True)
-            ctx.debug_trace = traceback.format_exc()
-            result["state"] = State.FAILED
+            if ctx.cancel.is_set():  # whatever the plugin raised on its way out of a kill
+                result["state"] = State.KILLED
+            else:
+                _failed(ctx, error, result)
         finally:
             close_old_connections()
 
@@ -245,14 +274,48 @@ def _run_plugin(ctx: WorkerRunContext, type_name: str, raw: Any) -> tuple[State,
         seconds = parse_duration(str(ctx.render(str(timeout))))
         thread = threading.Thread(target=target, name="weir-task", daemon=True)
         thread.start()
-        thread.join(seconds)
-        if thread.is_alive():
+        if not _join(thread, ctx.cancel, seconds):
             ctx.cancel.set()
             ctx.log("ERROR", f"Timeout after {timeout}: the attempt is stopped")
             return State.FAILED, None
+        if "state" not in result and ctx.cancel.is_set():
+            return State.KILLED, None  # killed, and the plugin did not stop within the grace delay
     else:
         target()
     return result.get("state", State.FAILED), result.get("outputs")
+
+
+KILL_GRACE_SECONDS = 1.0
+"""How long the plugin thread of a killed attempt (a task with a `timeout`) may take to stop
+before the worker stops waiting for it and takes its next task."""
+
+
+def _join(thread: threading.Thread, cancel: threading.Event, seconds: float) -> bool:
+    """Wait for the plugin thread; False once `seconds` passed. A kill ends the wait after a grace
+    delay even if the plugin ignores it (its late result is fenced off by the attempt number)."""
+    deadline = time.monotonic() + seconds
+    while thread.is_alive():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        if cancel.wait(min(left, 0.5)):
+            thread.join(min(KILL_GRACE_SECONDS, max(left, 0.0)))
+            return not thread.is_alive() or time.monotonic() < deadline
+    return True
+
+
+def _failed(ctx: WorkerRunContext, error: Exception, result: dict[str, Any]) -> None:
+    """Record a failed attempt with a readable log line (the traceback goes to `debug_trace`)."""
+    result["state"] = State.FAILED
+    if isinstance(error, TaskFailed):
+        ctx.log("ERROR", str(error))
+        result["outputs"] = error.outputs
+    elif isinstance(error, ValidationError):
+        ctx.log("ERROR", f"Invalid properties after rendering: {_short(error)}")
+    else:
+        ctx.log("ERROR", f"{type(error).__name__}: {error}")
+        log.debug("task failed", exc_info=True)
+        ctx.debug_trace = "".join(traceback.format_exception(error))
 
 
 def _dump(outputs: Any) -> dict[str, Any] | None:
