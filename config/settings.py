@@ -168,6 +168,8 @@ WEIR_WORKER_GROUPS = env_list("WEIR_WORKER_GROUPS", [])
 # CREATED WEIR_SWEEP_SECONDS after they were published.
 WEIR_LEASE_SECONDS = env_float("WEIR_LEASE_SECONDS", 30.0)
 WEIR_SWEEP_SECONDS = env_float("WEIR_SWEEP_SECONDS", 10.0)
+# Readiness reports the scheduler down when its heartbeat is older than this (it beats every ~2 s).
+WEIR_SCHEDULER_STALE_SECONDS = env_float("WEIR_SCHEDULER_STALE_SECONDS", 30.0)
 # `globals.*` in expressions (Kestra's kestra.variables.globals), as a JSON object.
 WEIR_GLOBALS = json.loads(env_str("WEIR_GLOBALS", "{}") or "{}")
 

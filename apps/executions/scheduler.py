@@ -24,7 +24,7 @@ from django.utils import timezone
 from apps.engine import planner
 from apps.engine.model import Delay as DelayData
 from apps.engine.states import State
-from apps.executions import dispatch, lifecycle, runner
+from apps.executions import dispatch, heartbeat, lifecycle, runner
 from apps.executions.models import Delay, Execution, TaskRun
 
 log = logging.getLogger("weir.scheduler")
@@ -112,6 +112,7 @@ def tick() -> None:
     deliver_delays()
     reap()
     sweep()
+    heartbeat.beat()  # readiness: a tick that finished (apps/executions/health.py)
 
 
 __all__ = ["State", "tick"]

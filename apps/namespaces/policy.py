@@ -184,6 +184,9 @@ RULES: tuple[Rule, ...] = (
     Rule("api/v1/{unknown}", {m: Need(D, Scope.SIGNED_IN) for m in ("GET", "POST", "PUT", "PATCH", "DELETE")},
          params={"unknown": "no-such-route"}),
     Rule("api/schema/", {"GET": PUBLIC}),
+    # Management endpoints (apps/executions/api/ops.py): probes need no credentials
+    Rule("health/liveness", {"GET": PUBLIC}),
+    Rule("health/readiness", {"GET": PUBLIC}),
     Rule("api/docs/", {"GET": PUBLIC}),
     # Pages
     Rule("login/", {"GET": PUBLIC}, page=True),
