@@ -187,6 +187,8 @@ RULES: tuple[Rule, ...] = (
     # Management endpoints (apps/executions/api/ops.py): probes need no credentials
     Rule("health/liveness", {"GET": PUBLIC}),
     Rule("health/readiness", {"GET": PUBLIC}),
+    # Prometheus series name every namespace and flow: superusers only (docs/adr/0018)
+    Rule("metrics", {"GET": Need(D, Scope.SUPERUSER)}),
     Rule("api/docs/", {"GET": PUBLIC}),
     # Pages
     Rule("login/", {"GET": PUBLIC}, page=True),

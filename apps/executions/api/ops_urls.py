@@ -9,4 +9,5 @@ from apps.executions.api import ops
 urlpatterns = [
     path("health/liveness", ops.Liveness.as_view(), name="health-liveness"),
     path("health/readiness", ops.Readiness.as_view(), name="health-readiness"),
+    path("metrics", ops.Metrics.as_view(), name="metrics"),
 ]
