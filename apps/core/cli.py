@@ -127,12 +127,15 @@ def cmd_namespace_create(args: argparse.Namespace) -> int:
 
 def _serve(host: str, port: int, workers: int = 1) -> int:
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
 
     # WebSockets through Channels, HTTP through Django's WSGI handler on a thread pool, both
     # in `config.asgi` (docs/adr/0008, which supersedes the serving part of docs/adr/0005).
+    # With JSON logs, uvicorn's loggers propagate to the root handler Django configured.
+    json_logs = os.environ.get("WEIR_LOG_FORMAT", "").lower() == "json"
     uvicorn.run("config.asgi:application", interface="asgi3", host=host, port=port, workers=workers,
                 log_level=os.environ.get("WEIR_LOG_LEVEL", "info").lower(), proxy_headers=True, lifespan="off",
-                ws_ping_interval=20.0, ws_ping_timeout=20.0)
+                ws_ping_interval=20.0, ws_ping_timeout=20.0, log_config=None if json_logs else LOGGING_CONFIG)
     return 0
 
 
