@@ -122,6 +122,7 @@ RULES: tuple[Rule, ...] = (
     Rule("api/v1/stats/executions/daily", {"GET": LISTED, "POST": LISTED},
          {"GET": Sample(query="namespace={namespace}&flowId={flow_id}"),
           "POST": Sample(body={"namespace": "{namespace}", "flowId": "{flow_id}"})}),
+    Rule("api/v1/stats/flows/timeline", {"GET": LISTED}, {"GET": Sample(query="namespace={namespace}")}),
     Rule("api/v1/logs/search", {"GET": Need(LOGS, Scope.LIST)}, {"GET": Sample(query="namespace={namespace}")}),
     Rule("api/v1/logs/{execution_id}/download", {"GET": _n(LOGS)}),
     Rule("api/v1/logs/{execution_id}", {"GET": _n(LOGS), "DELETE": _n(LOGS, W)}),
