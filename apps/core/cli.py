@@ -213,6 +213,9 @@ def cmd_execution_run(args: argparse.Namespace) -> int:
 def cmd_flow_deploy(args: argparse.Namespace) -> int:
     client = _client(args)
     if client is not None:
+        if args.user:
+            print("weir: --user does not apply with --server: the token's user deploys", file=sys.stderr)
+            return 2
         return _flow_deploy_remote(client, args)
     _django()
     from apps.accounts.models import User

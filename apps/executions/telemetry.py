@@ -16,6 +16,7 @@ import logging
 import os
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 _dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 if _dir:
@@ -59,13 +60,21 @@ def execution_ended(namespace: str, flow: str, ended: Ended) -> None:
         log.warning("could not record an execution's end", exc_info=True)
 
 
+_task_series: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+
+
 def task_runs_ended(namespace: str, flow: str, runs: Iterable[Ended]) -> None:
     try:
         for state, start, end in runs:
-            TASK_RUNS.labels(namespace, flow, state).inc()
+            key = (namespace, flow, state)
+            series = _task_series.get(key)
+            if series is None:  # `labels()` costs more than the update: keep the children
+                series = _task_series[key] = (TASK_RUNS.labels(namespace, flow, state),
+                                              TASK_RUN_SECONDS.labels(namespace, flow))
+            series[0].inc()
             seconds = _seconds(start, end)
             if seconds is not None:
-                TASK_RUN_SECONDS.labels(namespace, flow).observe(seconds)
+                series[1].observe(seconds)
     except Exception:
         log.warning("could not record task runs' ends", exc_info=True)
 

@@ -177,6 +177,18 @@ def test_execution_run_waits_and_exits_with_the_final_state(remote: Remote, tmp_
     started = remote.run("execution", "run", NS, "doomed")  # without --wait: started, exit 0
     assert started.returncode == 0 and started.stdout.startswith("execution ")
 
+    save_flow(remote.user, f"id: slow\nnamespace: {NS}\ntasks:\n  - id: nap\n"
+                           "    type: io.kestra.plugin.core.flow.Sleep\n    duration: PT30S\n")
+    waited = remote.run("execution", "run", NS, "slow", "--wait", "--timeout", "1")
+    assert waited.returncode == 5, waited.stdout + waited.stderr
+    assert "is still RUNNING after 1 s" in waited.stdout
+    from apps.executions import services
+
+    services.kill(waited.stdout.split()[1])
+
+    bad = remote.run("execution", "run", NS, "greet", "--input", "no-equals-sign")
+    assert bad.returncode == 2 and "use --input NAME=VALUE" in bad.stderr
+
 
 def test_a_bad_token_is_a_clear_error(remote: Remote, tmp_path: Path) -> None:
     (tmp_path / "a.yml").write_text(flow("a"))

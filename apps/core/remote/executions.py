@@ -13,10 +13,10 @@ from typing import Any
 from apps.core.remote.client import ApiError, Client, quote
 from apps.core.remote.progress import Progress
 
-FINAL = {"SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "SKIPPED"}
-EXIT_CODES = {"SUCCESS": 0, "SKIPPED": 0, "FAILED": 1, "WARNING": 3, "KILLED": 4, "CANCELLED": 4}
-"""0 success, 1 failed, 2 usage/connection/refused (the CLI's), 3 warning, 4 killed or
-cancelled, 5 still running when --timeout expired."""
+FINAL = {"SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "SKIPPED", "RETRIED"}
+EXIT_CODES = {"SUCCESS": 0, "SKIPPED": 0, "FAILED": 1, "RETRIED": 1, "WARNING": 3, "KILLED": 4, "CANCELLED": 4}
+"""0 success, 1 failed (or retried as a new execution), 2 usage/connection/refused (the CLI's),
+3 warning, 4 killed or cancelled, 5 still running when --timeout expired."""
 TIMED_OUT = 5
 POLL_SECONDS = 0.5
 
