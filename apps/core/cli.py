@@ -99,7 +99,7 @@ def _flow_validate_remote(client: Any, args: argparse.Namespace) -> int:
 
     files = flows.yaml_files(args.paths)
     try:
-        failed, _ = flows.validate_remote(client, files)
+        failed, _ = flows.validate_remote(client, files, warnings=args.verbose)
     except ApiError as error:
         return _remote_failed(error)
     if not args.quiet:

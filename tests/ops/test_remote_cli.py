@@ -146,6 +146,13 @@ def test_deploy_through_the_server(remote: Remote, tmp_path: Path) -> None:
     again = remote.run("flow", "deploy", str(tmp_path), "--namespace", NS)
     assert "unchanged gitops.one r1" in again.stdout
 
+    (tmp_path / "odd.yml").write_text(flow("odd", '"hi {{ unclosed"'))
+    quiet = remote.run("flow", "validate", str(tmp_path / "odd.yml"))
+    verbose = remote.run("flow", "validate", "-v", str(tmp_path / "odd.yml"))
+    assert quiet.returncode == verbose.returncode == 0, verbose.stdout + verbose.stderr
+    assert "warning:" not in quiet.stdout
+    assert f"{tmp_path / 'odd.yml'}:6:" in verbose.stdout and "warning:" in verbose.stdout
+
 
 def test_execution_run_waits_and_exits_with_the_final_state(remote: Remote, tmp_path: Path) -> None:
     from apps.executions.models import Execution

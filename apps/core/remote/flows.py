@@ -101,14 +101,17 @@ def read_folder(files: Sequence[Path]) -> tuple[list[LocalFlow], list[str]]:
     return flows, problems
 
 
-def validate_remote(client: Client, files: Sequence[Path], progress_bar: bool | None = None) -> tuple[int, list[str]]:
-    """Validate every file on the server; returns (files with errors, `file:line:col: message` lines)."""
+def validate_remote(client: Client, files: Sequence[Path], progress_bar: bool | None = None,
+                    warnings: bool = False) -> tuple[int, list[str]]:
+    """Validate every file on the server; returns (files with errors, `file:line:col: message`
+    lines, with `warning:` lines too when `warnings`)."""
     failed = 0
     out: list[str] = []
     with Progress("validating", len(files), bar=progress_bar) as progress:
         for path in files:
-            lines = _validate_file(client, path)
-            failed += bool(lines)
+            errors, warned = _validate_file(client, path)
+            failed += bool(errors)
+            lines = errors + (warned if warnings else [])
             out += lines
             for text in lines:
                 progress.line(text)
@@ -116,25 +119,29 @@ def validate_remote(client: Client, files: Sequence[Path], progress_bar: bool | 
     return failed, out
 
 
-def _validate_file(client: Client, path: Path) -> list[str]:
+def _validate_file(client: Client, path: Path) -> tuple[list[str], list[str]]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        return [f"{path}:1:1: cannot read: {error}"]
+        return [f"{path}:1:1: cannot read: {error}"], []
     try:
         results = client.post_yaml("api/v1/flows/validate", text)
     except ApiError as error:
         if error.status in (0, 401, 403):
             raise
-        return [f"{path}:1:1: {error}"]
+        return [f"{path}:1:1: {error}"], []
     if not results:
-        return [f"{path}:1:1: no flow in this file"]
-    lines = []
+        return [f"{path}:1:1: no flow in this file"], []
+    errors: list[str] = []
+    warned: list[str] = []
     for result in results:
         for err in result.get("errors") or []:
             at = f"{err.get('path')}: " if err.get("path") else ""
-            lines.append(f"{path}:{err.get('line') or 1}:{err.get('column') or 1}: {at}{err.get('message')}")
-    return lines
+            errors.append(f"{path}:{err.get('line') or 1}:{err.get('column') or 1}: {at}{err.get('message')}")
+        for warning in result.get("warningDetails") or []:
+            warned.append(f"{path}:{warning.get('line') or 1}:{warning.get('column') or 1}: "
+                          f"warning: {warning.get('message')}")
+    return errors, warned
 
 
 def plan(local: Sequence[LocalFlow], remote: Sequence[dict[str, Any]]) -> Plan:
