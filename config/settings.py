@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dj_database_url
 
+from apps.core.logformat import logging_config
 from config.env import env_bool, env_float, env_int, env_list, env_path, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -173,6 +174,8 @@ WEIR_SWEEP_SECONDS = env_float("WEIR_SWEEP_SECONDS", 10.0)
 # WEIR_CANCEL_POLL_SECONDS (docs/adr/0012).
 WEIR_MAX_LEASE_EXPIRIES = env_int("WEIR_MAX_LEASE_EXPIRIES", 3)
 WEIR_CANCEL_POLL_SECONDS = env_float("WEIR_CANCEL_POLL_SECONDS", 0.5)
+# Readiness reports the scheduler down when its heartbeat is older than this (it beats every ~2 s).
+WEIR_SCHEDULER_STALE_SECONDS = env_float("WEIR_SCHEDULER_STALE_SECONDS", 30.0)
 # `globals.*` in expressions (Kestra's kestra.variables.globals), as a JSON object.
 WEIR_GLOBALS = json.loads(env_str("WEIR_GLOBALS", "{}") or "{}")
 
@@ -190,13 +193,8 @@ if env_bool("WEIR_HTTPS", False):
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("WEIR_LOG_LEVEL", "INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
-}
+# WEIR_LOG_FORMAT=json: one JSON object per line (apps/core/logformat.py).
+LOGGING = logging_config(env_str("WEIR_LOG_FORMAT", "text").lower(), env_str("WEIR_LOG_LEVEL", "INFO"))
 
 # Kestra's API has paths like /api/v1/flows and /api/v1/flows/search (no trailing slash), so the
 # included URL patterns start with "/" by design.

@@ -19,7 +19,7 @@ from apps.engine import planner
 from apps.engine.context import Env
 from apps.engine.model import CompiledFlow, Effects, ExecutionData, HostStep, SubflowRequest, TaskRunData
 from apps.engine.states import TERMINATED, State, transition
-from apps.executions import runner
+from apps.executions import runner, telemetry
 from apps.executions.models import Delay, Execution
 from apps.executions.runcontext import RenderServices
 from apps.flows.models import Flow
@@ -287,6 +287,8 @@ def after_commit(row: Execution, data: ExecutionData, effects: Effects) -> None:
         transaction.on_commit(lambda: flow_retry(data.id, spec))
     if effects.ended:
         what = Ended(data.id, data.namespace, data.flow_id, data.flow_revision, bool(data.meta.get("parent")))
+        final = (data.state.value, data.start_date, data.end_date)
+        transaction.on_commit(lambda: telemetry.execution_ended(what.namespace, what.flow_id, final))
         transaction.on_commit(lambda: ended(what))
 
 

@@ -28,7 +28,7 @@ from apps.engine.context import Env
 from apps.engine.model import CompiledFlow, Effects, ExecutionData
 from apps.engine.model import Delay as DelayData
 from apps.engine.states import State
-from apps.executions import dispatch, lifecycle, results, runner
+from apps.executions import dispatch, heartbeat, lifecycle, results, runner
 from apps.executions.models import Delay, Execution, TaskRun
 
 log = logging.getLogger("weir.scheduler")
@@ -159,6 +159,7 @@ def tick() -> None:
     deliver_delays()
     reap()
     sweep()
+    heartbeat.beat()  # readiness: a tick that finished (apps/executions/health.py)
 
 
 __all__ = ["State", "tick"]

@@ -122,6 +122,7 @@ RULES: tuple[Rule, ...] = (
     Rule("api/v1/stats/executions/daily", {"GET": LISTED, "POST": LISTED},
          {"GET": Sample(query="namespace={namespace}&flowId={flow_id}"),
           "POST": Sample(body={"namespace": "{namespace}", "flowId": "{flow_id}"})}),
+    Rule("api/v1/stats/flows/timeline", {"GET": LISTED}, {"GET": Sample(query="namespace={namespace}")}),
     Rule("api/v1/logs/search", {"GET": Need(LOGS, Scope.LIST)}, {"GET": Sample(query="namespace={namespace}")}),
     Rule("api/v1/logs/{execution_id}/download", {"GET": _n(LOGS)}),
     Rule("api/v1/logs/{execution_id}", {"GET": _n(LOGS), "DELETE": _n(LOGS, W)}),
@@ -184,6 +185,11 @@ RULES: tuple[Rule, ...] = (
     Rule("api/v1/{unknown}", {m: Need(D, Scope.SIGNED_IN) for m in ("GET", "POST", "PUT", "PATCH", "DELETE")},
          params={"unknown": "no-such-route"}),
     Rule("api/schema/", {"GET": PUBLIC}),
+    # Management endpoints (apps/executions/api/ops.py): probes need no credentials
+    Rule("health/liveness", {"GET": PUBLIC}),
+    Rule("health/readiness", {"GET": PUBLIC}),
+    # Prometheus series name every namespace and flow: superusers only (docs/adr/0018)
+    Rule("metrics", {"GET": Need(D, Scope.SUPERUSER)}),
     Rule("api/docs/", {"GET": PUBLIC}),
     # Pages
     Rule("login/", {"GET": PUBLIC}, page=True),
