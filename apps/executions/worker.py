@@ -7,6 +7,12 @@
 3. Run the plugin in a thread so the task `timeout` can be enforced.
 4. Write the result under the execution lock, fenced by the attempt number, and advance the
    execution in the same transaction (no extra queue hop).
+
+While the database is unreachable (docs/adr/0013) claims and result writes are retried with
+back-off, so a finished attempt's outcome is written once the database is back (still fenced:
+if the reaper handed the run to another worker meanwhile, only its log lines are kept). An
+attempt whose plugin itself hit the outage is abandoned to the reaper: its lease expires and the
+run is dispatched again.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from pydantic import BaseModel, ValidationError
 
+from apps.core import outage
 from apps.engine.context import Env
 from apps.engine.model import CompiledFlow, Effects, ExecutionData
 from apps.engine.states import State
@@ -78,8 +85,13 @@ class Leases:
                         lease_until=runner.lease_deadline())
                     if not renewed:
                         cancel.set()
-            except Exception:
-                log.exception("lease renewal failed")
+                outage.OUTAGE.up()
+            except Exception as exc:
+                if outage.unreachable(exc):  # renewed on the next round, once the database is back
+                    outage.OUTAGE.down(exc)
+                    outage.discard_connections()
+                else:
+                    log.exception("lease renewal failed")
             finally:
                 close_old_connections()
 
@@ -111,14 +123,27 @@ class Attempt:
 def execute(task_run_id: str, attempt: int, queue: str = dispatch.DEFAULT_QUEUE) -> None:
     """Run attempt `attempt + 1` of a task run, if it is still ours to run, then any task its
     result makes runnable on the same queue, inline (docs/adr/0007)."""
-    data = _claim(task_run_id, attempt)
+    data = outage.call(lambda: _claim(task_run_id, attempt))
     if data is None:
         return
     current: Attempt | None = Attempt(task_run_id, attempt + 1, data, partial=True)
     for left in range(INLINE_LIMIT, 0, -1):
         if current is None:
             return
-        current = _run_one(current, runner.Inline(queue, WORKER_ID, hand_off=left == 1))
+        running = current
+        try:
+            current = _run_one(running, runner.Inline(queue, WORKER_ID, hand_off=left == 1))
+        except DatabaseLost as lost:
+            outage.OUTAGE.down(lost)
+            outage.discard_connections()
+            log.warning("attempt %s of task run %s abandoned to the reaper: the database went away while it ran",
+                        running.number, running.task_run_id)
+            return
+
+
+class DatabaseLost(Exception):
+    """The plugin of an attempt hit a database outage: what it did cannot be trusted to be
+    complete, so the attempt is left to the reaper rather than recorded as a task failure."""
 
 
 # PostgreSQL: claim and read the run with its execution in one round trip.
@@ -184,7 +209,7 @@ def _run_one(current: Attempt, inline: runner.Inline) -> Attempt | None:
     # The outcome went to the lock holder, or another worker took the held run picked for us:
     # take a held run the way a message would, if any may be left (docs/adr/0009).
     if after is None or any(runner.is_held(run) for run in after.task_runs):
-        return _claim_held(data.id, inline.queue)
+        return outage.call(lambda: _claim_held(data.id, inline.queue))
     return None
 
 
@@ -217,6 +242,7 @@ def _run_plugin(ctx: WorkerRunContext, type_name: str, raw: Any) -> tuple[State,
         return State.FAILED, None
     timeout = raw.get("timeout")
     result: dict[str, Any] = {}
+    lost: list[BaseException] = []
 
     def target() -> None:
         try:
@@ -234,6 +260,9 @@ def _run_plugin(ctx: WorkerRunContext, type_name: str, raw: Any) -> tuple[State,
             ctx.log("ERROR", f"Invalid properties after rendering: {_short(error)}")
             result["state"] = State.FAILED
         except Exception as error:
+            if outage.unreachable(error):
+                lost.append(error)
+                return
             ctx.log("ERROR", f"{type(error).__name__}: {error}")
             log.debug("task failed", exc_info=True)
             ctx.debug_trace = traceback.format_exc()
@@ -252,6 +281,8 @@ def _run_plugin(ctx: WorkerRunContext, type_name: str, raw: Any) -> tuple[State,
             return State.FAILED, None
     else:
         target()
+    if lost:
+        raise DatabaseLost(str(lost[0])) from lost[0]
     return result.get("state", State.FAILED), result.get("outputs")
 
 
@@ -280,14 +311,22 @@ def _finish(execution_id: str, task_run_id: str, attempt: int, state: State,
     def event(flow: CompiledFlow, data: ExecutionData, env: Env) -> Effects:
         return results.fold(flow, data, {task_run_id: outcome}, env)
 
-    data = runner.process(execution_id, event, inline=inline, wait=DECISION_WAIT_SECONDS)
-    if data is None:
-        left = TaskRun.objects.filter(id=task_run_id, attempt_no=attempt, state="RUNNING", result__isnull=True) \
+    def decide() -> ExecutionData | None:
+        if inline is not None:  # what a rolled-back try picked is not claimed
+            inline.claimed = inline.handed = None
+        return runner.process(execution_id, event, inline=inline, wait=DECISION_WAIT_SECONDS)
+
+    def leave() -> int:
+        return TaskRun.objects.filter(id=task_run_id, attempt_no=attempt, state="RUNNING", result__isnull=True) \
             .update(result=outcome.to_json(), lease_until=runner.lease_deadline())
-        if left:
-            runner.drain(execution_id)
+
+    # Each step is retried on its own while the database is unreachable: each is safe to repeat.
+    data = outage.call(decide)
+    if data is None:
+        if outage.call(leave):
+            outage.call(lambda: runner.drain(execution_id))
         else:  # fenced: the run was killed, restarted or taken over; keep only the log lines
             logs = [(task_run_id, level, message) for level, message in outcome.logs]
-            runner.process(execution_id, lambda flow, data, env: Effects(logs=list(logs)))
-    ctx.flush_metrics()
+            outage.call(lambda: runner.process(execution_id, lambda flow, data, env: Effects(logs=list(logs))))
+    outage.call(ctx.flush_metrics)
     return data
