@@ -43,32 +43,27 @@ _UNREACHABLE_STATES = ("08", "57P", "53300")
 
 
 def unreachable(exc: BaseException) -> bool:
-    """True when `exc` (or the driver error under Django's wrapper) means PostgreSQL cannot be
-    reached, as opposed to an error in what was asked of it."""
+    """True when `exc`, or an error it was raised while handling (Django wraps the driver's error;
+    a failed rollback or reset follows a lost connection), means PostgreSQL cannot be reached, as
+    opposed to an error in what was asked of it."""
     import django.db
 
     try:
         import psycopg
     except ImportError:  # an installation on SQLite only: no server to lose
-        psycopg = None  # type: ignore[assignment]
+        return False
     seen: set[int] = set()
     current: BaseException | None = exc
-    django_interface = False
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if psycopg is not None and isinstance(current, psycopg.Error):
-            if isinstance(current, psycopg.InterfaceError):
-                return True  # "the connection is closed", "the connection is lost"
-            if not isinstance(current, psycopg.OperationalError):
-                return False
-            if isinstance(current, psycopg.errors.PipelineAborted):
-                return False  # a consequence of an earlier error, which decides
-            state = current.sqlstate
-            return state is None or state.startswith(_UNREACHABLE_STATES)
-        if isinstance(current, django.db.InterfaceError):
-            django_interface = True  # Django's own "connection already closed", with no driver error
+        if isinstance(current, psycopg.InterfaceError | django.db.InterfaceError):
+            return True  # "the connection is closed", "connection already closed"
+        if isinstance(current, psycopg.OperationalError) and not isinstance(current, psycopg.errors.PipelineAborted):
+            state = current.sqlstate  # PipelineAborted follows an earlier error, which decides
+            if state is None or state.startswith(_UNREACHABLE_STATES):
+                return True
         current = current.__cause__ or current.__context__
-    return django_interface
+    return False
 
 
 def discard_connections() -> None:

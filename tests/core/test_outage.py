@@ -84,6 +84,20 @@ def test_refused_and_terminated_connections_are_outages(transactional_db: Any) -
     connection.close()
 
 
+def test_an_error_raised_while_handling_an_outage_counts_as_one() -> None:
+    """A rollback or autocommit reset on the dead connection fails with an error of its own
+    (a ProgrammingError: "connection in transaction status UNKNOWN"); the outage under it decides."""
+    import psycopg
+
+    try:
+        try:
+            psycopg.connect(host="127.0.0.1", port=closed_port(), user="postgres", connect_timeout=2)
+        except psycopg.OperationalError:
+            raise psycopg.ProgrammingError("can't change 'autocommit' now") from None
+    except psycopg.ProgrammingError as error:
+        assert error.__cause__ is None and outage.unreachable(error)
+
+
 def test_errors_in_what_was_asked_are_not_outages(transactional_db: Any) -> None:
     from django.db import IntegrityError, connection
 

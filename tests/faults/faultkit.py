@@ -356,8 +356,10 @@ class PrivatePostgres:
         return self
 
     def start(self) -> None:
+        # fsync=off survives a crash of the server's processes (the kernel keeps what was written);
+        # asynchronous commit would not: committed transactions would vanish with the crash.
         options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+                   "-c max_connections=200")
         self._run(str(postgres_bin("pg_ctl")), "-D", str(self.data), "-l", str(self.root / "server.log"),
                   "-o", options, "-w", "-t", "60", "start")
 

@@ -255,8 +255,13 @@ def test_f6_postgres_restart_and_crash_under_load(postgres: faultkit.PrivatePost
     up_at = time.monotonic()
     first_ok = probe.first(up_at, ok=True)
 
-    # Outage 2: a crash (kill -9 of the postmaster and its backends), recovery from the WAL.
-    time.sleep(1.5)
+    # Outage 2: a crash (kill -9 of the postmaster and its backends), recovery from the WAL; once
+    # the scheduler has seen the first outage end (it backs off up to 2 s between tries).
+    deadline = time.monotonic() + 30
+    while "database reachable again" not in stack.scheduler.log():
+        assert time.monotonic() < deadline, f"the scheduler did not reconnect:\n{stack.scheduler.log()[-3000:]}"
+        time.sleep(0.1)
+    time.sleep(1.0)
     crash_at = time.monotonic()
     postgres.kill9()
     probe.first(crash_at, ok=False)
