@@ -84,16 +84,15 @@ class Outage:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._since: float | None = None
-        self.retries = 0
-        """Calls retried because the database was unreachable, since the process started."""
 
     @property
     def active(self) -> bool:
         return self._since is not None
 
     def down(self, exc: BaseException) -> None:
+        if self._since is not None:  # already said
+            return
         with self._lock:
-            self.retries += 1
             if self._since is None:
                 self._since = time.monotonic()
                 log.warning("database unreachable, retrying with back-off (up to %.0f s between tries): %s",
