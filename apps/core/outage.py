@@ -128,12 +128,15 @@ class Backoff:
         self._next = self.first
 
 
-def call(fn: Callable[[], T], *, stop: threading.Event | None = None) -> T:
+def call(fn: Callable[[], T], *, stop: threading.Event | None = None, within: float | None = None) -> T:
     """`fn()`, tried again while the database is unreachable; any other error is raised at once.
-    With `stop`, waiting ends when it is set, and the last outage error is raised."""
+    The last outage error is raised when `stop` is set, or once `within` seconds have passed
+    since the first failure (for callers that have a slower way to recover, such as a worker
+    whose attempt the reaper re-runs)."""
     from django.db import connection
 
     backoff = Backoff()
+    first_failure: float | None = None
     while True:
         try:
             result = fn()
@@ -142,7 +145,11 @@ def call(fn: Callable[[], T], *, stop: threading.Event | None = None) -> T:
                 raise
             OUTAGE.down(exc)
             discard_connections()
+            now = time.monotonic()
+            first_failure = now if first_failure is None else first_failure
             pause = backoff.pause()
+            if within is not None and now + pause - first_failure > within:
+                raise
             if stop is None:
                 time.sleep(pause)
             elif stop.wait(pause):

@@ -102,6 +102,11 @@ LEASES = Leases()
 INLINE_LIMIT = 200
 """Tasks one Celery message may run back to back before the next one goes through the broker."""
 
+PATIENCE_SECONDS = 60.0
+"""How long a worker retries one database step while PostgreSQL is unreachable. Past that it
+gives the attempt up to the reaper and the sweeper (docs/adr/0013): a longer outage costs a
+re-run, never a pool process blocked for good or a lease renewed for an attempt going nowhere."""
+
 DECISION_WAIT_SECONDS = 0.2
 """How long a worker waits for its execution's lock to apply an outcome itself. A decision
 holds the lock for a few milliseconds, so waiting is cheaper than leaving the outcome for the
@@ -123,7 +128,13 @@ class Attempt:
 def execute(task_run_id: str, attempt: int, queue: str = dispatch.DEFAULT_QUEUE) -> None:
     """Run attempt `attempt + 1` of a task run, if it is still ours to run, then any task its
     result makes runnable on the same queue, inline (docs/adr/0007)."""
-    data = outage.call(lambda: _claim(task_run_id, attempt))
+    try:
+        data = outage.call(lambda: _claim(task_run_id, attempt), within=PATIENCE_SECONDS)
+    except Exception as exc:
+        if not outage.unreachable(exc):
+            raise
+        log.warning("task run %s left to the sweeper: the database stayed unreachable", task_run_id)
+        return
     if data is None:
         return
     current: Attempt | None = Attempt(task_run_id, attempt + 1, data, partial=True)
@@ -133,11 +144,12 @@ def execute(task_run_id: str, attempt: int, queue: str = dispatch.DEFAULT_QUEUE)
         running = current
         try:
             current = _run_one(running, runner.Inline(queue, WORKER_ID, hand_off=left == 1))
-        except DatabaseLost as lost:
-            outage.OUTAGE.down(lost)
+        except Exception as exc:
+            if not outage.unreachable(exc):
+                raise
             outage.discard_connections()
-            log.warning("attempt %s of task run %s abandoned to the reaper: the database went away while it ran",
-                        running.number, running.task_run_id)
+            log.warning("attempt %s of task run %s left to the reaper: the database went away while it ran "
+                        "or stayed unreachable", running.number, running.task_run_id)
             return
 
 
@@ -209,7 +221,7 @@ def _run_one(current: Attempt, inline: runner.Inline) -> Attempt | None:
     # The outcome went to the lock holder, or another worker took the held run picked for us:
     # take a held run the way a message would, if any may be left (docs/adr/0009).
     if after is None or any(runner.is_held(run) for run in after.task_runs):
-        return outage.call(lambda: _claim_held(data.id, inline.queue))
+        return outage.call(lambda: _claim_held(data.id, inline.queue), within=PATIENCE_SECONDS)
     return None
 
 
@@ -321,12 +333,13 @@ def _finish(execution_id: str, task_run_id: str, attempt: int, state: State,
             .update(result=outcome.to_json(), lease_until=runner.lease_deadline())
 
     # Each step is retried on its own while the database is unreachable: each is safe to repeat.
-    data = outage.call(decide)
+    data = outage.call(decide, within=PATIENCE_SECONDS)
     if data is None:
-        if outage.call(leave):
-            outage.call(lambda: runner.drain(execution_id))
+        if outage.call(leave, within=PATIENCE_SECONDS):
+            outage.call(lambda: runner.drain(execution_id), within=PATIENCE_SECONDS)
         else:  # fenced: the run was killed, restarted or taken over; keep only the log lines
             logs = [(task_run_id, level, message) for level, message in outcome.logs]
-            outage.call(lambda: runner.process(execution_id, lambda flow, data, env: Effects(logs=list(logs))))
-    outage.call(ctx.flush_metrics)
+            outage.call(lambda: runner.process(execution_id, lambda flow, data, env: Effects(logs=list(logs))),
+                        within=PATIENCE_SECONDS)
+    outage.call(ctx.flush_metrics, within=PATIENCE_SECONDS)
     return data

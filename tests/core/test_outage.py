@@ -166,6 +166,22 @@ def test_call_raises_other_errors_at_once_and_never_retries_inside_a_transaction
     connection.close()
 
 
+def test_call_gives_up_after_within_seconds() -> None:
+    """Workers bound their patience: past it the attempt goes to the reaper, not to a pool
+    process blocked for good."""
+    import psycopg
+
+    tries: list[int] = []
+
+    def connect() -> None:
+        tries.append(1)
+        psycopg.connect(host="127.0.0.1", port=closed_port(), user="postgres", connect_timeout=2)
+
+    with pytest.raises(psycopg.OperationalError):
+        outage.call(connect, within=0.5)
+    assert len(tries) >= 2 and outage.OUTAGE.active
+
+
 def test_backoff_doubles_up_to_its_cap() -> None:
     backoff = outage.Backoff(first=0.1, cap=1.0)
     pauses = [backoff.pause() for _ in range(8)]
