@@ -44,6 +44,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "apps.core.unavailable.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -80,6 +81,10 @@ DATABASES = {
         conn_max_age=env_int("WEIR_DB_CONN_MAX_AGE", 60),
     )
 }
+# A connection kept across requests is checked before its first use in each request (one round
+# trip), so the requests that follow a database restart do not fail on a dead socket
+# (docs/adr/0013). Workers keep theirs across tasks and reconnect when an outage error says so.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     # WAL lets the web process read while a worker thread writes (standalone mode).

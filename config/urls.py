@@ -23,3 +23,6 @@ urlpatterns = [
     path("", include("apps.audit.urls")),
     path("", include("apps.ui.urls")),
 ]
+
+# A database outage answers 503 with Retry-After; any other unhandled error Django's 500 page.
+handler500 = "apps.core.unavailable.server_error"
