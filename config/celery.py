@@ -24,6 +24,8 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     # The in-memory broker (standalone) polls; its 1 s default would add a second per task.
     broker_transport_options={"polling_interval": 0.005} if not os.environ.get("REDIS_URL") else {},
+    # WEIR_LOG_FORMAT=json: keep the root handler Django configured (apps/core/logformat.py).
+    worker_hijack_root_logger=os.environ.get("WEIR_LOG_FORMAT", "").lower() != "json",
 )
 # Keep database connections across tasks (Celery's Django fix-up would reconnect per task).
 app.conf.CELERY_DB_REUSE_MAX = 1_000_000

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dj_database_url
 
+from apps.core.logformat import logging_config
 from config.env import env_bool, env_float, env_int, env_list, env_path, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "apps.core.unavailable.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -80,6 +82,10 @@ DATABASES = {
         conn_max_age=env_int("WEIR_DB_CONN_MAX_AGE", 60),
     )
 }
+# A connection kept across requests is checked before its first use in each request (one round
+# trip), so the requests that follow a database restart do not fail on a dead socket
+# (docs/adr/0013). Workers keep theirs across tasks and reconnect when an outage error says so.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     # WAL lets the web process read while a worker thread writes (standalone mode).
@@ -169,6 +175,13 @@ WEIR_WORKER_GROUPS = env_list("WEIR_WORKER_GROUPS", [])
 # CREATED WEIR_SWEEP_SECONDS after they were published.
 WEIR_LEASE_SECONDS = env_float("WEIR_LEASE_SECONDS", 30.0)
 WEIR_SWEEP_SECONDS = env_float("WEIR_SWEEP_SECONDS", 10.0)
+# A task run lost by this many workers in a row (lease expired each time) FAILS instead of being
+# re-dispatched again; a worker looks for kills of its running attempts every
+# WEIR_CANCEL_POLL_SECONDS (docs/adr/0012).
+WEIR_MAX_LEASE_EXPIRIES = env_int("WEIR_MAX_LEASE_EXPIRIES", 3)
+WEIR_CANCEL_POLL_SECONDS = env_float("WEIR_CANCEL_POLL_SECONDS", 0.5)
+# Readiness reports the scheduler down when its heartbeat is older than this (it beats every ~2 s).
+WEIR_SCHEDULER_STALE_SECONDS = env_float("WEIR_SCHEDULER_STALE_SECONDS", 30.0)
 # `globals.*` in expressions (Kestra's kestra.variables.globals), as a JSON object.
 WEIR_GLOBALS = json.loads(env_str("WEIR_GLOBALS", "{}") or "{}")
 
@@ -186,13 +199,8 @@ if env_bool("WEIR_HTTPS", False):
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("WEIR_LOG_LEVEL", "INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
-}
+# WEIR_LOG_FORMAT=json: one JSON object per line (apps/core/logformat.py).
+LOGGING = logging_config(env_str("WEIR_LOG_FORMAT", "text").lower(), env_str("WEIR_LOG_LEVEL", "INFO"))
 
 # Kestra's API has paths like /api/v1/flows and /api/v1/flows/search (no trailing slash), so the
 # included URL patterns start with "/" by design.

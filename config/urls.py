@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("", include("apps.executions.api.ops_urls")),
     path("api/v1/", include("apps.executions.api.urls")),
     path("api/v1/", include("apps.secrets.api_urls")),
     path("api/v1/", include("apps.audit.api_urls")),
@@ -24,3 +25,6 @@ urlpatterns = [
     path("", include("apps.audit.urls")),
     path("", include("apps.ui.urls")),
 ]
+
+# A database outage answers 503 with Retry-After; any other unhandled error Django's 500 page.
+handler500 = "apps.core.unavailable.server_error"

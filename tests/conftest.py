@@ -98,6 +98,17 @@ def _fresh_grants() -> Any:
     bump_generation()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_listings() -> Any:
+    """A flow's reach caches allowedNamespaces per namespace for a few seconds; a rolled-back
+    test database would leave listings behind, so every test starts with none."""
+    from apps.namespaces import reach
+
+    reach.forget()
+    yield
+    reach.forget()
+
+
 @pytest.fixture
 def make_user(db: Any, django_user_model: Any) -> Callable[..., Any]:
     def make(username: str, **extra: Any) -> Any:

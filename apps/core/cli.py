@@ -12,6 +12,7 @@ import re
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -34,7 +35,27 @@ def _yaml_files(paths: Sequence[str]) -> Iterator[Path]:
             yield path
 
 
+def _client(args: argparse.Namespace) -> Any:
+    """The API client of `--server`/`--token` (WEIR_SERVER/WEIR_TOKEN); None without a server."""
+    if not args.server:
+        return None
+    if not args.token:
+        raise SystemExit("weir: --server needs an API token: --token T or WEIR_TOKEN (create one on /account/tokens/)")
+    from apps.core.remote.client import Client
+
+    return Client(args.server, args.token)
+
+
+def _remote_failed(error: Exception) -> int:
+    status = getattr(error, "status", 0)
+    print(f"weir: {error}" + (f" (HTTP {status})" if status else ""), file=sys.stderr)
+    return 2
+
+
 def cmd_flow_validate(args: argparse.Namespace) -> int:
+    client = _client(args)
+    if client is not None:
+        return _flow_validate_remote(client, args)
     from apps.core.errors import SourceTooLarge
     from apps.flows.validation import Options, validate_stream
 
@@ -72,7 +93,130 @@ def cmd_flow_validate(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _flow_validate_remote(client: Any, args: argparse.Namespace) -> int:
+    from apps.core.remote import flows
+    from apps.core.remote.client import ApiError
+
+    files = flows.yaml_files(args.paths)
+    try:
+        failed, _ = flows.validate_remote(client, files, warnings=args.verbose)
+    except ApiError as error:
+        return _remote_failed(error)
+    if not args.quiet:
+        print(f"{len(files)} file(s) checked, {failed} with errors", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _flow_deploy_remote(client: Any, args: argparse.Namespace) -> int:
+    """Validate each file on the server, then deploy the folder in one request (one transaction)."""
+    from apps.core.remote import flows
+    from apps.core.remote.client import ApiError
+
+    files = flows.yaml_files([args.dir])
+    local, problems = flows.read_folder(files)
+    problems += [f"{f.path}:{f.line}:1: flow namespace {f.namespace!r} is not {args.namespace!r}"
+                 for f in local if f.namespace != args.namespace]
+    if not local and not problems:
+        problems.append(f"{args.dir}: no flow in this folder")
+    for line in problems:
+        print(line)
+    if problems:
+        return 1
+    try:
+        failed, _ = flows.validate_remote(client, files)
+        if failed:
+            print(f"{failed} file(s) with errors: nothing was deployed")
+            return 1
+        outcome = flows.apply(client, args.namespace, local, delete=args.delete)
+    except ApiError as error:
+        if error.status in (400, 409, 422):
+            for line in flows.deploy_errors(error):
+                print(line)
+            return 1
+        return _remote_failed(error)
+    for line in flows.outcome_lines(outcome):
+        print(line)
+    return 0
+
+
+def cmd_flow_sync(args: argparse.Namespace) -> int:
+    """Make the server's flows of a namespace match a folder; a dry run unless --apply."""
+    client = _client(args)
+    if client is None:
+        print("weir flow sync talks to a server: pass --server URL --token T (or WEIR_SERVER, WEIR_TOKEN)",
+              file=sys.stderr)
+        return 2
+    from apps.core.remote import flows
+    from apps.core.remote.client import ApiError, quote
+
+    files = flows.yaml_files([args.dir])
+    local, problems = flows.read_folder(files)
+    problems += [f"{f.path}:{f.line}:1: flow namespace {f.namespace!r} is not {args.namespace!r}"
+                 for f in local if f.namespace != args.namespace]
+    if not local and not problems:
+        problems.append(f"{args.dir}: no flow in this folder; refusing to sync "
+                        f"(it would {'delete every flow of ' + args.namespace if args.delete else 'do nothing'})")
+    for line in problems:
+        print(line)
+    if problems:
+        return 1
+    try:
+        failed, _ = flows.validate_remote(client, files)
+        if failed:
+            print(f"{failed} file(s) with errors: nothing was changed")
+            return 1
+        remote = client.get(f"api/v1/flows/{quote(args.namespace)}")
+        the_plan = flows.plan(local, remote)
+        for line in flows.render_diff(args.namespace, the_plan, args.delete):
+            print(line)
+        print(flows.summary(the_plan, args.delete))
+        if not (the_plan.changes or (args.delete and the_plan.delete)):
+            print("nothing to change")
+            return 0
+        if not args.apply:
+            print("dry run: nothing was changed (add --apply to apply)")
+            return 0
+        outcome = flows.apply(client, args.namespace, local, delete=args.delete)
+    except ApiError as error:
+        if error.status in (400, 409, 422):
+            for line in flows.deploy_errors(error):
+                print(line)
+            return 1
+        return _remote_failed(error)
+    for line in flows.outcome_lines(outcome):
+        if not line.startswith("unchanged"):
+            print(line)
+    print("applied")
+    return 0
+
+
+def cmd_execution_run(args: argparse.Namespace) -> int:
+    client = _client(args)
+    if client is None:
+        print("weir execution run talks to a server: pass --server URL --token T (or WEIR_SERVER, WEIR_TOKEN)",
+              file=sys.stderr)
+        return 2
+    from apps.core.remote import executions
+    from apps.core.remote.client import ApiError
+
+    try:
+        inputs = executions.parse_inputs(args.input or [])
+    except ValueError as error:
+        print(f"weir: {error}", file=sys.stderr)
+        return 2
+    try:
+        return executions.run(client, args.namespace, args.flow_id, inputs, wait=args.wait, timeout=args.timeout)
+    except ApiError as error:
+        return _remote_failed(error)
+
+
 def cmd_flow_deploy(args: argparse.Namespace) -> int:
+    client = _client(args)
+    if client is not None:
+        if args.user:
+            print("weir: --user does not apply with --server: the token's user deploys", file=sys.stderr)
+            return 2
+        return _flow_deploy_remote(client, args)
     _django()
     from apps.accounts.models import User
     from apps.core.errors import Conflict
@@ -127,12 +271,15 @@ def cmd_namespace_create(args: argparse.Namespace) -> int:
 
 def _serve(host: str, port: int, workers: int = 1) -> int:
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
 
     # WebSockets through Channels, HTTP through Django's WSGI handler on a thread pool, both
     # in `config.asgi` (docs/adr/0008, which supersedes the serving part of docs/adr/0005).
+    # With JSON logs, uvicorn's loggers propagate to the root handler Django configured.
+    json_logs = os.environ.get("WEIR_LOG_FORMAT", "").lower() == "json"
     uvicorn.run("config.asgi:application", interface="asgi3", host=host, port=port, workers=workers,
                 log_level=os.environ.get("WEIR_LOG_LEVEL", "info").lower(), proxy_headers=True, lifespan="off",
-                ws_ping_interval=20.0, ws_ping_timeout=20.0)
+                ws_ping_interval=20.0, ws_ping_timeout=20.0, log_config=None if json_logs else LOGGING_CONFIG)
     return 0
 
 
@@ -201,6 +348,10 @@ def cmd_manage(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="weir", description="Weir workflow orchestrator")
+    parser.add_argument("--server", default=os.environ.get("WEIR_SERVER") or None, metavar="URL",
+                        help="talk to this Weir server's API instead of the database (env WEIR_SERVER)")
+    parser.add_argument("--token", default=os.environ.get("WEIR_TOKEN") or None, metavar="T",
+                        help="API token for --server (env WEIR_TOKEN, which keeps it out of the process list)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("standalone", help="web + worker + scheduler in one process (SQLite default)")
@@ -235,8 +386,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir")
     p.add_argument("--namespace", required=True)
     p.add_argument("--delete", action="store_true", help="delete the namespace's flows not in DIR")
-    p.add_argument("--user", default=None, help="deploy as this user (default: the first admin)")
+    p.add_argument("--user", default=None, help="deploy as this user (default: the first admin; not with --server)")
     p.set_defaults(func=cmd_flow_deploy)
+    p = flow.add_parser("sync", help="make a namespace's flows on --server match DIR (dry run with a diff unless --apply)")
+    p.add_argument("dir")
+    p.add_argument("--namespace", required=True)
+    p.add_argument("--delete", action="store_true", help="also delete the namespace's flows not in DIR")
+    p.add_argument("--apply", action="store_true", help="apply the changes (default: show them only)")
+    p.set_defaults(func=cmd_flow_sync)
+
+    execution = sub.add_parser("execution", help="executions on --server").add_subparsers(dest="execution",
+                                                                                          required=True)
+    p = execution.add_parser("run", help="start an execution; --wait follows it and exits with its final state")
+    p.add_argument("namespace")
+    p.add_argument("flow_id")
+    p.add_argument("--input", action="append", metavar="NAME=VALUE", help="an input value (repeatable)")
+    p.add_argument("--wait", action="store_true", help="follow the execution until it ends")
+    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="with --wait: give up after this")
+    p.set_defaults(func=cmd_execution_run)
 
     namespace = sub.add_parser("namespace", help="namespace tools").add_subparsers(dest="namespace", required=True)
     p = namespace.add_parser("create", help="create a namespace (and its missing ancestors)")

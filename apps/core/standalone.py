@@ -1,7 +1,8 @@
 """Background services of `weir standalone` and `weir scheduler`.
 
-Minimal until the engine issue: the scheduler loop runs and heartbeats so that process
-supervision and shutdown work; delays, the lease reaper and the sweeper plug in here.
+Both run the same scheduler loop (`run_ticks`): a tick that fails is logged and the next one
+runs; while the database is unreachable the loop backs off and logs once per outage
+(apps/core/outage.py, docs/adr/0013) instead of dying or filling the log.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-import time
 from typing import Any
 
 log = logging.getLogger("weir.scheduler")
@@ -17,16 +17,39 @@ _stop = threading.Event()
 TICK_SECONDS = 0.5
 
 
-def scheduler_tick() -> None:
+def scheduler_tick(stop: threading.Event | None = None) -> None:
     """One pass of scheduled work: delays, the lease reaper, the sweeper."""
     from django.db import close_old_connections
 
     from apps.executions import scheduler
 
     try:
-        scheduler.tick()
+        scheduler.tick(stop)
     finally:
         close_old_connections()
+
+
+def run_ticks(stop: threading.Event) -> None:
+    """Scheduler ticks every TICK_SECONDS until `stop` is set. A failed tick is logged and the
+    loop goes on; a tick that found the database unreachable is tried again with back-off."""
+    from apps.core import outage
+
+    backoff = outage.Backoff()
+    while not stop.is_set():
+        pause = TICK_SECONDS
+        try:
+            scheduler_tick(stop)
+        except Exception as exc:
+            if outage.unreachable(exc):
+                outage.OUTAGE.down(exc)
+                outage.discard_connections()
+                pause = backoff.pause()
+            else:
+                log.exception("scheduler tick failed")
+        else:
+            outage.OUTAGE.up()
+            backoff.reset()
+        stop.wait(pause)
 
 
 def run_scheduler_forever() -> None:
@@ -34,9 +57,7 @@ def run_scheduler_forever() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: _stop.set())
     log.info("scheduler started")
-    while not _stop.is_set():
-        scheduler_tick()
-        _stop.wait(TICK_SECONDS)
+    run_ticks(_stop)
     log.info("scheduler stopped")
 
 
@@ -56,13 +77,4 @@ def start_worker_threads(concurrency: int = 4) -> tuple[Any, threading.Thread]:
 def start_background_services() -> None:
     """Start the worker threads and the scheduler loop (standalone mode)."""
     start_worker_threads()
-
-    def loop() -> None:
-        while not _stop.is_set():
-            try:
-                scheduler_tick()
-            except Exception:  # keep the loop alive; the error is logged
-                log.exception("scheduler tick failed")
-            time.sleep(TICK_SECONDS)
-
-    threading.Thread(target=loop, name="weir-scheduler", daemon=True).start()
+    threading.Thread(target=run_ticks, args=(_stop,), name="weir-scheduler", daemon=True).start()

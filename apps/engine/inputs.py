@@ -30,6 +30,7 @@ from typing import Any
 
 import yaml
 
+from apps.engine.expressions import userregex
 from apps.plugins.sdk import parse_duration
 
 __all__ = [
@@ -517,9 +518,11 @@ def _check_pattern(pattern: Any, value: str) -> None:
     if pattern is None:
         return
     try:
-        matched = re.fullmatch(str(pattern), value) is not None
-    except re.error as error:
+        matched = userregex.fullmatch(str(pattern), value) is not None
+    except userregex.InvalidRegex as error:
         raise _Invalid(f"its validator `{pattern}` is not a valid pattern ({error})") from error
+    except userregex.RegexTimeout as error:
+        raise _Invalid(f"its validator could not be checked: {error}") from error
     if not matched:
         raise _Invalid(f"it must match the pattern `{pattern}`")
 

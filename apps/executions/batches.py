@@ -16,7 +16,8 @@ from django.core.files.storage import storages
 from apps.engine import foreachitem
 from apps.engine.model import ExecutionData, HostStep, TaskRunData
 from apps.engine.states import State
-from apps.executions.runcontext import read_file
+from apps.executions.runcontext import read_reachable
+from apps.namespaces.reach import ReachDenied
 
 
 class StepResult:
@@ -36,6 +37,8 @@ def do_step(step: HostStep, data: ExecutionData, run: TaskRunData) -> StepResult
         if step.kind == "split":
             return _split(step, data, run)
         return _merge(step, data, run)
+    except ReachDenied as error:
+        return StepResult(State.FAILED, message=str(error))
     except (OSError, ValueError, TypeError) as error:
         return StepResult(State.FAILED, message=f"{type(error).__name__}: {error}")
 
@@ -64,7 +67,7 @@ def _int(value: Any, name: str) -> int | None:
 def _split(step: HostStep, data: ExecutionData, run: TaskRunData) -> StepResult:
     items = str(step.data.get("items") or "")
     batch = step.data.get("batch") or {}
-    content = read_file(items)
+    content = read_reachable(items, data.namespace, data.id)
     size = foreachitem.parse_size(batch["bytes"]) if batch.get("bytes") else None
     partitions = _int(batch.get("partitions"), "partitions")
     rows = _int(batch.get("rows"), "rows") if size is None and partitions is None else None

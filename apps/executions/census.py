@@ -70,25 +70,36 @@ def slots(queue: str) -> int | None:
 
 
 def _count() -> dict[str, int]:
-    client = _client()
-    if client is None:
-        return {}
     try:
-        entries = client.hgetall(KEY)
+        entries = live()
     except Exception:  # Redis unreachable: publish everything, as without a census
         log.warning("could not read the worker census", exc_info=True)
         return {}
     counted: dict[str, int] = {}
-    for raw in entries.values():
+    for entry in (entries or {}).values():
+        for queue in entry["queues"]:
+            counted[queue] = counted.get(queue, 0) + entry["concurrency"]
+    return counted
+
+
+def live() -> dict[str, dict[str, Any]] | None:
+    """The live workers by name (`queues`, `concurrency`, `seen`); None without Redis.
+    Raises when Redis is unreachable (readiness and metrics say so; `slots` does not care)."""
+    client = _client()
+    if client is None:
+        return None
+    found: dict[str, dict[str, Any]] = {}
+    for name, raw in client.hgetall(KEY).items():
         try:
             entry = json.loads(raw)
             if time.time() - float(entry["seen"]) > STALE_SECONDS:
                 continue
-            for queue in entry["queues"]:
-                counted[str(queue)] = counted.get(str(queue), 0) + int(entry["concurrency"])
+            found[name.decode() if isinstance(name, bytes) else str(name)] = {
+                "queues": [str(q) for q in entry["queues"]], "concurrency": int(entry["concurrency"]),
+                "seen": float(entry["seen"])}
         except (ValueError, KeyError, TypeError):
             continue
-    return counted
+    return found
 
 
 def override(counted: dict[str, int] | None) -> None:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, time, timedelta
 from functools import cached_property
 from typing import Any
 
-from apps.engine.expressions import render
+from apps.engine.expressions import render, userregex
 from apps.plugins.registry import registry
 from apps.plugins.sdk import is_truthy
 
@@ -301,6 +301,14 @@ def upstream_flow_met(spec: Mapping[str, Any], subject: Subject) -> bool:
     return spec.get("labels") is None or has_labels(subject, spec["labels"])
 
 
+def _regex_matches(pattern: str, text: str) -> bool:
+    """A `REGEX` filter: the whole text matches the user's pattern, within the regex time limit."""
+    try:
+        return userregex.fullmatch(pattern, text) is not None
+    except userregex.RegexError as error:
+        raise ConditionError(str(error)) from error
+
+
 def where_met(spec: Mapping[str, Any], ctx: ConditionContext) -> bool:
     """One `preconditions.where` entry: its filters combined with AND (default) or OR."""
     results = (_filter_met(f, ctx) for f in spec.get("filters") or [])
@@ -324,7 +332,7 @@ def _filter_met(f: Mapping[str, Any], ctx: ConditionContext) -> bool:
         "IS_NULL": lambda: actual is None, "IS_NOT_NULL": lambda: actual is not None,
         "STARTS_WITH": lambda: actual is not None and actual.startswith(str(value)),
         "ENDS_WITH": lambda: actual is not None and actual.endswith(str(value)),
-        "REGEX": lambda: actual is not None and re.fullmatch(str(value), actual) is not None,
+        "REGEX": lambda: actual is not None and _regex_matches(str(value), actual),
         "CONTAINS": lambda: actual is not None and str(value) in actual,
     }
     if f.get("type") not in tests:

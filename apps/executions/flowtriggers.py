@@ -8,7 +8,9 @@ another live, enabled flow whose `states` include the new state, it tests the le
 it is updated), and creates the listener execution once everything is met, with `inputs` rendered
 against the upstream execution.
 
-As in Kestra, a flow never triggers itself (`FlowService.removeUnwanted`), CREATED is never a
+A listener hears only executions of namespaces its own may READ under the rule of
+`apps.namespaces.reach` (its namespace and children, or namespaces whose allowedNamespaces list
+it). As in Kestra, a flow never triggers itself (`FlowService.removeUnwanted`), CREATED is never a
 transition, a trigger whose inputs fail to render creates nothing (a warning is logged), and
 inputs that do not validate are passed as rendered.
 """
@@ -38,6 +40,7 @@ from apps.executions.models import Execution, KVEntry, TaskRun
 from apps.flows import services as flow_services
 from apps.flows import validation
 from apps.flows.models import Flow
+from apps.namespaces import reach
 from apps.plugins.registry import registry
 from apps.plugins.sdk import parse_duration
 
@@ -151,8 +154,11 @@ def on_transition(row: Execution, state: str | None = None) -> list[str]:
     state = str(state or row.state)
     if state == State.CREATED:
         return []
+    # A listener only hears executions its namespace may read (apps/namespaces/reach.py):
+    # filtered before any condition runs, so nothing of another namespace reaches its flow.
     candidates = [lsn for lsn in listeners() if state in lsn.states
-                  and (lsn.namespace, lsn.flow_id) != (row.namespace, row.flow_id)]
+                  and (lsn.namespace, lsn.flow_id) != (row.namespace, row.flow_id)
+                  and reach.reach(lsn.namespace, row.namespace, reach.Access.READ).allowed]
     if not candidates:
         return []
     upstream = _Upstream(row, state)

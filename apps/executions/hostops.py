@@ -4,6 +4,11 @@ from plugin code through `RunContext.host()` so that plugins never import Django
 Every failure a user can cause (an unknown execution, a wrong state, a bad date) is raised as
 `TaskFailed` with a readable message: the plugin lets it through and the task run fails with
 that message instead of a stack trace.
+
+Every operation on another namespace passes `apps.namespaces.reach` first (ADR 0010): reading
+(log Fetch, Count) needs READ reach; acting (Resume, Purge*) needs ACT reach, which across
+namespaces also needs the calling flow's last author to hold the API's role for the action.
+Without a `namespace`, a purge covers the flow's own namespace and its children only.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from django.utils import timezone
 from apps.core.errors import Conflict, NotFound, Unprocessable
 from apps.engine.states import TERMINATED
 from apps.executions.models import Execution, LogLine, Metric
+from apps.namespaces import reach
+from apps.namespaces.permissions import Action
 from apps.plugins.sdk import TaskFailed
 
 LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
@@ -55,11 +62,21 @@ class HostOperations:
     def __init__(self, ctx: Any) -> None:
         self.ctx = ctx
 
+    def _reach(self, target: str, access: reach.Access, what: str, role: Action = Action.EXECUTE) -> None:
+        """Fail the task unless this flow may `access` namespace `target` (reach.py's rule)."""
+        caller, flow_id, revision = self.ctx.namespace, self.ctx.flow_id, self.ctx.data.flow_revision
+        try:
+            reach.require(caller, target, access, lambda: reach.authors(caller, flow_id, revision), role, what)
+        except reach.ReachDenied as error:
+            raise TaskFailed(str(error)) from error
+
     # -- one execution -------------------------------------------------------------------------
 
-    def _execution(self, execution_id: str | None, namespace: str | None, flow_id: str | None) -> Execution:
+    def _execution(self, execution_id: str | None, namespace: str | None, flow_id: str | None,
+                   access: reach.Access, what: str, role: Action = Action.EXECUTE) -> Execution:
         """The target execution: the current one by default; `namespace`/`flowId`, when given,
-        must match it (a guard against resuming or reading the wrong flow's execution)."""
+        must match it (a guard against resuming or reading the wrong flow's execution); another
+        execution only within this flow's reach."""
         target = execution_id or self.ctx.execution_id
         row = Execution.objects.filter(id=target, deleted=False).first()
         if row is None:
@@ -67,6 +84,8 @@ class HostOperations:
         if (namespace and namespace != row.namespace) or (flow_id and flow_id != row.flow_id):
             raise TaskFailed(f"Execution '{target}' belongs to the flow '{row.namespace}.{row.flow_id}', "
                              f"not to '{namespace or row.namespace}.{flow_id or row.flow_id}'")
+        if row.id != self.ctx.execution_id:
+            self._reach(row.namespace, access, f"{what} execution '{row.id}' of namespace '{row.namespace}'", role)
         return row
 
     def resume(self, execution_id: str | None, inputs: Mapping[str, Any] | None = None,
@@ -74,7 +93,7 @@ class HostOperations:
         """Resume a PAUSED execution as `POST /executions/{id}/resume` does; returns its id."""
         from apps.executions import services
 
-        row = self._execution(execution_id, namespace, flow_id)
+        row = self._execution(execution_id, namespace, flow_id, reach.Access.ACT, "resume")
         try:
             services.resume(row.id, inputs)
         except (Conflict, NotFound, Unprocessable) as error:
@@ -87,7 +106,7 @@ class HostOperations:
         """The persisted log lines of an execution at `min_level` or above, oldest first."""
         from apps.executions.api.serializers import log_json
 
-        row = self._execution(execution_id, namespace, flow_id)
+        row = self._execution(execution_id, namespace, flow_id, reach.Access.READ, "read the logs of")
         level = min_level.upper() if min_level.upper() in LEVELS else "INFO"
         lines = LogLine.objects.filter(execution_id=row.id, level__in=LEVELS[LEVELS.index(level):])
         if task_ids is not None:
@@ -108,6 +127,8 @@ class HostOperations:
         end = parse_date(end_date, "endDate") or timezone.now()
         flow_list = [(str(ns), str(fid)) for ns, fid in flows or []]
         ns_list = [str(ns) for ns in namespaces or []]
+        for ns in sorted({ns for ns, _ in flow_list} | set(ns_list)):
+            self._reach(ns, reach.Access.READ, f"count the executions of '{ns}'")
         rows = Execution.objects.filter(deleted=False, created__lte=end)
         if start is not None:
             rows = rows.filter(created__gte=start)
@@ -141,6 +162,7 @@ class HostOperations:
         end = parse_date(end_date, "endDate")
         start = parse_date(start_date, "startDate")
         assert end is not None
+        namespace = self._purge_scope(namespace, "purge the executions of")
         rows = self._purgeable(namespace, flow_id, states, start, end)
         counts = {"executionsCount": 0, "logsCount": 0, "metricsCount": 0, "storagesCount": 0}
         for row in rows:
@@ -159,12 +181,18 @@ class HostOperations:
                     counts["executionsCount"] += 1
         return counts
 
-    def _purgeable(self, namespace: str | None, flow_id: str | None, states: Iterable[str] | None,
+    def _purge_scope(self, namespace: str | None, what: str) -> str:
+        """The namespace a purge covers: the given one if this flow may act on it (WRITE, as
+        the API's delete), else the flow's own (never every tenant's)."""
+        target = namespace or self.ctx.namespace
+        self._reach(target, reach.Access.ACT, f"{what} '{target}'", Action.WRITE)
+        return str(target)
+
+    def _purgeable(self, namespace: str, flow_id: str | None, states: Iterable[str] | None,
                    start: datetime | None, end: datetime) -> list[Execution]:
         rows = Execution.objects.filter(deleted=False, end_date__isnull=False, created__lte=end,
                                         state__in=[s.value for s in TERMINATED]).exclude(id=self.ctx.execution_id)
-        if namespace:
-            rows = rows.filter(in_namespace(namespace, prefix=not flow_id))
+        rows = rows.filter(in_namespace(namespace, prefix=not flow_id))
         if flow_id:
             rows = rows.filter(flow_id=flow_id)
         if start is not None:
@@ -178,14 +206,14 @@ class HostOperations:
         """Delete the log lines written between the dates, of a namespace (tree) or a flow."""
         end = parse_date(end_date, "endDate")
         start = parse_date(start_date, "startDate")
+        namespace = self._purge_scope(namespace, "purge the logs of")
         lines: QuerySet[LogLine] = LogLine.objects.filter(timestamp__lte=end)
         if start is not None:
             lines = lines.filter(timestamp__gte=start)
-        if namespace:
-            scope = Q(execution__namespace=namespace)
-            if not flow_id:
-                scope |= Q(execution__namespace__startswith=f"{namespace}.")
-            lines = lines.filter(scope)
+        scope = Q(execution__namespace=namespace)
+        if not flow_id:
+            scope |= Q(execution__namespace__startswith=f"{namespace}.")
+        lines = lines.filter(scope)
         if flow_id:
             lines = lines.filter(execution__flow_id=flow_id)
         if levels is not None:

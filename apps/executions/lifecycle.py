@@ -19,11 +19,11 @@ from apps.engine import planner
 from apps.engine.context import Env
 from apps.engine.model import CompiledFlow, Effects, ExecutionData, HostStep, SubflowRequest, TaskRunData
 from apps.engine.states import TERMINATED, State, transition
-from apps.executions import runner
+from apps.executions import runner, telemetry
 from apps.executions.models import Delay, Execution
 from apps.executions.runcontext import RenderServices
 from apps.flows.models import Flow
-from apps.namespaces.services import subflow_allowed
+from apps.namespaces import reach
 
 log = logging.getLogger(__name__)
 
@@ -161,9 +161,9 @@ def _create_child(flow: CompiledFlow, data: ExecutionData, run: TaskRunData, req
     if request.iteration is not None:
         variables["taskRunIteration"] = request.iteration
     try:
-        if not subflow_allowed(data.namespace, request.namespace):
-            raise PermissionError(f"flows in namespace '{data.namespace}' may not start flows in "
-                                  f"'{request.namespace}' (see that namespace's allowedNamespaces)")
+        reach.require(data.namespace, request.namespace, reach.Access.ACT,
+                      lambda: reach.authors(data.namespace, data.flow_id, data.flow_revision),
+                      what=f"start flows in '{request.namespace}'")
         child = services.create_execution(
             request.namespace, request.flow_id, inputs=request.inputs, inputs_mode="validated",
             labels=labels + request.labels, revision=request.revision,
@@ -264,8 +264,11 @@ def _extract_outputs(child_row: Execution, child: ExecutionData, parent_id: str,
     context = engine_context.build(child_flow, child, runner.env())
     from apps.engine.expressions import render
 
+    # The expression is the parent flow's: it renders against the child's values, with the
+    # parent's reach (kv(), read() answer as for the parent's namespace, docs/adr/0010).
+    services = render_services(parent_row)
     try:
-        return {str(k): render(str(v), context, services=render_services(child_row)) if isinstance(v, str) else v
+        return {str(k): render(str(v), context, services=services) if isinstance(v, str) else v
                 for k, v in spec.items()}, None
     except Exception as error:
         return None, str(error)
@@ -284,6 +287,8 @@ def after_commit(row: Execution, data: ExecutionData, effects: Effects) -> None:
         transaction.on_commit(lambda: flow_retry(data.id, spec))
     if effects.ended:
         what = Ended(data.id, data.namespace, data.flow_id, data.flow_revision, bool(data.meta.get("parent")))
+        final = (data.state.value, data.start_date, data.end_date)
+        transaction.on_commit(lambda: telemetry.execution_ended(what.namespace, what.flow_id, final))
         transaction.on_commit(lambda: ended(what))
 
 

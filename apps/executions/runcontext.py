@@ -25,6 +25,7 @@ from apps.engine.model import CompiledFlow, ExecutionData, TaskNode, TaskRunData
 from apps.engine.states import State
 from apps.executions import kvstore
 from apps.executions.secrets_mask import remember
+from apps.namespaces import reach
 from apps.plugins.sdk import Plugin, TaskFailed
 from apps.secrets.sealing import reveal_inputs
 from apps.secrets.services import resolve as resolve_secret
@@ -84,9 +85,11 @@ class RenderServices:
         remember(value)
 
     def kv(self, namespace: str | None, key: str, error_on_missing: bool) -> Any:
-        found, value = kvstore.get(namespace or self.namespace, key)
+        store = namespace or self.namespace
+        reach.require(self.namespace, store, reach.Access.READ, what=f"read KV of '{store}'")
+        found, value = kvstore.get(store, key)
         if not found and error_on_missing:
-            raise KeyError(f"The key '{key}' does not exist in the namespace '{namespace or self.namespace}'.")
+            raise KeyError(f"The key '{key}' does not exist in the namespace '{store}'.")
         return value
 
     def read(self, path: str) -> str:
@@ -96,9 +99,10 @@ class RenderServices:
         return len(self._bytes(path))
 
     def _bytes(self, path: str) -> bytes:
-        """A `kestra:///` storage URI, or else a file of the flow's namespace (`read('etl.sql')`)."""
+        """A `kestra:///` storage URI the flow may reach, or else a file of the flow's namespace
+        (`read('etl.sql')`)."""
         if path.startswith(("kestra://", "weir://")):
-            return read_file(path)
+            return read_reachable(path, self.namespace, self.execution_id)
         from apps.core.errors import BadRequest
         from apps.files import paths, store
 
@@ -123,6 +127,16 @@ class RenderServices:
             for t, m, lvl, ts in LogLine.objects.filter(execution_id=self.execution_id, level="ERROR")
             .values_list("task_id", "message", "level", "timestamp")
         ]
+
+
+def read_reachable(uri: str, reader: str, execution_id: str | None) -> bytes:
+    """The bytes of a storage URI, read on behalf of a flow of namespace `reader` running
+    `execution_id`: refused (`ReachDenied`) unless that flow may reach the file (filereach).
+    Everything a flow reads goes through here; `read_file` is for the host's own reads."""
+    from apps.executions import filereach
+
+    filereach.check(reader, execution_id, storage_name(uri), uri)
+    return read_file(uri)
 
 
 def read_file(uri: str) -> bytes:
@@ -272,7 +286,10 @@ class WorkerRunContext:
         return f"kestra:///{saved}"
 
     def get_file(self, uri: str) -> bytes:
-        return read_file(uri)
+        try:
+            return read_reachable(uri, self.namespace, self.execution_id)
+        except reach.ReachDenied as error:
+            raise TaskFailed(str(error)) from error
 
     def put_local_file(self, path: str, name: str | None = None) -> str:
         storage = storages["default"]
@@ -345,11 +362,13 @@ class WorkerRunContext:
     # -- namespace files ----------------------------------------------------------------------
 
     def _files_reach(self, namespace: str, writing: bool) -> None:
-        """A flow reaches its own namespace's files and its children's."""
-        if not (namespace == self.namespace or namespace.startswith(self.namespace + ".")):
-            verb = "write" if writing else "read"
-            raise TaskFailed(f"flows in namespace '{self.namespace}' may not {verb} the files of '{namespace}': "
-                             "a flow reaches its own namespace and its children")
+        """Namespace files follow the one flow-to-namespace rule (apps/namespaces/reach.py)."""
+        access = reach.Access.WRITE if writing else reach.Access.READ
+        verb = "write" if writing else "read"
+        try:
+            reach.require(self.namespace, namespace, access, what=f"{verb} the files of '{namespace}'")
+        except reach.ReachDenied as error:
+            raise TaskFailed(str(error)) from error
 
     def namespace_files(self, namespace: str, include: list[str] | None = None,
                         exclude: list[str] | None = None) -> list[str]:
@@ -390,20 +409,31 @@ class WorkerRunContext:
 
     # -- KV, state, secrets --------------------------------------------------------------------
 
+    def _kv_reach(self, namespace: str, access: reach.Access, what: str) -> None:
+        try:
+            reach.require(self.namespace, namespace, access, what=f"{what} KV of '{namespace}'")
+        except reach.ReachDenied as error:
+            raise TaskFailed(str(error)) from error
+
     def kv_get(self, namespace: str, key: str) -> Any:
+        self._kv_reach(namespace, reach.Access.READ, "read")
         return kvstore.get(namespace, key)[1]
 
     def kv_lookup(self, namespace: str, key: str) -> tuple[bool, Any]:
+        self._kv_reach(namespace, reach.Access.READ, "read")
         return kvstore.get(namespace, key)
 
     def kv_set(self, namespace: str, key: str, value: Any, ttl: float | None = None, kind: str = "STRING",
                overwrite: bool = True) -> None:
+        self._kv_reach(namespace, reach.Access.WRITE, "write")
         kvstore.put(namespace, key, value, kind=kind, ttl=ttl, overwrite=overwrite)
 
     def kv_keys(self, namespace: str, prefix: str | None = None) -> list[str]:
+        self._kv_reach(namespace, reach.Access.READ, "list")
         return kvstore.keys(namespace, prefix)
 
     def kv_delete(self, namespace: str, key: str) -> bool:
+        self._kv_reach(namespace, reach.Access.WRITE, "delete from")
         return kvstore.delete(namespace, key)
 
     def state_key(self, name: str, namespace_scope: bool, task_run_value: bool) -> str:

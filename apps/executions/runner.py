@@ -26,7 +26,7 @@ from apps.engine.compile import compile_flow
 from apps.engine.context import Env
 from apps.engine.model import CompiledFlow, Effects, ExecutionData, TaskRunData
 from apps.engine.states import TERMINATED, State
-from apps.executions import dispatch, nsconfig, results, runrows, snapshots
+from apps.executions import dispatch, nsconfig, results, runrows, snapshots, telemetry
 from apps.executions.models import Delay, Execution, LogLine, TaskRun
 from apps.flows import services as flow_services
 from apps.flows import validation
@@ -156,8 +156,11 @@ class Inline:
 
 
 def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline | None = None,
-          folded: set[str] | None = None) -> list[TaskRunData]:
-    """Persist what the engine changed; returns the task runs to dispatch after commit."""
+          folded: set[str] | None = None, decided_at: str | None = None) -> list[TaskRunData]:
+    """Persist what the engine changed; returns the task runs to dispatch after commit.
+
+    `decided_at` is the decision's clock (ISO): a run whose last transition carries it, into a
+    final state, ended in this decision and is counted (`telemetry`) once the transaction commits."""
     seq_before = row.log_seq
     if effects.logs:  # foreign keys are checked at commit: lines may precede a new row
         append_logs(row, [(run_id, level, message) for run_id, level, message in effects.logs], data, save=False)
@@ -177,10 +180,14 @@ def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline 
     if inline is not None:
         _pick_inline(data, inline, now)
     budgets: dict[str, int | None] = {}
+    ended: list[telemetry.Ended] = []
     for run in data.task_runs:
         dispatching, run.dispatch = run.dispatch, False
         if not (run.new or run.dirty):
             continue
+        if run.state in TERMINATED and decided_at is not None and run.history \
+                and run.history[-1]["date"] == decided_at:
+            ended.append((run.state.value, run.start_date, run.end_date))
         queue = dispatch.queue_for(run, data) if dispatching else ""
         if dispatching:
             if run is inline_claimed(inline):
@@ -214,6 +221,8 @@ def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline 
             runrows.update(run.id, fields)
         run.new = run.dirty = False
     runrows.insert(new_rows)
+    if ended:
+        transaction.on_commit(lambda: telemetry.task_runs_ended(data.namespace, data.flow_id, ended))
     if folded:  # outcomes that no longer matched their run: drop them (their logs were kept)
         TaskRun.objects.filter(id__in=folded).update(result=None)
     if data.deleted_runs:
@@ -306,6 +315,7 @@ def append_logs(row: Execution, lines: list[tuple[str | None, str, str]], data: 
         for i, (run_id, level, message) in enumerate(lines)
     ])
     row.log_seq = first + len(lines) - 1
+    telemetry.log_lines(level for _, level, _ in lines)
     if save:
         Execution.objects.filter(id=row.id).update(log_seq=row.log_seq)
         transaction.on_commit(lambda: live_publish.row_changed(row))  # live views (apps/live, H3)
@@ -375,7 +385,8 @@ def _conclude(row: Execution, flow: CompiledFlow, data: ExecutionData, effects: 
         if more is None:
             break
         effects = combine(effects, more)  # start_subflows took the requests it served
-    to_dispatch = _save(row, data, effects, inline, folded=set(loaded.pending) if loaded else None)
+    to_dispatch = _save(row, data, effects, inline, folded=set(loaded.pending) if loaded else None,
+                        decided_at=the_env.now.isoformat())
     if loaded is not None:
         snapshots.keep_after_commit(data.id, data.task_runs, loaded)
     lifecycle.after_commit(row, data, effects)

@@ -7,6 +7,12 @@
 3. Run the plugin in a thread so the task `timeout` can be enforced.
 4. Write the result under the execution lock, fenced by the attempt number, and advance the
    execution in the same transaction (no extra queue hop).
+
+While the database is unreachable (docs/adr/0013) claims and result writes are retried with
+back-off, so a finished attempt's outcome is written once the database is back (still fenced:
+if the reaper handed the run to another worker meanwhile, only its log lines are kept). An
+attempt whose plugin itself hit the outage is abandoned to the reaper: its lease expires and the
+run is dispatched again.
 """
 
 from __future__ import annotations
@@ -23,13 +29,16 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
+from django.conf import settings
 from django.db import close_old_connections
 from django.db.models import Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from pydantic import BaseModel, ValidationError
 
+from apps.core import outage
 from apps.engine.context import Env
+from apps.engine.expressions.limits import interruptible
 from apps.engine.model import CompiledFlow, Effects, ExecutionData
 from apps.engine.states import State
 from apps.executions import dispatch, failpoints, results, runner, snapshots
@@ -47,16 +56,20 @@ WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
 
 class Leases:
-    """Renews the leases of the attempts this process runs; cancels those it lost."""
+    """Renews the leases of the attempts this process runs; cancels those it lost.
+
+    Every `cancel_poll_seconds()` it reads the state of the attempts held longer than that, so
+    a kill (which ends the run's row at once) reaches the running plugin within about that
+    delay instead of at the next renewal; renewals (a write) stay at a third of the lease."""
 
     def __init__(self) -> None:
-        self._held: dict[tuple[str, int], threading.Event] = {}
+        self._held: dict[tuple[str, int], tuple[threading.Event, float]] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
     def hold(self, run_id: str, attempt: int, cancel: threading.Event) -> None:
         with self._lock:
-            self._held[(run_id, attempt)] = cancel
+            self._held[(run_id, attempt)] = (cancel, time.monotonic())
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._loop, name="weir-lease", daemon=True)
                 self._thread.start()
@@ -66,22 +79,55 @@ class Leases:
             self._held.pop((run_id, attempt), None)
 
     def _loop(self) -> None:
+        renewed_at = time.monotonic()
         while True:
-            time.sleep(max(runner.lease_seconds() / 3, 0.2))
+            poll, every = cancel_poll_seconds(), max(runner.lease_seconds() / 3, 0.2)
+            time.sleep(max(min(poll, renewed_at + every - time.monotonic()), 0.01))
             with self._lock:
                 held = dict(self._held)
             if not held:
+                renewed_at = time.monotonic()  # a new attempt was just claimed with a full lease
                 continue
             try:
-                for (run_id, attempt), cancel in held.items():
-                    renewed = TaskRun.objects.filter(id=run_id, attempt_no=attempt, state="RUNNING").update(
-                        lease_until=runner.lease_deadline())
-                    if not renewed:
-                        cancel.set()
-            except Exception:
-                log.exception("lease renewal failed")
+                if time.monotonic() - renewed_at >= every:
+                    renewed_at = time.monotonic()
+                    self._renew(held)
+                else:
+                    self._check_cancelled(held, time.monotonic() - poll)
+                outage.OUTAGE.up()
+            except Exception as exc:
+                if outage.unreachable(exc):  # renewed on the next round, once the database is back
+                    outage.OUTAGE.down(exc)
+                    outage.discard_connections()
+                else:
+                    log.exception("lease renewal failed")
             finally:
                 close_old_connections()
+
+    @staticmethod
+    def _renew(held: dict[tuple[str, int], tuple[threading.Event, float]]) -> None:
+        for (run_id, attempt), (cancel, _) in held.items():
+            renewed = TaskRun.objects.filter(id=run_id, attempt_no=attempt, state="RUNNING").update(
+                lease_until=runner.lease_deadline())
+            if not renewed:
+                cancel.set()
+
+    @staticmethod
+    def _check_cancelled(held: dict[tuple[str, int], tuple[threading.Event, float]], before: float) -> None:
+        """Cancel the attempts (held since before `before`) whose row is no longer theirs."""
+        older = {key: cancel for key, (cancel, since) in held.items() if since <= before and not cancel.is_set()}
+        if not older:
+            return
+        current = {run_id: (attempt, state) for run_id, attempt, state in TaskRun.objects.filter(
+            id__in=[run_id for run_id, _ in older]).values_list("id", "attempt_no", "state")}
+        for (run_id, attempt), cancel in older.items():
+            if current.get(run_id) != (attempt, "RUNNING"):
+                cancel.set()
+
+
+def cancel_poll_seconds() -> float:
+    """How often a worker looks for kills of the attempts it runs (setting WEIR_CANCEL_POLL_SECONDS)."""
+    return max(float(getattr(settings, "WEIR_CANCEL_POLL_SECONDS", 0.5)), 0.05)
 
 
 LEASES = Leases()
@@ -89,6 +135,11 @@ LEASES = Leases()
 
 INLINE_LIMIT = 200
 """Tasks one Celery message may run back to back before the next one goes through the broker."""
+
+PATIENCE_SECONDS = 60.0
+"""How long a worker retries one database step while PostgreSQL is unreachable. Past that it
+gives the attempt up to the reaper and the sweeper (docs/adr/0013): a longer outage costs a
+re-run, never a pool process blocked for good or a lease renewed for an attempt going nowhere."""
 
 DECISION_WAIT_SECONDS = 0.2
 """How long a worker waits for its execution's lock to apply an outcome itself. A decision
@@ -111,14 +162,34 @@ class Attempt:
 def execute(task_run_id: str, attempt: int, queue: str = dispatch.DEFAULT_QUEUE) -> None:
     """Run attempt `attempt + 1` of a task run, if it is still ours to run, then any task its
     result makes runnable on the same queue, inline (docs/adr/0007)."""
-    data = _claim(task_run_id, attempt)
+    try:
+        data = outage.call(lambda: _claim(task_run_id, attempt), within=PATIENCE_SECONDS)
+    except Exception as exc:
+        if not outage.unreachable(exc):
+            raise
+        log.warning("task run %s left to the sweeper: the database stayed unreachable", task_run_id)
+        return
     if data is None:
         return
     current: Attempt | None = Attempt(task_run_id, attempt + 1, data, partial=True)
     for left in range(INLINE_LIMIT, 0, -1):
         if current is None:
             return
-        current = _run_one(current, runner.Inline(queue, WORKER_ID, hand_off=left == 1))
+        running = current
+        try:
+            current = _run_one(running, runner.Inline(queue, WORKER_ID, hand_off=left == 1))
+        except Exception as exc:
+            if not outage.unreachable(exc):
+                raise
+            outage.discard_connections()
+            log.warning("attempt %s of task run %s left to the reaper: the database went away while it ran "
+                        "or stayed unreachable", running.number, running.task_run_id)
+            return
+
+
+class DatabaseLost(Exception):
+    """The plugin of an attempt hit a database outage: what it did cannot be trusted to be
+    complete, so the attempt is left to the reaper rather than recorded as a task failure."""
 
 
 # PostgreSQL: claim and read the run with its execution in one round trip.
@@ -185,7 +256,7 @@ def _run_one(current: Attempt, inline: runner.Inline) -> Attempt | None:
     # The outcome went to the lock holder, or another worker took the held run picked for us:
     # take a held run the way a message would, if any may be left (docs/adr/0009).
     if after is None or any(runner.is_held(run) for run in after.task_runs):
-        return _claim_held(data.id, inline.queue)
+        return outage.call(lambda: _claim_held(data.id, inline.queue), within=PATIENCE_SECONDS)
     return None
 
 
@@ -231,27 +302,26 @@ def _run_plugin(ctx: WorkerRunContext, type_name: str, raw: Any) -> tuple[State,
         return State.FAILED, None
     timeout = raw.get("timeout")
     result: dict[str, Any] = {}
+    lost: list[BaseException] = []
 
     def target() -> None:
         try:
-            props = plugin.Properties.model_validate(ctx.render_properties(plugin, raw), context={"rendered": True})
-            outputs = plugin().run(ctx, props)  # type: ignore[attr-defined]
+            with interruptible(ctx.cancel.is_set):  # a killed attempt's renders stop at their next check
+                props = plugin.Properties.model_validate(ctx.render_properties(plugin, raw),
+                                                         context={"rendered": True})
+                outputs = plugin().run(ctx, props)  # type: ignore[attr-defined]
             result["outputs"] = _dump(outputs)
             result["state"] = ctx.final_state or State.SUCCESS
         except Cancelled:
             result["state"] = State.KILLED
-        except TaskFailed as error:
-            ctx.log("ERROR", str(error))
-            result["state"] = State.FAILED
-            result["outputs"] = error.outputs
-        except ValidationError as error:
-            ctx.log("ERROR", f"Invalid properties after rendering: {_short(error)}")
-            result["state"] = State.FAILED
         except Exception as error:
-            ctx.log("ERROR", f"{type(error).__name__}: {error}")
-            log.debug("task failed", exc_info=True)
-            ctx.debug_trace = traceback.format_exc()
-            result["state"] = State.FAILED
+            if ctx.cancel.is_set():  # whatever the plugin raised on its way out of a kill
+                result["state"] = State.KILLED
+            elif outage.unreachable(error):
+                lost.append(error)
+                return
+            else:
+                _failed(ctx, error, result)
         finally:
             close_old_connections()
 
@@ -259,14 +329,50 @@ def _run_plugin(ctx: WorkerRunContext, type_name: str, raw: Any) -> tuple[State,
         seconds = parse_duration(str(ctx.render(str(timeout))))
         thread = threading.Thread(target=target, name="weir-task", daemon=True)
         thread.start()
-        thread.join(seconds)
-        if thread.is_alive():
+        if not _join(thread, ctx.cancel, seconds):
             ctx.cancel.set()
             ctx.log("ERROR", f"Timeout after {timeout}: the attempt is stopped")
             return State.FAILED, None
+        if "state" not in result and ctx.cancel.is_set():
+            return State.KILLED, None  # killed, and the plugin did not stop within the grace delay
     else:
         target()
+    if lost:
+        raise DatabaseLost(str(lost[0])) from lost[0]
     return result.get("state", State.FAILED), result.get("outputs")
+
+
+KILL_GRACE_SECONDS = 1.0
+"""How long the plugin thread of a killed attempt (a task with a `timeout`) may take to stop
+before the worker stops waiting for it and takes its next task."""
+
+
+def _join(thread: threading.Thread, cancel: threading.Event, seconds: float) -> bool:
+    """Wait for the plugin thread; False once `seconds` passed. A kill ends the wait after a grace
+    delay even if the plugin ignores it (its late result is fenced off by the attempt number)."""
+    deadline = time.monotonic() + seconds
+    while thread.is_alive():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        if cancel.wait(min(left, 0.5)):
+            thread.join(min(KILL_GRACE_SECONDS, max(left, 0.0)))
+            return not thread.is_alive() or time.monotonic() < deadline
+    return True
+
+
+def _failed(ctx: WorkerRunContext, error: Exception, result: dict[str, Any]) -> None:
+    """Record a failed attempt with a readable log line (the traceback goes to `debug_trace`)."""
+    result["state"] = State.FAILED
+    if isinstance(error, TaskFailed):
+        ctx.log("ERROR", str(error))
+        result["outputs"] = error.outputs
+    elif isinstance(error, ValidationError):
+        ctx.log("ERROR", f"Invalid properties after rendering: {_short(error)}")
+    else:
+        ctx.log("ERROR", f"{type(error).__name__}: {error}")
+        log.debug("task failed", exc_info=True)
+        ctx.debug_trace = "".join(traceback.format_exception(error))
 
 
 def _dump(outputs: Any) -> dict[str, Any] | None:
@@ -294,14 +400,23 @@ def _finish(execution_id: str, task_run_id: str, attempt: int, state: State,
     def event(flow: CompiledFlow, data: ExecutionData, env: Env) -> Effects:
         return results.fold(flow, data, {task_run_id: outcome}, env)
 
-    data = runner.process(execution_id, event, inline=inline, wait=DECISION_WAIT_SECONDS)
-    if data is None:
-        left = TaskRun.objects.filter(id=task_run_id, attempt_no=attempt, state="RUNNING", result__isnull=True) \
+    def decide() -> ExecutionData | None:
+        if inline is not None:  # what a rolled-back try picked is not claimed
+            inline.claimed = inline.handed = None
+        return runner.process(execution_id, event, inline=inline, wait=DECISION_WAIT_SECONDS)
+
+    def leave() -> int:
+        return TaskRun.objects.filter(id=task_run_id, attempt_no=attempt, state="RUNNING", result__isnull=True) \
             .update(result=outcome.to_json(), lease_until=runner.lease_deadline())
-        if left:
-            runner.drain(execution_id)
+
+    # Each step is retried on its own while the database is unreachable: each is safe to repeat.
+    data = outage.call(decide, within=PATIENCE_SECONDS)
+    if data is None:
+        if outage.call(leave, within=PATIENCE_SECONDS):
+            outage.call(lambda: runner.drain(execution_id), within=PATIENCE_SECONDS)
         else:  # fenced: the run was killed, restarted or taken over; keep only the log lines
             logs = [(task_run_id, level, message) for level, message in outcome.logs]
-            runner.process(execution_id, lambda flow, data, env: Effects(logs=list(logs)))
-    ctx.flush_metrics()
+            outage.call(lambda: runner.process(execution_id, lambda flow, data, env: Effects(logs=list(logs))),
+                        within=PATIENCE_SECONDS)
+    outage.call(ctx.flush_metrics, within=PATIENCE_SECONDS)
     return data

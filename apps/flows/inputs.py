@@ -6,11 +6,11 @@ validators, dependsOn) is the execution engine's job.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from apps.engine.expressions import userregex
 from apps.plugins.sdk import Duration, Properties
 
 INPUT_ID_PATTERN = r"^[a-zA-Z0-9][.a-zA-Z0-9_-]*$"
@@ -45,11 +45,11 @@ class InputBase(Properties):
 
 
 def _regex(value: str | None) -> str | None:
+    """A `validator` must compile with the engine that will run it (apps/engine/expressions/userregex)."""
     if value is not None:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"invalid pattern [{value}]: {exc}") from exc
+        problem = userregex.check_pattern(value)
+        if problem is not None:
+            raise ValueError(f"invalid pattern [{value}]: {problem}")
     return value
 
 

@@ -12,6 +12,12 @@ def _forget_grants(**_: Any) -> None:
     bump_generation()
 
 
+def _forget_listings(instance: Any, **_: Any) -> None:
+    from apps.namespaces import reach
+
+    reach.forget(instance.name)
+
+
 class NamespacesConfig(AppConfig):
     name = "apps.namespaces"
     label = "namespaces"
@@ -22,10 +28,13 @@ class NamespacesConfig(AppConfig):
         from django.contrib.auth import get_user_model
         from django.db.models.signals import m2m_changed, post_delete, post_save
 
-        from apps.namespaces.models import Binding
+        from apps.namespaces.models import Binding, Namespace
 
         post_save.connect(_forget_grants, sender=Binding, dispatch_uid="weir-binding-saved")
         post_delete.connect(_forget_grants, sender=Binding, dispatch_uid="weir-binding-deleted")
         m2m_changed.connect(_forget_grants, sender=get_user_model().groups.through,
                             dispatch_uid="weir-groups-changed")
         post_delete.connect(_forget_grants, sender=get_user_model(), dispatch_uid="weir-user-deleted")
+        # A flow's reach (reach.py) caches allowedNamespaces briefly: an edit is seen at once here.
+        post_save.connect(_forget_listings, sender=Namespace, dispatch_uid="weir-namespace-listings-saved")
+        post_delete.connect(_forget_listings, sender=Namespace, dispatch_uid="weir-namespace-listings-deleted")

@@ -4,6 +4,9 @@ A user's grants are their own bindings plus their groups' bindings: (namespace p
 A binding on `prod` covers `prod` and `prod.x`, never `prodx`; an empty prefix covers every
 namespace. Superusers hold everything; anonymous and inactive users nothing.
 
+What a *running flow* may reach in other namespaces (KV, files, logs, subflows, Flow triggers)
+is the other half of the rule and lives beside this module, in `reach.py` (ADR 0010).
+
 The grants are read once per user object and kept on it, invalidated by a process-wide
 generation that every binding or group-membership change bumps (signals below), and by a short
 age limit so that long-lived objects (a WebSocket connection) see other processes' changes.

@@ -116,13 +116,14 @@ RULES: tuple[Rule, ...] = (
     Rule(EX + "/file/metas", {"GET": _n(F)}, {"GET": Sample(query="path={file_uri}")}),
     Rule(EX + "/file", {"GET": _n(F)}, {"GET": Sample(query="path={file_uri}")}),
     Rule(EX + "/graph", {"GET": _n(D)}),
-    Rule(EX + "/eval/{task_run_id}", {"POST": _n(A, E)}, {"POST": Sample(body="{{ 1 + 1 }}", content_type="text/plain")}),
+    Rule(EX + "/eval/{task_run_id}", {"POST": _n(A, W)}, {"POST": Sample(body="{{ 1 + 1 }}", content_type="text/plain")}),
     Rule("api/v1/executions/{namespace}/{flow_id}/validate", {"POST": _n(C, E)}, {"POST": Sample(body={})}),
     Rule("api/v1/executions/{namespace}/{flow_id}", {"POST": _n(C, E)}, {"POST": Sample(body={})}),
     Rule(EX, {"GET": _n(D), "DELETE": _n(X, W)}),
     Rule("api/v1/stats/executions/daily", {"GET": LISTED, "POST": LISTED},
          {"GET": Sample(query="namespace={namespace}&flowId={flow_id}"),
           "POST": Sample(body={"namespace": "{namespace}", "flowId": "{flow_id}"})}),
+    Rule("api/v1/stats/flows/timeline", {"GET": LISTED}, {"GET": Sample(query="namespace={namespace}")}),
     Rule("api/v1/logs/search", {"GET": Need(LOGS, Scope.LIST)}, {"GET": Sample(query="namespace={namespace}")}),
     Rule("api/v1/logs/{execution_id}/download", {"GET": _n(LOGS)}),
     Rule("api/v1/logs/{execution_id}", {"GET": _n(LOGS), "DELETE": _n(LOGS, W)}),
@@ -196,6 +197,11 @@ RULES: tuple[Rule, ...] = (
     Rule("api/v1/{unknown}", {m: Need(D, Scope.SIGNED_IN) for m in ("GET", "POST", "PUT", "PATCH", "DELETE")},
          params={"unknown": "no-such-route"}),
     Rule("api/schema/", {"GET": PUBLIC}),
+    # Management endpoints (apps/executions/api/ops.py): probes need no credentials
+    Rule("health/liveness", {"GET": PUBLIC}),
+    Rule("health/readiness", {"GET": PUBLIC}),
+    # Prometheus series name every namespace and flow: superusers only (docs/adr/0018)
+    Rule("metrics", {"GET": Need(D, Scope.SUPERUSER)}),
     Rule("api/docs/", {"GET": PUBLIC}),
     # Pages
     Rule("login/", {"GET": PUBLIC}, page=True),

@@ -1,8 +1,8 @@
 """Namespace use cases: create (explicitly, or implicitly when a flow is saved in one), edit,
 delete, the tree, and what children inherit (variables, plugin defaults, allowed callers).
 
-Functions the engine calls: `variables_for`, `defaults_for`, `subflow_allowed`. They take no
-user: authorization for the flow being run was decided when it was saved or started.
+Functions the engine calls: `variables_for`, `defaults_for`. They take no user. What a running
+flow may reach in other namespaces (subflows, KV, files…) is `reach.py`'s rule.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 from apps.audit.services import record
 from apps.core.errors import Conflict, NotFound, Problem, Unprocessable
 from apps.namespaces.models import Namespace
-from apps.namespaces.permissions import Action, grants, is_child_namespace, require, visible
+from apps.namespaces.permissions import Action, grants, require, visible
 
 SEGMENT = r"[a-z0-9][a-z0-9_-]*"
 NAME = re.compile(rf"^{SEGMENT}(\.{SEGMENT})*$")
@@ -220,22 +220,6 @@ def defaults_for(namespace: str) -> list[dict[str, Any]]:
                 out.append({"type": entry.get("type"), "values": entry.get("values") or {},
                             "forced": bool(entry.get("forced", False))})
     return out
-
-
-def subflow_allowed(caller_namespace: str, target_namespace: str) -> bool:
-    """May a flow in `caller_namespace` start a flow in `target_namespace` (Subflow, flow trigger)?
-
-    Yes inside one tree (same first segment: `acme.sales` → `acme.ops`). Across trees only when
-    the target or one of its ancestors lists the caller (or an ancestor of it, or '*') in
-    `allowedNamespaces` — Kestra EE's "allowed namespaces" setting, inherited downwards.
-    """
-    if caller_namespace.split(".")[0] == target_namespace.split(".")[0]:
-        return True
-    for row in _chain(target_namespace):
-        for entry in row.allowed_namespaces or []:
-            if entry == "*" or is_child_namespace(caller_namespace, entry):
-                return True
-    return False
 
 
 def may_create_somewhere(user: Any) -> bool:

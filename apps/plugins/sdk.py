@@ -62,6 +62,7 @@ __all__ = [
     "dynamic",
     "glob_regex",
     "parse_duration",
+    "regex_problem",
     "task_list",
     "task_map",
 ]
@@ -77,6 +78,16 @@ _DURATION_RE = re.compile(
     r"(?:T(?:(?P<hours>[-+]?\d+)H)?(?:(?P<minutes>[-+]?\d+)M)?(?:(?P<seconds>[-+]?\d+(?:[.,]\d{1,9})?)S)?)?$",
     re.IGNORECASE,
 )
+
+
+def regex_problem(pattern: str) -> str | None:
+    """Why a user regular expression (a property the host matches with) cannot be used, or None.
+
+    Plugins validate regex properties with it so a flow is refused when saved, with the same
+    engine and limits that will run the pattern (apps/engine/expressions/userregex.py)."""
+    from apps.engine.expressions.userregex import check_pattern
+
+    return check_pattern(pattern)
 
 
 def parse_duration(text: str) -> float:

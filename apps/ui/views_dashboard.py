@@ -1,5 +1,6 @@
 """The dashboard: executions per state over time (chart drawn by the `dashboard` island from
-`/api/v1/stats/executions/daily`) and the latest executions, updated live."""
+`/api/v1/stats/executions/daily`), updated live, and per-flow trends of task run durations and
+failure rates (the `flow-trends` island, from `/api/v1/stats/flows/timeline`)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         period = "7d"
     group, count = RANGES[period]
     props = {"namespace": namespace, "flowId": flow_id, "groupBy": group, "buckets": count,
-             "statsUrl": reverse("api-stats-executions-daily"), "executionsUrl": reverse("ui:executions")}
+             "statsUrl": reverse("api-stats-executions-daily"),
+             "trendsUrl": reverse("api-stats-flows-timeline"), "executionsUrl": reverse("ui:executions")}
     return render(request, "ui/dashboard.html", {
         "namespace": namespace, "flow_id": flow_id, "range": period, "ranges": list(RANGES), "props": props,
     })

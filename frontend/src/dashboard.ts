@@ -2,6 +2,7 @@
  * Island `dashboard`: executions per state over time as a stacked bar chart (plain SVG, no chart
  * library), with a summary and a table for screen readers. It re-reads the aggregate when the
  * list stream announces a change (at most every 2 s).
+ * Island `flow-trends`: task run durations and failure rates per flow (uPlot), read once.
  */
 
 import "./execution/live.css";
@@ -10,6 +11,7 @@ import { api } from "./lib/api";
 import { mountIslands } from "./lib/islands";
 import { listStream } from "./lib/live";
 import { type Bucket, drawChart } from "./dashboard/chart";
+import { drawTrends, type Timeline } from "./dashboard/trends";
 
 interface DashboardProps {
   namespace: string;
@@ -17,6 +19,7 @@ interface DashboardProps {
   groupBy: "day" | "hour";
   buckets: number;
   statsUrl: string;
+  trendsUrl: string;
   executionsUrl: string;
 }
 
@@ -45,4 +48,23 @@ mountIslands<DashboardProps>("dashboard", (el, props) => {
       void load();
     }, 2000);
   });
+});
+
+/** Island `flow-trends`: task durations and failure rates per flow (dashboard/trends.ts). */
+mountIslands<DashboardProps>("flow-trends", (el, props) => {
+  const step = props.groupBy === "day" ? 86_400_000 : 3_600_000;
+  const load = async () => {
+    const end = new Date();
+    const start = new Date(end.getTime() - step * (props.buckets - 1));
+    const query = new URLSearchParams({ groupBy: props.groupBy, startDate: start.toISOString(), endDate: end.toISOString() });
+    if (props.namespace) query.set("namespace", props.namespace);
+    if (props.flowId) query.set("flowId", props.flowId);
+    try {
+      const { data } = await api.get<Timeline>(`${props.trendsUrl}?${query}`);
+      drawTrends(el, data);
+    } catch (err) {
+      el.textContent = `The flow trends could not be loaded: ${err instanceof Error ? err.message : String(err)}`;
+    }
+  };
+  void load();
 });

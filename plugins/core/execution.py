@@ -247,7 +247,9 @@ class PurgeExecutions(RunnableTask):
     set, started after it, optionally of one `namespace` (its child namespaces too when `flowId`
     is unset), one `flowId` and some `states`. Each `purge*` flag chooses what is deleted; an
     execution whose logs or metrics are kept is only marked deleted so they stay readable. Run it
-    on a schedule to keep the database small; it cannot be undone.
+    on a schedule to keep the database small; it cannot be undone. Without `namespace` it purges
+    the flow's own namespace and its children; another namespace must list this flow's namespace
+    in `allowedNamespaces`, and the flow's last author needs WRITE there.
 
     Outputs: `executionsCount`, `logsCount`, `metricsCount`, `storagesCount`.
     """
@@ -277,7 +279,8 @@ triggers:
     )
 
     class Properties(TaskProperties):
-        namespace: str | None = dynamic(None, description="Namespace (a prefix when `flowId` is not set).")
+        namespace: str | None = dynamic(None, description="Namespace (a prefix when `flowId` is not set); "
+                                                          "default: the flow's own.")
         flowId: str | None = dynamic(None, description="Flow whose executions are purged.")
         states: list[State] | None = Field(None, description="Only purge executions in these states.")
         startDate: DateTime | None = dynamic(None, description="Only executions after this date.")

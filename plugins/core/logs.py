@@ -70,8 +70,9 @@ class PurgeLogs(RunnableTask):
     some levels.
 
     Run it on a schedule to bound the size of the log table. When `flowId` is unset,
-    `namespace` also selects its child namespaces (`company` covers `company.team`). It cannot
-    be undone.
+    `namespace` also selects its child namespaces (`company` covers `company.team`); without it,
+    the flow's own namespace and its children. Another namespace must list this flow's namespace
+    in `allowedNamespaces`, and the flow's last author needs WRITE there. It cannot be undone.
 
     Output: `count` (deleted log entries).
     """
@@ -99,7 +100,8 @@ triggers:
     )
 
     class Properties(TaskProperties):
-        namespace: str | None = dynamic(None, description="Namespace (a prefix when `flowId` is not set).")
+        namespace: str | None = dynamic(None, description="Namespace (a prefix when `flowId` is not set); "
+                                                          "default: the flow's own.")
         flowId: str | None = dynamic(None, description="Flow whose logs are purged.")
         logLevels: list[LogLevel] | None = Field(None, description="Only purge logs of these levels.")
         startDate: DateTime | None = dynamic(None, description="Only logs after this date.")

@@ -25,6 +25,7 @@ from apps.plugins.sdk import (
     ValidationContext,
     condition_list,
     dynamic,
+    regex_problem,
 )
 from plugins.core._common import DateTime, Expression, State, TimeWindow, system_label_issues
 
@@ -260,6 +261,10 @@ class Filter(Properties):
             raise ValueError(f"a {self.type} filter needs `values`")
         if self.type in _NEEDS_VALUE and self.value is None:
             raise ValueError(f"a {self.type} filter needs a `value`")
+        if self.type == "REGEX" and self.field != "EXPRESSION" and self.value is not None:
+            problem = regex_problem(self.value)
+            if problem is not None:
+                raise ValueError(problem)
         return self
 
 

@@ -131,8 +131,12 @@ def test_a_subflow_in_another_tree_needs_the_targets_permission(owner: Any, eage
     assert Execution.objects.get(flow_id="child").state == "SUCCESS"
 
 
-def test_a_subflow_in_the_same_tree_is_allowed_by_default(owner: Any, eager: None) -> None:
+def test_a_subflow_in_a_sibling_namespace_needs_the_siblings_permission(owner: Any, eager: None) -> None:
     flow_services.create_flow(owner, CHILD)
     flow_services.create_flow(owner, CALLER.format(namespace="other.caller"))
+
+    assert _run("other.caller", "caller").state == "FAILED"
+
+    ns_services.update(owner, "other.team", {"allowedNamespaces": ["other.caller"]})
 
     assert _run("other.caller", "caller").state == "SUCCESS"

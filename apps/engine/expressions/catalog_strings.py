@@ -5,8 +5,8 @@ Java details kept on purpose: ``split`` takes a regular expression and drops tra
 ``urlencode`` is ``URLEncoder.encode`` (space → ``+``); ``substring*`` follow commons-lang
 ``StringUtils``; ``title`` only upper-cases the first letter of each word; ``slugify`` is Kestra's.
 
-Regular expressions are Python's ``re`` with Java's ``(?<name>…)`` groups accepted. Matching one
-cannot be interrupted by the render clock, so their inputs are bounded by the size limits.
+Regular expressions are users' patterns: ``userregex`` compiles them (Java's ``(?<name>…)`` groups,
+possessive quantifiers and atomic groups work) and runs each match under the render's time limit.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ import re
 import unicodedata
 import urllib.parse
 from collections.abc import Callable, Mapping
-from functools import lru_cache
 from typing import Any
 
 from jinja2.exceptions import TemplateRuntimeError
 
+from . import userregex
 from .limits import MAX_REPEAT, check_length, check_size
 from .values import expect_int, expect_string, pebble_filter, to_java_string, to_text, type_name
 
@@ -209,17 +209,7 @@ def substring_after_last(value: Any, separator: Any) -> str:
 # -- regular expressions ------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=256)
-def java_regex(pattern: str) -> re.Pattern[str]:
-    """Compile a Java regular expression (``(?<name>…)`` groups become Python's ``(?P<name>…)``)."""
-    translated = re.sub(r"\(\?<(?=[A-Za-z])", "(?P<", pattern)
-    try:
-        return re.compile(translated)
-    except re.error as error:
-        raise TemplateRuntimeError(f"invalid regular expression '{pattern}': {error}") from None
-
-
-def _java_replacement(replacement: str, regex: re.Pattern[str]) -> Callable[[re.Match[str]], str]:
+def _java_replacement(replacement: str, regex: userregex.Pattern) -> Callable[[userregex.Match], str]:
     """A function expanding Java's ``Matcher.replaceAll`` syntax: ``$1``, ``${name}``, ``\\$``."""
     parts: list[str | int] = []
     literal: list[str] = []
@@ -259,7 +249,7 @@ def _java_replacement(replacement: str, regex: re.Pattern[str]) -> Callable[[re.
     if literal:
         parts.append("".join(literal))
 
-    def expand(match: re.Match[str]) -> str:
+    def expand(match: userregex.Match) -> str:
         return "".join(part if isinstance(part, str) else (match.group(part) or "") for part in parts)
 
     return expand
@@ -269,8 +259,8 @@ def _replace_text(text: str, pairs: Mapping[Any, Any], regexp: bool) -> str:
     for key, replacement in pairs.items():
         search, target = to_java_string(key), to_java_string(replacement)
         if regexp:
-            regex = java_regex(search)
-            text = regex.sub(_java_replacement(target, regex), text)
+            regex = userregex.compile_user(search)
+            text = userregex.sub(regex, _java_replacement(target, regex), text)
         else:
             occurrences = len(text) + 1 if search == "" else text.count(search)
             check_length(len(text) + occurrences * max(len(target) - len(search), 0))
@@ -323,13 +313,13 @@ def escape_char(value: Any, type: Any = None) -> Any:
 def split(value: Any, delimiter: Any = None, limit: Any = None) -> list[str]:
     """Java's ``String.split(delimiter, limit)``: a regular expression; trailing empties dropped at 0."""
     text = _text(value)
-    regex = java_regex(expect_string(delimiter, "split"))
+    regex = userregex.compile_user(expect_string(delimiter, "split"))
     count = 0 if limit is None else expect_int(limit, "split")
     if text == "":
         return [""]
     parts: list[str] = []
     index = 0
-    for match in regex.finditer(text):
+    for match in userregex.finditer(regex, text):
         if count > 0 and len(parts) == count - 1:
             break
         if match.end() == 0:  # a zero-width match at the start never yields a leading empty string

@@ -10,7 +10,10 @@ Supported: ``.``, ``..``, ``.a``, ``."a"``, ``.a.b``, ``.[0]``, ``.[-1]``, ``.[]
 ``min_by(f)``, ``max_by(f)``, ``flatten``, ``flatten(d)``, ``to_entries``, ``from_entries``,
 ``with_entries(f)``, ``tostring``, ``tonumber``, ``tojson``, ``fromjson``, ``ascii_downcase``,
 ``ascii_upcase``, ``startswith(s)``, ``endswith(s)``, ``ltrimstr(s)``, ``rtrimstr(s)``,
-``split(s)``, ``join(s)``, ``test(re)``, ``floor``, ``sqrt``, ``recurse``, ``paths``-free type
+``split(s)``, ``join(s)``, the regex builtins ``test``, ``match``, ``capture`` (with optional
+flags ``g i x s n``), ``sub(re; s)`` and ``gsub(re; s)`` (the replacement is evaluated with the
+named captures as input; users' patterns go through ``userregex``, under the render's time limit),
+``floor``, ``sqrt``, ``recurse``, ``paths``-free type
 selectors (``arrays``, ``objects``, ``strings``, ``numbers``, ``booleans``, ``nulls``,
 ``iterables``, ``scalars``). Variables, ``reduce``, ``foreach``, ``def``, assignment operators,
 string interpolation and ``@format`` strings are not supported and fail with a clear error.
@@ -28,6 +31,7 @@ from typing import Any
 
 from jinja2.exceptions import TemplateRuntimeError
 
+from . import userregex
 from .limits import MAX_RANGE, MAX_REPEAT, check_deadline, check_length
 
 
@@ -959,7 +963,109 @@ _string_builtin(
     "rtrimstr", lambda text, suffix: text[: -len(suffix)] if suffix and text.endswith(suffix) else text
 )
 _string_builtin("split", lambda text, separator: text.split(separator) if separator else list(text))
-_string_builtin("test", lambda text, pattern: re.search(pattern, text) is not None)
+
+
+# -- regular expressions: users' patterns, matched by userregex under the render's time limit ----
+
+_FLAGS = {"i": "i", "x": "x", "s": "s", "g": "", "n": ""}
+
+
+def _regex(value: Any, pattern: Any, flags: Any, name: str) -> tuple[userregex.Pattern, bool, bool]:
+    """The compiled pattern and the `g` (every match) and `n` (skip empty matches) flags."""
+    if not isinstance(value, str) or not isinstance(pattern, str):
+        raise JqError(f"jq: {name}() requires string inputs")
+    flags = "" if flags is None else flags
+    if not isinstance(flags, str) or any(flag not in _FLAGS for flag in flags):
+        raise JqError(f"jq: {flags!r} is not a valid modifier string (supported: g, i, x, s, n)")
+    inline = "".join(sorted({_FLAGS[flag] for flag in flags} - {""}))
+    return userregex.compile_user(f"(?{inline}){pattern}" if inline else pattern), "g" in flags, "n" in flags
+
+
+def _matches(value: Any, pattern: Any, flags: Any, name: str, every: bool = False) -> Iterator[userregex.Match]:
+    regex, global_, skip_empty = _regex(value, pattern, flags, name)
+    for match in userregex.finditer(regex, value):
+        if skip_empty and match.end() == match.start():
+            continue
+        yield match
+        if not (global_ or every):
+            return
+
+
+def _match_object(match: userregex.Match) -> dict[str, Any]:
+    names = {index: name for name, index in match.re.groupindex.items()}
+    captures = [{"offset": match.start(group), "length": max(match.end(group) - match.start(group), 0),
+                 "string": match.group(group), "name": names.get(group)} for group in range(1, match.re.groups + 1)]
+    return {"offset": match.start(), "length": match.end() - match.start(), "string": match.group(),
+            "captures": captures}
+
+
+def _capture_object(match: userregex.Match) -> dict[str, Any]:
+    return {name: match.group(name) for name in match.re.groupindex}
+
+
+def _regex_builtin(name: str, arity: int, apply: Callable[[Any, Any, Any], Iterator[Any]]) -> None:
+    def builtin(value: Any, pattern: Node, flags: Node | None = None) -> Iterator[Any]:
+        for regex in evaluate(pattern, value):
+            for modifiers in ([None] if flags is None else evaluate(flags, value)):
+                yield from apply(value, regex, modifiers)
+
+    _BUILTINS[f"{name}/{arity}"] = builtin
+
+
+def _regex_test(value: Any, pattern: Any, flags: Any) -> Iterator[Any]:
+    yield next(_matches(value, pattern, flags, "test"), None) is not None
+
+
+def _match(value: Any, pattern: Any, flags: Any) -> Iterator[Any]:
+    for match in _matches(value, pattern, flags, "match"):
+        yield _match_object(match)
+
+
+def _capture(value: Any, pattern: Any, flags: Any) -> Iterator[Any]:
+    for match in _matches(value, pattern, flags, "capture"):
+        yield _capture_object(match)
+
+
+for _arity in (1, 2):
+    _regex_builtin("test", _arity, _regex_test)
+    _regex_builtin("match", _arity, _match)
+    _regex_builtin("capture", _arity, _capture)
+
+
+def _substitute(value: Any, pattern: Node, replacement: Node, flags: Node | None, every: bool) -> Iterator[Any]:
+    """`sub`/`gsub`: `replacement` is evaluated with the match's named captures as its input."""
+    for regex in evaluate(pattern, value):
+        for modifiers in ([None] if flags is None else evaluate(flags, value)):
+            parts: list[str] = []
+            end = 0
+            for match in _matches(value, regex, modifiers, "gsub" if every else "sub", every):
+                text = _one(replacement, _capture_object(match))
+                if not isinstance(text, str):
+                    raise JqError("jq: the replacement of sub()/gsub() must be a string")
+                parts += [value[end : match.start()], text]
+                end = match.end()
+                check_length(sum(len(part) for part in parts))
+            yield "".join(parts) + value[end:]
+
+
+@_builtin("sub", 2)
+def _sub(value: Any, pattern: Node, replacement: Node) -> Iterator[Any]:
+    yield from _substitute(value, pattern, replacement, None, False)
+
+
+@_builtin("sub", 3)
+def _sub_flags(value: Any, pattern: Node, replacement: Node, flags: Node) -> Iterator[Any]:
+    yield from _substitute(value, pattern, replacement, flags, False)
+
+
+@_builtin("gsub", 2)
+def _gsub(value: Any, pattern: Node, replacement: Node) -> Iterator[Any]:
+    yield from _substitute(value, pattern, replacement, None, True)
+
+
+@_builtin("gsub", 3)
+def _gsub_flags(value: Any, pattern: Node, replacement: Node, flags: Node) -> Iterator[Any]:
+    yield from _substitute(value, pattern, replacement, flags, True)
 
 
 @_builtin("join", 1)

@@ -6,22 +6,26 @@ them) and every violation raises ``ExpressionLimitError`` with a message naming 
 
 * time: ``render``/``render_typed`` start a clock (``time_limit``) that loops (``weir_iter``), calls,
   ranges, concatenations and the jq evaluator check (``check_deadline``). Time spent waiting on the
-  host's services (KV store, files, logs) is not counted (``clock_paused``);
+  host's services (KV store, files, logs) is not counted (``clock_paused``). A user regular
+  expression gets what is left of the budget as its own timeout (``remaining_seconds``, used by
+  ``userregex``), so one catastrophic match cannot outlive the render;
+* interruption: the host may install a stop signal (``interruptible``, e.g. the worker's cancel
+  event of a killed attempt); the same checks raise ``RenderInterrupted`` once it is set;
 * size: output is accumulated by ``bounded_concat`` and structures are measured by ``check_size``
   before they are serialized or copied, so a shared sub-list repeated a million times is refused
   before anything large is built;
 * arithmetic: ``check_repeat`` (``'a' * n``) and ``check_int_size`` (``*``, ``**``) refuse results
   past ``MAX_REPEAT`` items or ``MAX_INT_BITS`` bits before computing them.
 
-A single C-level step (one regular expression match, one sort) cannot be interrupted; its inputs are
-bounded by the size limits instead.
+A single C-level step other than a regular expression match (one sort, one join) cannot be
+interrupted; its inputs are bounded by the size limits instead.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -48,6 +52,21 @@ MAX_RENDER_DEPTH = 8
 
 _deadline: ContextVar[tuple[float, float] | None] = ContextVar("weir_render_deadline", default=None)
 _depth: ContextVar[int] = ContextVar("weir_render_depth", default=0)
+_stop: ContextVar[Callable[[], bool] | None] = ContextVar("weir_render_stop", default=None)
+
+
+class RenderInterrupted(ExpressionLimitError):
+    """The host asked the render to stop (the attempt was killed)."""
+
+
+@contextmanager
+def interruptible(stop: Callable[[], bool]) -> Iterator[None]:
+    """Make every render inside the block stop at its next check once ``stop()`` is true."""
+    token = _stop.set(stop)
+    try:
+        yield
+    finally:
+        _stop.reset(token)
 
 
 @contextmanager
@@ -69,6 +88,15 @@ def check_deadline() -> None:
     state = _deadline.get()
     if state is not None and time.monotonic() > state[0]:
         raise ExpressionLimitError(f"expression took longer than {state[1]:g} s")
+    stop = _stop.get()
+    if stop is not None and stop():
+        raise RenderInterrupted("rendering was stopped: the attempt was killed")
+
+
+def remaining_seconds() -> float | None:
+    """What is left of the current render's time budget, or None outside a render."""
+    state = _deadline.get()
+    return None if state is None else state[0] - time.monotonic()
 
 
 @contextmanager

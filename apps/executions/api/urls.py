@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from apps.executions.api import stats, views, views_logs, webhook_views
+from apps.executions.api import stats, stats_flows, views, views_logs, webhook_views
 
 SEG = r"[^/]+"
 EX = rf"(?P<execution_id>{SEG})"
@@ -41,6 +41,7 @@ urlpatterns = [
     re_path(rf"^executions/{NS}/{FLOW}$", views.CreateExecution.as_view(), name="api-execution-create"),
     re_path(rf"^executions/{EX}$", views.ExecutionDetail.as_view(), name="api-execution"),
     path("stats/executions/daily", stats.ExecutionsDaily.as_view(), name="api-stats-executions-daily"),
+    path("stats/flows/timeline", stats_flows.FlowsTimeline.as_view(), name="api-stats-flows-timeline"),
     path("logs/search", views_logs.LogSearch.as_view(), name="api-logs-search"),
     re_path(rf"^logs/{EX}/download$", views_logs.DownloadLogs.as_view(), name="api-logs-download"),
     re_path(rf"^logs/{EX}$", views_logs.ExecutionLogs.as_view(), name="api-logs"),
