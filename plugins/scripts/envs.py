@@ -129,18 +129,31 @@ def _touch(path: str) -> None:
         os.utime(os.path.join(path, ".ready"))
 
 
+def _size(path: str) -> int:
+    total = 0
+    for folder, _dirs, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(folder, name)).st_size
+    return total
+
+
 def _evict(base: str, keep: str) -> None:
-    """Drop the least recently used environments beyond `WEIR_SCRIPT_ENVS_MAX` (default 20)."""
+    """Drop the least recently used environments while there are more than
+    `WEIR_SCRIPT_ENVS_MAX` (20) or they take more than `WEIR_SCRIPT_ENVS_MAX_MB` (5120) in all."""
     limit = int(os.environ.get("WEIR_SCRIPT_ENVS_MAX", "20"))
+    cap = int(os.environ.get("WEIR_SCRIPT_ENVS_MAX_MB", "5120")) * 1024 * 1024
     ready = []
     for entry in os.listdir(base):
         marker = os.path.join(base, entry, ".ready")
         if entry != keep and os.path.isfile(marker):
-            ready.append((os.stat(marker).st_mtime, entry))
+            ready.append((os.stat(marker).st_mtime, entry, _size(os.path.join(base, entry))))
     ready.sort()
-    while len(ready) + 1 > limit:
-        _, entry = ready.pop(0)
+    total = sum(size for *_, size in ready) + _size(os.path.join(base, keep))
+    while ready and (len(ready) + 1 > limit or total > cap):
+        _, entry, size = ready.pop(0)
         shutil.rmtree(os.path.join(base, entry), ignore_errors=True)
+        total -= size
 
 
 def system() -> Env:

@@ -69,6 +69,9 @@ class ScriptProperties(TaskProperties):
     containerImage: str | None = dynamic(None, description="Ignored by the Process runner (logged), as in Kestra.")
     taskRunner: TaskRunner | None = Field(None, description="`{type: io.kestra.plugin.core.runner.Process}`.")
     targetOS: Literal["AUTO", "LINUX"] = Field("AUTO", description="Weir's workers run Linux.")
+    runner: Literal["PROCESS", "DOCKER"] | None = Field(
+        None, description="Deprecated: `PROCESS` is the Process runner; `DOCKER` is not available in Weir.")
+    docker: dict[str, Any] | None = Field(None, description="Deprecated Docker options: not available in Weir.")
 
 
 class _ScriptBase(RunnableTask):
@@ -80,6 +83,10 @@ class _ScriptBase(RunnableTask):
 
     @classmethod
     def validate(cls, props: Any, raw: Mapping[str, Any], ctx: ValidationContext) -> Iterable[Issue]:
+        if raw.get("runner") == "DOCKER" or raw.get("docker") is not None:
+            where = "runner" if raw.get("runner") == "DOCKER" else "docker"
+            yield ((where,), "Docker is not available in Weir: scripts run with the Process runner "
+                   "(remove `docker`/`runner: DOCKER`, or set `runner: PROCESS`)")
         runner = raw.get("taskRunner")
         if isinstance(runner, Mapping) and runner.get("type") not in RUNNERS:
             yield (("taskRunner", "type"), f"the task runner {runner.get('type')!r} is not available in Weir: "

@@ -201,25 +201,22 @@ def test_timeout_fails_with_message(root: Any) -> None:
     assert any(m.startswith("Timeout after PT1S") for m in ran.messages("sleepy"))
 
 
-@pytest.mark.parametrize(("runner", "message"), [
-    ("io.kestra.plugin.scripts.runner.docker.Docker", "is not available in Weir"),
+@pytest.mark.parametrize(("lines", "where"), [
+    ("    taskRunner:\n      type: io.kestra.plugin.scripts.runner.docker.Docker\n", "tasks[0].taskRunner"),
+    ("    runner: DOCKER\n", "tasks[0].runner"),
+    ("    docker:\n      image: python:3.13\n", "tasks[0].docker"),
 ])
-def test_unknown_runner_is_rejected_at_validation(root: Any, runner: str, message: str) -> None:
+def test_docker_is_rejected_at_validation(root: Any, lines: str, where: str) -> None:
     from apps.flows.validation import validate_source
 
-    result = validate_source(f"""\
-id: docker
-namespace: acme.scripts
-tasks:
-  - id: s
-    type: io.kestra.plugin.scripts.python.Script
-    taskRunner:
-      type: {runner}
-    script: print(1)
-""")
+    result = validate_source(f"id: docker\nnamespace: acme.scripts\ntasks:\n  - id: s\n"
+                             f"    type: io.kestra.plugin.scripts.python.Script\n{lines}    script: print(1)\n")
     assert not result.ok
-    assert any(message in p.message and p.path.startswith("tasks[0].taskRunner") for p in result.problems), \
+    assert any("not available in Weir" in p.message and p.path.startswith(where) for p in result.problems), \
         result.problems
+    ok = validate_source("id: process\nnamespace: acme.scripts\ntasks:\n  - id: s\n"
+                         "    type: io.kestra.plugin.scripts.python.Script\n    runner: PROCESS\n    script: print(1)\n")
+    assert ok.ok, ok.problems
 
 
 def test_bad_input_file_names_fail_cleanly(root: Any) -> None:
