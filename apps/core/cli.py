@@ -127,18 +127,40 @@ def cmd_namespace_create(args: argparse.Namespace) -> int:
 
 def _serve(host: str, port: int, workers: int = 1) -> int:
     import uvicorn
+    from django.conf import settings
 
+    from apps.live.limits import MAX_FRAME_BYTES
+    from config.secretkey import InsecureSecretKey, refuse_default_key
+
+    try:
+        refuse_default_key(settings.SECRET_KEY, settings.DEBUG)
+    except InsecureSecretKey as error:
+        print(f"weir: {error}", file=sys.stderr)
+        return 2
     # WebSockets through Channels, HTTP through Django's WSGI handler on a thread pool, both
     # in `config.asgi` (docs/adr/0008, which supersedes the serving part of docs/adr/0005).
+    # A WebSocket message above ws_max_size closes the connection with 1009 before the
+    # consumer sees it (apps/live/README.md).
     uvicorn.run("config.asgi:application", interface="asgi3", host=host, port=port, workers=workers,
                 log_level=os.environ.get("WEIR_LOG_LEVEL", "info").lower(), proxy_headers=True, lifespan="off",
-                ws_ping_interval=20.0, ws_ping_timeout=20.0)
+                ws_ping_interval=20.0, ws_ping_timeout=20.0, ws_max_size=MAX_FRAME_BYTES)
     return 0
+
+
+def _standalone_secret_key() -> None:
+    """Zero configuration yet no shared key: a random key made once and kept in the data directory."""
+    if os.environ.get("WEIR_SECRET_KEY"):
+        return
+    from config.env import data_dir
+    from config.secretkey import local_key
+
+    os.environ["WEIR_SECRET_KEY"] = local_key(data_dir())
 
 
 def cmd_standalone(args: argparse.Namespace) -> int:
     """Everything in one process on the embedded default (SQLite, in-memory broker)."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    _standalone_secret_key()
     _django()
     from django.core.management import call_command
 
