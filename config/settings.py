@@ -186,6 +186,10 @@ WEIR_SECRET_KEYS = env_list("WEIR_SECRET_KEYS", [])
 # Limits on flow sources (RELIABILITY.md §4): checked before any parsing.
 WEIR_MAX_SOURCE_BYTES = env_int("WEIR_MAX_SOURCE_BYTES", 1024 * 1024)
 WEIR_MAX_IMPORT_BYTES = env_int("WEIR_MAX_IMPORT_BYTES", 50 * 1024 * 1024)
+# A flow may hold at most this many tasks, counted at every nesting level (422 above); subflows
+# may nest at most this deep at run time (the calling task fails above: recursion ends).
+WEIR_MAX_TASKS = env_int("WEIR_MAX_TASKS", 2000)
+WEIR_MAX_SUBFLOW_DEPTH = env_int("WEIR_MAX_SUBFLOW_DEPTH", 10)
 DATA_UPLOAD_MAX_MEMORY_SIZE = WEIR_MAX_IMPORT_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

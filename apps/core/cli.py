@@ -36,10 +36,11 @@ def _yaml_files(paths: Sequence[str]) -> Iterator[Path]:
 
 def cmd_flow_validate(args: argparse.Namespace) -> int:
     from apps.core.errors import SourceTooLarge
-    from apps.flows.validation import Options, validate_stream
+    from apps.flows.validation import DEFAULT_MAX_TASKS, Options, validate_stream
+    from config.env import env_int
 
     groups = frozenset(g for g in os.environ.get("WEIR_WORKER_GROUPS", "").split(",") if g)
-    options = Options(worker_groups=groups)
+    options = Options(worker_groups=groups, max_tasks=env_int("WEIR_MAX_TASKS", DEFAULT_MAX_TASKS))
     failed = 0
     checked = 0
     for path in _yaml_files(args.paths):
