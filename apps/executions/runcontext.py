@@ -23,6 +23,7 @@ from apps.engine import context as engine_context
 from apps.engine.expressions import render
 from apps.engine.model import CompiledFlow, ExecutionData, TaskNode, TaskRunData
 from apps.engine.states import State
+from apps.engine.storage_uri import storage_name as checked_storage_name
 from apps.executions import kvstore
 from apps.executions.secrets_mask import remember
 from apps.namespaces import reach
@@ -142,19 +143,16 @@ def read_reachable(uri: str, reader: str, execution_id: str | None) -> bytes:
 def read_file(uri: str) -> bytes:
     storage = storages["default"]
     name = storage_name(uri)
-    with storage.open(name, "rb") as handle:
-        data: bytes = handle.read()
+    try:
+        with storage.open(name, "rb") as handle:
+            data: bytes = handle.read()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"file {uri!r} not found in internal storage") from None
     return data
 
 
 def storage_name(uri: str) -> str:
-    for prefix in ("weir://", "kestra://"):
-        if uri.startswith(prefix):
-            name = uri[len(prefix):].lstrip("/")
-            if ".." in name.split("/"):
-                raise ValueError(f"invalid storage path {uri!r}")
-            return name
-    raise ValueError(f"not a storage URI: {uri!r}")
+    return checked_storage_name(uri)
 
 
 class WorkerRunContext:

@@ -33,6 +33,7 @@ REPORT_DIR = Path(os.environ.get("WEIR_FAULTS_REPORT_DIR", Path(tempfile.gettemp
 
 def service_env(workdir: Path, **extra: str) -> dict[str, str]:
     """The environment of a worker/scheduler: the test's database, the broker, short timings."""
+    from django.conf import settings
     from django.db import connection
 
     db = connection.settings_dict
@@ -43,6 +44,7 @@ def service_env(workdir: Path, **extra: str) -> dict[str, str]:
     env.update({
         "DATABASE_URL": url, "REDIS_URL": os.environ["REDIS_URL"], "DJANGO_SETTINGS_MODULE": "config.settings",
         "WEIR_DATA_DIR": str(workdir), "WEIR_LOG_LEVEL": "INFO", "WEIR_LEASE_SECONDS": "2",
+        "WEIR_SECRET_KEY": settings.SECRET_KEY,
         "WEIR_SWEEP_SECONDS": "2", "PYTHONUNBUFFERED": "1",
     })
     env.update(extra)
