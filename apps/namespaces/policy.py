@@ -115,7 +115,7 @@ RULES: tuple[Rule, ...] = (
     Rule(EX + "/file/metas", {"GET": _n(F)}, {"GET": Sample(query="path={file_uri}")}),
     Rule(EX + "/file", {"GET": _n(F)}, {"GET": Sample(query="path={file_uri}")}),
     Rule(EX + "/graph", {"GET": _n(D)}),
-    Rule(EX + "/eval/{task_run_id}", {"POST": _n(A, E)}, {"POST": Sample(body="{{ 1 + 1 }}", content_type="text/plain")}),
+    Rule(EX + "/eval/{task_run_id}", {"POST": _n(A, W)}, {"POST": Sample(body="{{ 1 + 1 }}", content_type="text/plain")}),
     Rule("api/v1/executions/{namespace}/{flow_id}/validate", {"POST": _n(C, E)}, {"POST": Sample(body={})}),
     Rule("api/v1/executions/{namespace}/{flow_id}", {"POST": _n(C, E)}, {"POST": Sample(body={})}),
     Rule(EX, {"GET": _n(D), "DELETE": _n(X, W)}),
