@@ -185,12 +185,25 @@ if env_bool("WEIR_HTTPS", False):
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
+# Every record is masked before a handler formats it; error emails are masked once more as built
+# (apps/secrets/logmask.py, RELIABILITY.md §4 row 19).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "mask_secrets": {"()": "apps.secrets.logmask.MaskSecrets"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["mask_secrets"]},
+        "mail_admins": {"level": "ERROR", "class": "apps.secrets.logmask.MaskingAdminEmailHandler",
+                        "filters": ["require_debug_false", "mask_secrets"]},
+    },
     "root": {"handlers": ["console"], "level": env_str("WEIR_LOG_LEVEL", "INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    "loggers": {
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        "django.request": {"level": "ERROR"},
+    },
 }
 
 # Kestra's API has paths like /api/v1/flows and /api/v1/flows/search (no trailing slash), so the

@@ -5,7 +5,8 @@ the API loads for a namespace is remembered by this process (`remember`). `mask(
 `mask_value(obj)` then replace, with the fixed-length `MASK` (no length leak):
 
 - the value and its base64 (standard, url-safe, unpadded), URL-encoded (`%20` and `+` styles,
-  and the `urlencode` filter's), JSON-escaped and hex forms;
+  and the `urlencode` filter's), JSON-escaped, HTML-escaped (an error report page), Python-repr
+  (a traceback's locals) and hex forms;
 - any of those broken by line breaks anywhere (a multi-line secret, base64 wrapped at 76
   columns, a value a task printed in two parts inside one message);
 - a fragment at the end or start of a line that is at least a third of a form (and at least
@@ -22,6 +23,7 @@ remembered again each time it is read or rendered.
 from __future__ import annotations
 
 import base64
+import html
 import json
 import math
 import re
@@ -55,7 +57,7 @@ def forms_of(value: str) -> frozenset[str]:
         urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value, safe=""),
         urllib.parse.quote_plus(value, safe="*").replace("~", "%7E"),
         json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1],
-        raw.hex(), raw.hex().upper(),
+        raw.hex(), raw.hex().upper(), html.escape(value), repr(value)[1:-1],
     }
     forms |= {line.strip() for line in value.splitlines() if len(line.strip()) >= MIN_FRAGMENT}
     flat = {form.replace("\r", "").replace("\n", "") for form in forms}
