@@ -39,8 +39,8 @@ class MaskSecrets(logging.Filter):
 class MaskingAdminEmailHandler(AdminEmailHandler):
     """`AdminEmailHandler` whose email (subject, text and HTML report) is masked before sending."""
 
-    def send_mail(self, subject: str, message: str, *args: Any, **kwargs: Any) -> None:
+    def send_mail(self, subject: Any, message: Any, *args: Any, **kwargs: Any) -> None:
         html = kwargs.get("html_message")
         if isinstance(html, str):
             kwargs["html_message"] = mask(html)
-        super().send_mail(mask(subject), mask(message), *args, **kwargs)
+        super().send_mail(mask(str(subject)), mask(str(message)), *args, **kwargs)
