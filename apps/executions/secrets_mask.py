@@ -36,7 +36,7 @@ from typing import Any
 MASK = "********"
 MIN_SECRET = 3
 MIN_FRAGMENT = 6
-MAX_REMEMBERED = 256
+MAX_REMEMBERED = 1024
 SEALED_PREFIX = "weir:sealed:v1:"
 _SEALED = re.compile(re.escape(SEALED_PREFIX) + r"[A-Za-z0-9_=\-]+")
 _BREAK = r"(?:\r?\n)?"
@@ -45,6 +45,14 @@ _lock = threading.Lock()
 _known: OrderedDict[str, frozenset[str]] = OrderedDict()
 _forms: tuple[str, ...] = ()
 _compiled: dict[str, re.Pattern[str]] = {}
+_index: dict[str, tuple[str, ...]] = {}
+_short: tuple[str, ...] = ()
+GRAM = MIN_FRAGMENT
+"""Forms are found through their first and last `GRAM` characters (`_candidates`): any whole
+occurrence contains the first, any edge fragment (at least `MIN_FRAGMENT` long) the first or the
+last. Shorter forms are always checked."""
+INDEX_FROM = 24
+"""Below this many forms, checking each form with `in` is as fast as scanning the index."""
 
 
 def forms_of(value: str) -> frozenset[str]:
@@ -66,7 +74,6 @@ def forms_of(value: str) -> frozenset[str]:
 
 def remember(value: str) -> None:
     """Mask `value` (and its forms) in everything this process writes from now on."""
-    global _forms
     if not isinstance(value, str) or len(value.strip()) < MIN_SECRET or value.startswith(SEALED_PREFIX):
         return  # an envelope is masked by its prefix; remembering it would only evict real values
     with _lock:
@@ -76,7 +83,21 @@ def remember(value: str) -> None:
         _known[value] = forms_of(value)
         while len(_known) > MAX_REMEMBERED:
             _known.popitem(last=False)
-        _forms = tuple(sorted(set().union(*_known.values()), key=len, reverse=True))
+        _rebuild()
+
+
+def _rebuild() -> None:
+    """The sorted forms and the index of their first and last `GRAM` characters (under `_lock`)."""
+    global _forms, _index, _short
+    forms = tuple(sorted(set().union(*_known.values()), key=len, reverse=True))
+    index: dict[str, list[str]] = {}
+    for form in forms:
+        if len(form) >= GRAM:
+            for gram in {form[:GRAM], form[-GRAM:]}:
+                index.setdefault(gram, []).append(form)
+    _index = {gram: tuple(found) for gram, found in index.items()}
+    _short = tuple(form for form in forms if len(form) < GRAM)
+    _forms = forms
 
 
 def remember_all(values: Iterable[str]) -> None:
@@ -86,10 +107,9 @@ def remember_all(values: Iterable[str]) -> None:
 
 def reset() -> None:
     """Forget every value (a fresh process); tests use it to prove a reader masks on its own."""
-    global _forms
     with _lock:
         _known.clear()
-        _forms = ()
+        _rebuild()
 
 
 def _broken(form: str) -> re.Pattern[str]:
@@ -113,6 +133,10 @@ def mask(text: str) -> str:
     if not forms:
         return text
     flat = text.replace("\r", "").replace("\n", "") if "\n" in text else text
+    if len(forms) >= INDEX_FROM:
+        forms = _candidates(flat, forms)
+        if not forms:
+            return text
     for form in forms:  # longest first, so a form inside a longer one does not split it
         if form in flat:
             text = _broken(form).sub(MASK, text) if flat is not text else text.replace(form, MASK)
@@ -121,6 +145,19 @@ def mask(text: str) -> str:
     if not edged:
         return text
     return "\n".join(_mask_edges(line, edged) for line in text.split("\n"))
+
+
+def _candidates(flat: str, forms: tuple[str, ...]) -> tuple[str, ...]:
+    """The forms whose first or last `GRAM` characters occur in `flat`, and the short ones,
+    longest first: one dictionary lookup per character instead of one search per form."""
+    index, found = _index, set(_short)
+    for at in range(len(flat) - GRAM + 1):
+        hit = index.get(flat[at:at + GRAM])
+        if hit is not None:
+            found.update(hit)
+    if not found:
+        return ()
+    return tuple(form for form in forms if form in found)
 
 
 def mask_value(value: Any) -> Any:
