@@ -78,9 +78,9 @@ def main() -> None:
             leaky = f"connecting with password={target} to host"
             split = f"the token is {target[:len(target) // 2]}"
             figures.append((f"mask, {count:4d} secrets, line with a secret",
-                            per_call(lambda: secrets_mask.mask(leaky), seconds)))
+                            per_call(lambda text=leaky: secrets_mask.mask(text), seconds)))
             figures.append((f"mask, {count:4d} secrets, half a secret at the edge",
-                            per_call(lambda: secrets_mask.mask(split), seconds)))
+                            per_call(lambda text=split: secrets_mask.mask(text), seconds)))
     secrets_mask.reset()
     context = {"inputs": {"name": "orders", "day": "2026-12-06"}, "outputs": {"t": {"value": "x" * 40}}}
     services = Services()
