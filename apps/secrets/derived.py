@@ -18,6 +18,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 
+from django.db import transaction
+
 from apps.executions.secrets_mask import remember_all
 from apps.secrets import crypto
 from apps.secrets.models import DerivedSecret
@@ -48,6 +50,12 @@ def record(execution_id: str, value: str) -> None:
     DerivedSecret.objects.bulk_create(
         [DerivedSecret(execution_id=execution_id, digest=key[1], ciphertext=crypto.encrypt(value))],
         ignore_conflicts=True)
+    # Inside a transaction (a decision under the execution lock) the row commits with the outputs
+    # that show the value; only then may this process skip recording it again.
+    transaction.on_commit(lambda: _cache(key))
+
+
+def _cache(key: tuple[str, str]) -> None:
     with _lock:
         _recorded[key] = None
         while len(_recorded) > _CACHE_SIZE:
