@@ -134,7 +134,7 @@ def mask(text: str) -> str:
         return text
     flat = text.replace("\r", "").replace("\n", "") if "\n" in text else text
     if len(forms) >= INDEX_FROM:
-        forms = _candidates(flat, forms)
+        forms = _candidates(flat)
         if not forms:
             return text
     for form in forms:  # longest first, so a form inside a longer one does not split it
@@ -147,7 +147,7 @@ def mask(text: str) -> str:
     return "\n".join(_mask_edges(line, edged) for line in text.split("\n"))
 
 
-def _candidates(flat: str, forms: tuple[str, ...]) -> tuple[str, ...]:
+def _candidates(flat: str) -> tuple[str, ...]:
     """The forms whose first or last `GRAM` characters occur in `flat`, and the short ones,
     longest first: one dictionary lookup per character instead of one search per form."""
     index, found = _index, set(_short)
@@ -155,9 +155,7 @@ def _candidates(flat: str, forms: tuple[str, ...]) -> tuple[str, ...]:
         hit = index.get(flat[at:at + GRAM])
         if hit is not None:
             found.update(hit)
-    if not found:
-        return ()
-    return tuple(form for form in forms if form in found)
+    return tuple(sorted(found, key=len, reverse=True))
 
 
 def mask_value(value: Any) -> Any:
