@@ -14,7 +14,7 @@ from apps.executions.secrets_mask import MASK
 from tests.secrets.test_masking import _run_transformed, assert_no_derived
 
 
-def test_transformed_secrets_never_reach_websocket_frames(
+def test_row18_transformed_secrets_never_reach_websocket_frames(
         make_user: Callable[..., Any], ws: Callable[..., Any], session_headers: Callable[[Any], dict[str, str]],
         settings: Any) -> None:
     from rest_framework.test import APIClient
@@ -35,7 +35,8 @@ def test_transformed_secrets_never_reach_websocket_frames(
         raw.append(sock.conn.recv(timeout=20))
     frames = [json.loads(text) for text in raw]
     lines = [line["message"] for f in frames if f["type"] == "logs" for line in f["lines"]]
-    assert f"reversed {MASK}" in lines, lines
+    for name in ("raw", "b64", "url", "reversed", "upper", "joined", "looped"):
+        assert f"{name} {MASK}" in lines, (name, lines)
     runs = {run["taskId"]: run for f in frames if f["type"] == "state" for run in f["taskRuns"]}
     assert runs["out"]["outputs"] == {"value": f"{MASK}|{MASK}|{MASK}"}
     for text in raw:

@@ -314,7 +314,11 @@ def assert_no_derived(text: str, where: str) -> None:
 def _transformed_flow() -> str:
     messages = [f"{name} {{{{ {expression} }}}}" for name, expression in TRANSFORMS.items()]
     messages += [f"looped {LOOPED}", "{{ secret('CANARY') | reverse | slice(0, 12) }}",
-                 "{{ secret('CANARY') | reverse | slice(12) }}"]
+                 "{{ secret('CANARY') | reverse | slice(12) }}",
+                 # RELIABILITY.md §4 row 18's own forms, for the WebSocket test
+                 "raw {{ secret('CANARY') }}", "b64 {{ secret('CANARY') | base64encode }}",
+                 "url {{ secret('CANARY') | urlencode }}", "{{ secret('CANARY') | slice(0, 12) }}",
+                 "{{ secret('CANARY') | slice(12) }}"]
     return TRANSFORMED.replace("MESSAGES", json.dumps(messages))
 
 
@@ -353,7 +357,7 @@ def test_the_engine_taints_every_transformation() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_transformed_secrets_never_reach_logs_outputs_errors_or_api_answers(
+def test_row18_transformed_secrets_never_reach_logs_outputs_errors_or_api_answers(
         root: Any, root_api: Any, eager: None, fresh_registry: None) -> None:
     execution_id = _run_transformed(root, root_api)
     row = Execution.objects.get(id=execution_id)
@@ -361,8 +365,8 @@ def test_transformed_secrets_never_reach_logs_outputs_errors_or_api_answers(
     messages = list(LogLine.objects.filter(execution_id=execution_id).values_list("message", flat=True))
     for message in messages:
         assert_no_derived(message, "a stored log line")
-    for name in TRANSFORMS:
-        assert f"{name} {MASK}" in messages, (name, messages)
+    for name in (*TRANSFORMS, "raw", "b64", "url"):
+        assert f"{name} {MASK}" in messages, (name, messages)  # the whole value, one fixed-length mask
     assert f"looped {MASK}" in messages and messages.count(MASK) >= 2  # the two halves, one per line
     assert any("cannot connect with" in m and MASK in m for m in messages), messages
     assert any("not a valid number" in m and MASK in m for m in messages), messages  # a render error
@@ -413,7 +417,7 @@ def test_eval_masks_what_it_computes_from_a_secret(root: Any, root_api: Any, eag
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_secret_in_a_server_error_is_masked_in_the_log_and_the_admin_email(
+def test_row19_a_secret_in_a_server_error_is_masked_in_the_log_and_the_admin_email(
         root: Any, root_api: Any, settings: Any, monkeypatch: pytest.MonkeyPatch, caplog: Any,
         fresh_registry: None) -> None:
     """RELIABILITY.md §4 row 19: an unexpected exception whose message holds a secret (as a
