@@ -60,7 +60,16 @@ from .limits import (
 )
 from .parser import HELPER_PREFIX
 from .runtime import RenderServices, using_services
-from .taint import Tainted, concat_output, outputs_of, propagate, propagate_call, text, tracking
+from .taint import (
+    Tainted,
+    TaintedCharacters,
+    concat_output,
+    outputs_of,
+    propagate,
+    propagate_call,
+    text,
+    tracking,
+)
 from .translate import translate, translate_full
 
 __all__ = [
@@ -253,7 +262,7 @@ class PebbleEnvironment(ImmutableSandboxedEnvironment):
     @staticmethod
     def weir_iter(value: Any) -> Any:
         if isinstance(value, Tainted):  # each character of a secret is part of it
-            return catalog.iterate([Tainted(character) for character in value])
+            return catalog.iterate(TaintedCharacters(value))
         return catalog.iterate(value)
 
     def pebble_template(self, source: str) -> Template:

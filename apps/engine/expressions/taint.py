@@ -22,11 +22,11 @@ condition on a secret (``secret('x') == 'a' ? 'yes' : 'no'``) is not tainted.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 from .limits import bounded_concat
 from .runtime import current_services
@@ -44,6 +44,29 @@ class Tainted(str):
     """A string derived from a secret (``str`` in every other respect)."""
 
     __slots__ = ()
+
+
+class TaintedCharacters(Sequence[Tainted]):
+    """The characters of a tainted string, each tainted, produced as a loop reaches them."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __len__(self) -> int:
+        return len(self.text)
+
+    @overload
+    def __getitem__(self, index: int) -> Tainted: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Tainted]: ...
+
+    def __getitem__(self, index: int | slice) -> Tainted | Sequence[Tainted]:
+        if isinstance(index, slice):
+            return TaintedCharacters(self.text[index])
+        return Tainted(self.text[index])
 
 
 @dataclass
