@@ -73,7 +73,8 @@ def delta(execution_id: str, cursor: Cursor, *, full: bool = False) -> Delta | N
     row = load(execution_id)
     if row is None:
         return None
-    learn({"executionId": row.id, "namespace": row.namespace, "inputs": row.inputs})
+    learn({"id": row.id, "flowId": row.flow_id, "parentId": row.trigger_execution_id or row.parent_id,
+           "namespace": row.namespace, "inputs": row.inputs})
     summary = masked(execution_summary(row))
     digest = _digest(summary)
     changed_execution = summary if full or digest != cursor.execution else None

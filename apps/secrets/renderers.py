@@ -50,8 +50,8 @@ def sealed_in(data: Any) -> list[str]:
 
 
 def executions_in(data: Any, depth: int = 3) -> set[str]:
-    """Ids of the executions a response talks about: `executionId` keys, and the `id` of an
-    execution (a map with `namespace` and `flowId`)."""
+    """Ids of the executions a response talks about: `executionId` keys, and the `id` (and
+    `parentId`) of an execution (a map with `namespace` and `flowId`)."""
     found: set[str] = set()
     if depth < 0:
         return found
@@ -60,6 +60,8 @@ def executions_in(data: Any, depth: int = 3) -> set[str]:
             found.add(data["executionId"])
         if isinstance(data.get("id"), str) and "namespace" in data and "flowId" in data:
             found.add(data["id"])
+            if isinstance(data.get("parentId"), str):  # a subflow's inputs come from its parent's values
+                found.add(data["parentId"])
         for value in data.values():
             if isinstance(value, Mapping | list):
                 found |= executions_in(value, depth - 1)

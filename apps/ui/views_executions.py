@@ -125,7 +125,8 @@ def _mask_shown(ex: Execution, runs: list[TaskRun]) -> None:
     from apps.executions.secrets_mask import mask_value
     from apps.secrets.renderers import learn
 
-    learn({"executionId": ex.id, "namespace": ex.namespace, "inputs": ex.inputs})
+    learn({"id": ex.id, "flowId": ex.flow_id, "parentId": ex.trigger_execution_id or ex.parent_id,
+           "namespace": ex.namespace, "inputs": ex.inputs})
     ex.inputs, ex.outputs = mask_value(ex.inputs or {}), mask_value(ex.outputs)
     for run in runs:
         run.outputs = mask_value(run.outputs)

@@ -16,6 +16,7 @@ task outputs, errors, API answers, the execution page, WebSocket frames and Djan
 from __future__ import annotations
 
 import base64
+import html
 import json
 import urllib.parse
 from collections.abc import Iterator
@@ -306,9 +307,11 @@ def derived_forms() -> dict[str, str]:
 
 
 def assert_no_derived(text: str, where: str) -> None:
+    """Neither the canary's forms nor any transformed value, raw, HTML- or JSON-escaped (a page)."""
     assert_clean(text, where)
-    for name, form in derived_forms().items():
-        assert form not in text, f"the {name} form of a secret leaked in {where}: {text[:800]}"
+    for name, value in derived_forms().items():
+        for form in {value, html.escape(value), html.escape(value, quote=False), json.dumps(value)[1:-1]}:
+            assert form not in text, f"the {name} form of a secret leaked in {where}: {text[:800]}"
 
 
 def _transformed_flow() -> str:
@@ -453,3 +456,52 @@ def test_row19_a_secret_in_a_server_error_is_masked_in_the_log_and_the_admin_ema
     for record in caplog.records:
         text = record.getMessage() + (record.exc_text or "")
         assert CANARY not in text and CANARY[::-1] not in text
+
+
+CHILD = """\
+id: child
+namespace: canary.team
+inputs:
+  - id: value
+    type: STRING
+tasks:
+  - id: echo
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ inputs.value }}"
+"""
+PARENT = """\
+id: parent
+namespace: canary.team
+tasks:
+  - id: call
+    type: io.kestra.plugin.core.flow.Subflow
+    namespace: canary.team
+    flowId: child
+    wait: true
+    inputs:
+      value: "{{ secret('CANARY') | reverse }}"
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_value_derived_in_a_parent_is_masked_in_its_subflow(root: Any, root_api: Any, eager: None,
+                                                              fresh_registry: None) -> None:
+    """The child received the value as a plain input; what the parent registered masks it."""
+    secret_services.set_secret(root, "canary", "CANARY", CANARY)
+    flow_services.create_flow(root, CHILD)
+    flow_services.create_flow(root, PARENT)
+    created = root_api.post("/api/v1/executions/canary.team/parent?wait=true", {}, format="json")
+    assert created.status_code == 200 and created.json()["state"]["current"] == "SUCCESS", created.content
+    child = Execution.objects.get(flow_id="child")
+    assert TaskRun.objects.get(execution_id=child.id, task_id="echo").outputs == {"value": CANARY[::-1]}
+    secrets_mask.reset()
+    answer = root_api.get(f"/api/v1/executions/{child.id}")
+    assert json.dumps(CANARY[::-1])[1:-1] not in answer.content.decode()
+    assert answer.json()["inputs"]["value"] == MASK
+    secrets_mask.reset()
+    browser = Client()
+    browser.force_login(root)
+    page = browser.get(f"/executions/{child.id}/")
+    assert page.status_code == 200
+    for form in (CANARY[::-1], html.escape(CANARY[::-1]), json.dumps(CANARY[::-1])[1:-1]):
+        assert form not in page.content.decode()
