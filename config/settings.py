@@ -256,7 +256,9 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
-# WEIR_LOG_FORMAT=json: one JSON object per line (apps/core/logformat.py).
+# WEIR_LOG_FORMAT=json: one JSON object per line (apps/core/logformat.py). Every record is masked
+# before a handler formats it, and error emails once more as built (apps/secrets/logmask.py,
+# RELIABILITY.md §4 row 19).
 LOGGING = logging_config(env_str("WEIR_LOG_FORMAT", "text").lower(), env_str("WEIR_LOG_LEVEL", "INFO"))
 
 # Kestra's API has paths like /api/v1/flows and /api/v1/flows/search (no trailing slash), so the

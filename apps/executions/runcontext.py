@@ -63,6 +63,7 @@ class RenderServices:
     def __init__(self, namespace: str, execution_id: str | None = None) -> None:
         self.namespace = namespace
         self.execution_id = execution_id
+        self._read: set[str] = set()
 
     def secret(self, name: str) -> str:
         """The namespace's secret (inherited from its parents), else the `SECRET_<NAME>` env var."""
@@ -70,6 +71,7 @@ class RenderServices:
         if value is None:
             raise KeyError(f"Cannot find secret for key '{name}'.")
         remember(value)
+        self._read.add(value)
         return value
 
     def reveal_inputs(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -83,7 +85,13 @@ class RenderServices:
         return nsconfig.for_namespace(self.namespace).variables
 
     def mark_secret(self, value: str) -> None:
+        """Mask `value` here, and (unless it is a namespace secret, which every process can look
+        up) record it for the execution so other processes mask it too (`apps.secrets.derived`)."""
         remember(value)
+        if self.execution_id is not None and value not in self._read:
+            from apps.secrets import derived
+
+            derived.record(self.execution_id, value)
 
     def kv(self, namespace: str | None, key: str, error_on_missing: bool) -> Any:
         store = namespace or self.namespace
