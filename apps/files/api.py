@@ -57,7 +57,7 @@ class Files(APIView):
         is_zip = str(upload.name or "").lower().endswith(".zip") and path.lower().endswith(".zip")
         return Response(services.write(request.user, namespace, path, upload.read(), extract_zip=is_zip))
 
-    @extend_schema(parameters=[OpenApiParameter("from", str), OpenApiParameter("to", str)],
+    @extend_schema(parameters=[OpenApiParameter("from", str), OpenApiParameter("to", str)], request=None,
                    responses={200: OpenApiTypes.OBJECT}, tags=TAG, summary="Move or rename (WRITE)")
     def put(self, request: Request, namespace: str) -> Response:
         return Response(services.move(request.user, namespace, request.query_params.get("from", ""),
@@ -82,7 +82,8 @@ class Directory(APIView):
     def get(self, request: Request, namespace: str) -> Response:
         return Response(services.listdir(request.user, namespace, request.query_params.get("path")))
 
-    @extend_schema(parameters=[PATH], responses=OpenApiTypes.OBJECT, tags=TAG, summary="Create a directory (WRITE)")
+    @extend_schema(parameters=[PATH], request=None, responses=OpenApiTypes.OBJECT, tags=TAG,
+                   summary="Create a directory (WRITE)")
     def post(self, request: Request, namespace: str) -> Response:
         return Response(services.mkdir(request.user, namespace, request.query_params.get("path", "")))
 
