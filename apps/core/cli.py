@@ -191,6 +191,42 @@ def cmd_flow_sync(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_namespace_files_sync(args: argparse.Namespace) -> int:
+    """Make a namespace's files on the server match a folder; a dry run unless --apply."""
+    client = _client(args)
+    if client is None:
+        print("weir namespace files sync talks to a server: pass --server URL --token T (or WEIR_SERVER, "
+              "WEIR_TOKEN)", file=sys.stderr)
+        return 2
+    from apps.core.remote import nsfiles
+    from apps.core.remote.client import ApiError
+
+    root = Path(args.dir)
+    if not root.is_dir():
+        print(f"{args.dir}: not a folder", file=sys.stderr)
+        return 2
+    local = nsfiles.local_files(root)
+    if not local and args.delete:
+        print(f"{args.dir}: no file in this folder; refusing to delete every file of {args.namespace}")
+        return 1
+    try:
+        the_plan = nsfiles.plan(local, nsfiles.remote_files(client, args.namespace))
+        for line in nsfiles.diff_lines(the_plan, args.delete):
+            print(line)
+        print(nsfiles.summary(the_plan, args.delete))
+        if not the_plan.changes(args.delete):
+            print("nothing to change")
+            return 0
+        if not args.apply:
+            print("dry run: nothing was changed (add --apply to apply)")
+            return 0
+        nsfiles.apply(client, args.namespace, local, the_plan, args.delete)
+    except ApiError as error:
+        return _remote_failed(error)
+    print("applied")
+    return 0
+
+
 def cmd_execution_run(args: argparse.Namespace) -> int:
     client = _client(args)
     if client is None:
@@ -435,6 +471,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--description", default="")
     p.add_argument("--user", help="act as this user (default: the first superuser)")
     p.set_defaults(func=cmd_namespace_create)
+    files = namespace.add_parser("files", help="namespace files on --server").add_subparsers(dest="files",
+                                                                                            required=True)
+    p = files.add_parser("sync", help="make a namespace's files on --server match DIR (dry run with a diff "
+                                      "unless --apply)")
+    p.add_argument("dir")
+    p.add_argument("--namespace", required=True)
+    p.add_argument("--delete", action="store_true", help="also delete the namespace's files not in DIR")
+    p.add_argument("--apply", action="store_true", help="apply the changes (default: show them only)")
+    p.set_defaults(func=cmd_namespace_files_sync)
 
     p = sub.add_parser("manage", help="Django management commands")
     p.add_argument("rest", nargs=argparse.REMAINDER)
