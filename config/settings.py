@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "apps.plugins",
     "apps.flows",
     "apps.executions",
+    "apps.triggers",
     "apps.secrets",
     "apps.audit",
     "apps.ui",

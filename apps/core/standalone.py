@@ -1,7 +1,8 @@
 """Background services of `weir standalone` and `weir scheduler`.
 
-Minimal until the engine issue: the scheduler loop runs and heartbeats so that process
-supervision and shutdown work; delays, the lease reaper and the sweeper plug in here.
+The scheduler loop: triggers first (schedules, polling triggers, backfills; apps/triggers), then
+delays, the lease reaper and the sweeper (apps/executions/scheduler.py). Between ticks it sleeps
+until the next trigger is due, at most `TICK_SECONDS`.
 """
 
 from __future__ import annotations
@@ -17,14 +18,21 @@ _stop = threading.Event()
 TICK_SECONDS = 0.5
 
 
-def scheduler_tick() -> None:
-    """One pass of scheduled work: delays, the lease reaper, the sweeper."""
+def scheduler_tick() -> float:
+    """One pass of scheduled work: triggers, delays, the lease reaper, the sweeper. Returns how
+    long to wait before the next pass."""
     from django.db import close_old_connections
 
     from apps.executions import scheduler
+    from apps.triggers import scheduler as triggers
 
     try:
+        try:
+            triggers.tick()
+        except Exception:  # the executions' own scheduled work must go on
+            log.exception("trigger tick failed")
         scheduler.tick()
+        return triggers.seconds_until_due(TICK_SECONDS)
     finally:
         close_old_connections()
 
@@ -35,8 +43,7 @@ def run_scheduler_forever() -> None:
         signal.signal(sig, lambda *_: _stop.set())
     log.info("scheduler started")
     while not _stop.is_set():
-        scheduler_tick()
-        _stop.wait(TICK_SECONDS)
+        _stop.wait(scheduler_tick())
     log.info("scheduler stopped")
 
 
@@ -60,9 +67,10 @@ def start_background_services() -> None:
     def loop() -> None:
         while not _stop.is_set():
             try:
-                scheduler_tick()
+                wait = scheduler_tick()
             except Exception:  # keep the loop alive; the error is logged
                 log.exception("scheduler tick failed")
-            time.sleep(TICK_SECONDS)
+                wait = TICK_SECONDS
+            time.sleep(wait)
 
     threading.Thread(target=loop, name="weir-scheduler", daemon=True).start()

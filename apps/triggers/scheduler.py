@@ -1,0 +1,200 @@
+"""The trigger loop (KESTRA.md §4.2, §4.5, §4.7; DESIGN.md §4b; docs/adr/0016).
+
+Each `tick` reconciles trigger rows with the flows, then claims due rows in batches:
+`SELECT … FOR UPDATE SKIP LOCKED` on `evaluate_at <= now`, so any number of schedulers share the
+work and never hold the same row. For each claimed row, in one transaction:
+
+- the no-overlap rule: while the last execution it created is not terminal, the row is looked at
+  again `RECHECK` later (its slot stays due);
+- `stopAfter`: if that execution ended in one of the listed states, the trigger is disabled;
+- a schedule applies `schedule.decide` (recovery, lateMaximumDelay, conditions on trigger.date);
+- a polling trigger is handed to a worker (apps/triggers/polling.py).
+
+The batch's executions and their slot keys are inserted in bulk (apps/triggers/firing.py), the
+rows updated, and the executions started after commit. A crash anywhere before commit leaves
+nothing; the unique slot key makes a second execution of a slot impossible whatever happens.
+Backfills walk their slots the same way, `BACKFILL_BATCH` slots per row and tick.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from apps.engine.states import TERMINATED
+from apps.executions.conditions import ConditionContext, Subject, all_valid
+from apps.executions.models import Execution
+from apps.triggers import firing, polling, sync
+from apps.triggers.models import TriggerSlot, TriggerState
+from apps.triggers.schedule import SCHEDULE_TYPES, Policy, Slots, decide, parse_date, slots_of
+
+log = logging.getLogger("weir.triggers")
+TERMINAL = frozenset(s.value for s in TERMINATED)
+RECHECK = timedelta(seconds=1)
+BATCH = 2000
+BACKFILL_BATCH = 100
+SLOT_KEY_DAYS = 7
+_FIELDS = ["next_date", "evaluate_at", "date", "execution_id", "disabled", "last_error", "worker_id",
+           "evaluate_running_date", "backfill", "updated"]
+_last_prune: datetime | None = None
+
+
+def _skip_locked() -> bool:
+    return bool(connection.features.has_select_for_update_skip_locked)
+
+
+def grace() -> timedelta:
+    return timedelta(seconds=float(getattr(settings, "WEIR_SCHEDULE_GRACE_SECONDS", 60)))
+
+
+def slots_for(state: TriggerState) -> Slots:
+    return slots_of(state.definition["trigger"], state.definition.get("dates"))
+
+
+def conditions_hold(state: TriggerState, variables: Mapping[str, Any]) -> bool:
+    conditions = state.definition["trigger"].get("conditions")
+    if not conditions:
+        return True
+    ctx = ConditionContext(Subject(state.namespace, state.flow_id, "CREATED"),
+                           {"trigger": dict(variables),
+                            "flow": {"id": state.flow_id, "namespace": state.namespace, "revision": state.revision}})
+    return all_valid(conditions, ctx, str(state))
+
+
+def tick(now: datetime | None = None) -> int:
+    """One pass; returns how many executions it created (plus polling evaluations sent)."""
+    sync.reconcile(now)
+    fired = 0
+    while True:
+        count, full = claim_and_fire(now or timezone.now())
+        fired += count
+        if not full:
+            break
+    fired += run_backfills(now or timezone.now())
+    _prune(now or timezone.now())
+    return fired
+
+
+def claim_and_fire(now: datetime, limit: int = BATCH) -> tuple[int, bool]:
+    """Claim up to `limit` due rows and act on them in one transaction; returns (fired, full)."""
+    with transaction.atomic():
+        rows = list(TriggerState.objects.select_for_update(skip_locked=_skip_locked())
+                    .filter(active=True, disabled=False, evaluate_at__lte=now).order_by("evaluate_at")[:limit])
+        if not rows:
+            return 0, False
+        last = {r.execution_id for r in rows if r.execution_id}
+        states = dict(Execution.objects.filter(id__in=last).values_list("id", "state")) if last else {}
+        firings: list[firing.Firing] = []
+        evaluations: list[tuple[int, str]] = []
+        for row in rows:
+            last_state = states.get(row.execution_id or "")
+            if last_state is not None and last_state not in TERMINAL:
+                row.evaluate_at = now + RECHECK  # no overlap: look again soon, the slot stays due
+                continue
+            if last_state in (row.definition["trigger"].get("stopAfter") or []):
+                log.info("trigger %s disabled: its execution %s ended %s (stopAfter)", row, row.execution_id,
+                         last_state)
+                row.disabled, row.execution_id = True, ""
+                continue
+            if row.type in SCHEDULE_TYPES:
+                shot = _schedule(row, now)
+                if shot is not None:
+                    firings.append(shot)
+            elif polling.is_polling(row.type):
+                evaluations.append((row.id, polling.claim(row, now)))
+            else:
+                row.evaluate_at = row.next_date = None
+        written = firing.insert(firing.prepare(firings, now))
+        for shot in written:
+            assert shot.execution is not None
+            shot.state.execution_id = shot.execution.id
+        for row in rows:
+            row.updated = now
+        TriggerState.objects.bulk_update(rows, _FIELDS, batch_size=1000)
+        firing.start_after_commit([s.execution.id for s in written if s.execution is not None])
+        polling.publish_after_commit(evaluations)
+    return len(written) + len(evaluations), len(rows) >= limit
+
+
+def _schedule(row: TriggerState, now: datetime) -> firing.Firing | None:
+    try:
+        slots = slots_for(row)
+        decision = decide(slots, Policy.of(row.definition["trigger"], grace()), row.next_date, now,
+                          lambda slot: conditions_hold(row, slots.variables(slot)))
+    except Exception as error:  # a broken definition must not stop the others
+        row.last_error = f"{now.isoformat()} {error}"
+        row.evaluate_at = now + timedelta(minutes=1)
+        log.warning("trigger %s not evaluated: %s", row, error)
+        return None
+    for slot, reason in decision.skipped:
+        log.info("trigger %s: slot %s skipped (%s)", row, slot.isoformat(), reason)
+    row.next_date = row.evaluate_at = decision.next_date
+    if decision.slot is None:
+        return None
+    row.date = decision.slot
+    return firing.Firing(state=row, variables=slots.variables(decision.slot), slot=decision.slot)
+
+
+# ---------------------------------------------------------------------------------------------
+# Backfills
+
+
+def run_backfills(now: datetime, per_row: int = BACKFILL_BATCH) -> int:
+    """Create the next slots of every running backfill; returns how many executions."""
+    created = 0
+    with transaction.atomic():
+        rows = list(TriggerState.objects.select_for_update(skip_locked=_skip_locked())
+                    .filter(active=True, backfill__isnull=False).order_by("id")[:100])
+        busy = [r for r in rows if r.backfill and not r.backfill.get("paused") and not r.backfill.get("done")]
+        firings: list[firing.Firing] = []
+        for row in busy:
+            backfill = dict(row.backfill or {})
+            slots = slots_for(row)
+            current = parse_date(backfill["currentDate"], None)
+            end = parse_date(backfill["end"], None)
+            due = slots.between(current, min(end, now), per_row)
+            labels = firing.labels_list(backfill.get("labels"))
+            labels.append({"key": "system.backfill", "value": "true"})
+            for slot in due:
+                firings.append(firing.Firing(state=row, variables=slots.variables(slot), slot=slot,
+                                             run=str(backfill["id"]), inputs=backfill.get("inputs"),
+                                             labels=labels))
+            following = slots.next_after(due[-1]) if due else slots.next_after(current - timedelta(microseconds=1))
+            if following is None or following > end:
+                backfill["done"] = True
+                backfill["currentDate"] = end.isoformat()
+            elif following is not None:
+                backfill["currentDate"] = following.isoformat()
+            backfill["created"] = int(backfill.get("created") or 0) + len(due)
+            row.backfill = backfill
+        written = firing.insert(firing.prepare(firings, now))
+        for row in busy:
+            row.save(update_fields=["backfill", "last_error", "updated"])
+        firing.start_after_commit([s.execution.id for s in written if s.execution is not None])
+        created += len(written)
+    return created
+
+
+def _prune(now: datetime) -> None:
+    """Forget slot keys older than `SLOT_KEY_DAYS` (a state's next slot only moves forward, and a
+    backfill's keys carry its own id), at most once an hour per process."""
+    global _last_prune
+    if _last_prune is not None and now - _last_prune < timedelta(hours=1):
+        return
+    _last_prune = now
+    TriggerSlot.objects.filter(created__lt=now - timedelta(days=SLOT_KEY_DAYS)).delete()
+
+
+def seconds_until_due(cap: float) -> float:
+    """How long until the earliest enabled trigger is due, at most `cap` (0 when one is due)."""
+    due = (TriggerState.objects.filter(active=True, disabled=False, evaluate_at__isnull=False)
+           .order_by("evaluate_at").values_list("evaluate_at", flat=True).first())
+    if due is None:
+        return cap
+    return max(0.0, min(cap, (due - timezone.now()).total_seconds()))
