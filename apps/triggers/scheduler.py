@@ -5,7 +5,7 @@ Each `tick` reconciles trigger rows with the flows, then claims due rows in batc
 work and never hold the same row. For each claimed row, in one transaction:
 
 - the no-overlap rule: while the last execution it created is not terminal, the row is looked at
-  again `RECHECK` later (its slot stays due);
+  again a little later (`recheck`; its slot stays due);
 - `stopAfter`: if that execution ended in one of the listed states, the trigger is disabled;
 - a schedule applies `schedule.decide` (recovery, lateMaximumDelay, conditions on trigger.date);
 - a polling trigger is handed to a worker (apps/triggers/polling.py).
@@ -36,7 +36,8 @@ from apps.triggers.schedule import SCHEDULE_TYPES, Policy, Slots, decide, parse_
 
 log = logging.getLogger("weir.triggers")
 TERMINAL = frozenset(s.value for s in TERMINATED)
-RECHECK = timedelta(seconds=1)
+RECHECK_MIN = timedelta(seconds=0.2)
+RECHECK_MAX = timedelta(seconds=10)
 BATCH = 2000
 BACKFILL_BATCH = 100
 SLOT_KEY_DAYS = 7
@@ -55,6 +56,14 @@ def grace() -> timedelta:
 
 def slots_for(state: TriggerState) -> Slots:
     return slots_of(state.definition["trigger"], state.definition.get("dates"))
+
+
+def recheck(row: TriggerState, now: datetime) -> timedelta:
+    """How long a trigger waits for its running execution before looking again: a tenth of how
+    long that execution has run, between `RECHECK_MIN` and `RECHECK_MAX` (a short execution of a
+    per-second schedule is caught at once, thousands of long ones do not keep the loop busy)."""
+    running = now - row.date if row.date else RECHECK_MIN
+    return min(RECHECK_MAX, max(RECHECK_MIN, running / 10))
 
 
 def conditions_hold(state: TriggerState, variables: Mapping[str, Any]) -> bool:
@@ -95,7 +104,7 @@ def claim_and_fire(now: datetime, limit: int = BATCH) -> tuple[int, bool]:
         for row in rows:
             last_state = states.get(row.execution_id or "")
             if last_state is not None and last_state not in TERMINAL:
-                row.evaluate_at = now + RECHECK  # no overlap: look again soon, the slot stays due
+                row.evaluate_at = now + recheck(row, now)  # no overlap: look again, the slot stays due
                 continue
             if last_state in (row.definition["trigger"].get("stopAfter") or []):
                 log.info("trigger %s disabled: its execution %s ended %s (stopAfter)", row, row.execution_id,
