@@ -60,9 +60,8 @@ def start_worker_threads(concurrency: int = 4) -> tuple[Any, threading.Thread]:
     return worker, thread
 
 
-def start_background_services() -> None:
-    """Start the worker threads and the scheduler loop (standalone mode)."""
-    start_worker_threads()
+def start_scheduler_thread() -> threading.Thread:
+    """The scheduler loop in a daemon thread of this process (standalone)."""
 
     def loop() -> None:
         while not _stop.is_set():
@@ -73,4 +72,12 @@ def start_background_services() -> None:
                 wait = TICK_SECONDS
             time.sleep(wait)
 
-    threading.Thread(target=loop, name="weir-scheduler", daemon=True).start()
+    thread = threading.Thread(target=loop, name="weir-scheduler", daemon=True)
+    thread.start()
+    return thread
+
+
+def start_background_services() -> None:
+    """Start the worker threads and the scheduler loop (standalone mode)."""
+    start_worker_threads()
+    start_scheduler_thread()

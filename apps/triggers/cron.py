@@ -88,18 +88,23 @@ class Cron:
             yield to_instant(step(datetime), self.tz)
 
     def next_after(self, instant: datetime) -> datetime:
-        """The first slot strictly after `instant`."""
+        """The first slot strictly after `instant` (memoized: many flows share a cron and a slot)."""
+        return _next_after(self, instant)
+
+    def _next_after(self, instant: datetime) -> datetime:
         for slot in self._walk(instant, True):
             if slot > instant:
                 return slot
         raise ValueError(f"cron {self.expression!r} has no slot after {instant}")  # pragma: no cover
 
     def previous_before(self, instant: datetime) -> datetime:
-        """The last slot strictly before `instant`."""
+        """The last slot strictly before `instant` (memoized like `next_after`)."""
+        return _previous_before(self, instant)
+
+    def _previous_before(self, instant: datetime) -> datetime:
         # Walking back from one second later keeps a slot at `instant - 1s` reachable.
         for slot in self._walk(instant + timedelta(seconds=1), False):
             if slot < instant:
-                # A gap maps several wall-clock slots to one instant: the walk may pass through it
                 return slot
         raise ValueError(f"cron {self.expression!r} has no slot before {instant}")  # pragma: no cover
 
@@ -113,3 +118,13 @@ class Cron:
                 break
             found.append(current)
         return found
+
+
+@lru_cache(maxsize=65536)
+def _next_after(cron: Cron, instant: datetime) -> datetime:
+    return cron._next_after(instant)
+
+
+@lru_cache(maxsize=65536)
+def _previous_before(cron: Cron, instant: datetime) -> datetime:
+    return cron._previous_before(instant)
