@@ -1,8 +1,8 @@
 """Executions created by triggers, in bulk, each with its slot key (DESIGN.md §4b).
 
 `Firing` is one execution to create. `insert` writes the slot keys and the executions of a batch
-in the caller's transaction: one `bulk_create` each when no slot was taken before (the usual
-case), else one savepoint per firing so that a slot already taken creates nothing and the others
+in the caller's transaction: one bulk write each (`bulk.insert`) when no slot was taken before
+(the usual case), else one savepoint per firing so that a slot already taken creates nothing and the others
 still go in. The executions are written CREATED and started after commit by a worker
 (`tasks.start`), or by the sweeper if that message is lost.
 """
@@ -10,7 +10,7 @@ still go in. The executions are written CREATED and started after commit by a wo
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,10 +22,11 @@ from apps.engine.inputs import InputsInvalid, resolve_inputs, typed_inputs
 from apps.engine.model import new_id
 from apps.executions.models import Execution
 from apps.secrets.sealing import seal_inputs
+from apps.triggers import bulk
 from apps.triggers.models import TriggerSlot, TriggerState
 
 log = logging.getLogger("weir.triggers")
-START_CHUNK = 50
+START_CHUNK = 100
 
 
 class FiringError(Exception):
@@ -120,18 +121,20 @@ def prepare(firings: Sequence[Firing], now: datetime) -> list[Firing]:
     return ready
 
 
-def insert(firings: Sequence[Firing]) -> list[Firing]:
-    """Write the slot keys and executions of `firings` (built); returns those written."""
-    if not firings:
-        return []
+def insert(firings: Sequence[Firing], before: Callable[[], None] = lambda: None) -> list[Firing]:
+    """Write the slot keys and executions of `firings` (built); returns those written. `before`
+    runs between the slot keys and the executions (the scheduler updates its rows and waits for
+    the slot there), once whatever happens."""
     keyed = [f for f in firings if f.slot is not None]
     try:
         with transaction.atomic():
-            TriggerSlot.objects.bulk_create([_key(f) for f in keyed], batch_size=2000)
-            Execution.objects.bulk_create([f.execution for f in firings if f.execution], batch_size=1000)
+            bulk.insert(TriggerSlot, [_key(f) for f in keyed])
+            before()
+            bulk.insert(Execution, [f.execution for f in firings if f.execution])
         return list(firings)
     except IntegrityError:
         log.warning("a slot of this batch was already taken: inserting one by one")
+    before()
     written = []
     for firing in firings:
         try:
@@ -153,19 +156,21 @@ def _key(firing: Firing) -> TriggerSlot:
                        slot=firing.slot, run=firing.run, execution_id=firing.execution.id)
 
 
-def start_after_commit(execution_ids: Sequence[str]) -> None:
-    """Ask the workers to start these executions once the transaction commits."""
-    if not execution_ids:
-        return
+def start(execution_ids: Sequence[str]) -> None:
+    """Ask the workers to start these executions (committed), `START_CHUNK` per message. A lost
+    message leaves its executions CREATED for the sweeper to start."""
+    from apps.triggers import tasks
+
     ids = list(execution_ids)
+    for i in range(0, len(ids), START_CHUNK):
+        try:
+            tasks.start.delay(ids[i:i + START_CHUNK])
+        except Exception:
+            log.exception("start message for %d executions not sent", len(ids[i:i + START_CHUNK]))
 
-    def publish() -> None:
-        from apps.triggers import tasks
 
-        for i in range(0, len(ids), START_CHUNK):
-            try:
-                tasks.start.delay(ids[i:i + START_CHUNK])
-            except Exception:  # the sweeper starts executions left CREATED
-                log.exception("start message for %d executions not sent", len(ids[i:i + START_CHUNK]))
-
-    transaction.on_commit(publish)
+def start_after_commit(execution_ids: Sequence[str]) -> None:
+    """`start` these executions once the transaction commits."""
+    if execution_ids:
+        ids = list(execution_ids)
+        transaction.on_commit(lambda: start(ids))

@@ -19,6 +19,7 @@ Backfills walk their slots the same way, `BACKFILL_BATCH` slots per row and tick
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,7 +31,7 @@ from django.utils import timezone
 from apps.engine.states import TERMINATED
 from apps.executions.conditions import ConditionContext, Subject, all_valid
 from apps.executions.models import Execution
-from apps.triggers import firing, polling, sync
+from apps.triggers import bulk, firing, polling, sync
 from apps.triggers.models import TriggerSlot, TriggerState
 from apps.triggers.schedule import SCHEDULE_TYPES, Policy, Slots, decide, parse_date, slots_of
 
@@ -38,11 +39,12 @@ log = logging.getLogger("weir.triggers")
 TERMINAL = frozenset(s.value for s in TERMINATED)
 RECHECK_MIN = timedelta(seconds=0.2)
 RECHECK_MAX = timedelta(seconds=10)
-BATCH = 2000
+BATCH = 2500
+LOOKAHEAD = timedelta(seconds=2)
 BACKFILL_BATCH = 100
 SLOT_KEY_DAYS = 7
-_FIELDS = ["next_date", "evaluate_at", "date", "execution_id", "disabled", "last_error", "worker_id",
-           "evaluate_running_date", "backfill", "updated"]
+_FIELDS = ("next_date", "evaluate_at", "date", "execution_id", "disabled", "last_error", "worker_id",
+           "evaluate_running_date", "updated")
 _last_prune: datetime | None = None
 
 
@@ -77,24 +79,45 @@ def conditions_hold(state: TriggerState, variables: Mapping[str, Any]) -> bool:
 
 
 def tick(now: datetime | None = None) -> int:
-    """One pass; returns how many executions it created (plus polling evaluations sent)."""
+    """One pass; returns how many executions it created (plus polling evaluations sent).
+
+    `now` injects the clock (tests); without it the pass runs on the wall clock and prepares the
+    next slot's first batch up to `LOOKAHEAD` before it is due."""
     sync.reconcile(now)
     fired = 0
+    started: list[str] = []
     while True:
-        count, full = claim_and_fire(now or timezone.now())
+        count, full = claim_and_fire(now or timezone.now(), started, LOOKAHEAD if now is None else None)
         fired += count
         if not full:
             break
+    firing.start(started)
     fired += run_backfills(now or timezone.now())
     _prune(now or timezone.now())
     return fired
 
 
-def claim_and_fire(now: datetime, limit: int = BATCH) -> tuple[int, bool]:
-    """Claim up to `limit` due rows and act on them in one transaction; returns (fired, full)."""
+def claim_and_fire(now: datetime, started: list[str], lookahead: timedelta | None = None,
+                   limit: int = BATCH) -> tuple[int, bool]:
+    """Claim up to `limit` due rows and act on them in one transaction; returns (fired, full).
+    The ids of the executions created are added to `started` once the transaction commits.
+
+    With `lookahead`, when nothing is due yet but a slot comes within it, the rows of that slot
+    are claimed, decided, built and updated now, and only the executions' insert waits for the
+    slot: what remains to do at the slot is one COPY and the commit."""
+    due = TriggerState.objects.select_for_update(skip_locked=_skip_locked()).filter(active=True, disabled=False)
+    fire_at = now
+    if lookahead is not None:
+        first = (TriggerState.objects.filter(active=True, disabled=False, evaluate_at__lte=now + lookahead)
+                 .order_by("evaluate_at").values_list("evaluate_at", flat=True).first())
+        if first is None:
+            return 0, False
+        fire_at = max(first, now)
     with transaction.atomic():
-        rows = list(TriggerState.objects.select_for_update(skip_locked=_skip_locked())
-                    .filter(active=True, disabled=False, evaluate_at__lte=now).order_by("evaluate_at")[:limit])
+        if fire_at > now:
+            rows = list(due.filter(evaluate_at=fire_at)[:limit])
+        else:
+            rows = list(due.filter(evaluate_at__lte=now).order_by("evaluate_at")[:limit])
         if not rows:
             return 0, False
         last = {r.execution_id for r in rows if r.execution_id}
@@ -104,7 +127,7 @@ def claim_and_fire(now: datetime, limit: int = BATCH) -> tuple[int, bool]:
         for row in rows:
             last_state = states.get(row.execution_id or "")
             if last_state is not None and last_state not in TERMINAL:
-                row.evaluate_at = now + recheck(row, now)  # no overlap: look again, the slot stays due
+                row.evaluate_at = fire_at + recheck(row, fire_at)  # no overlap: look again, the slot stays due
                 continue
             if last_state in (row.definition["trigger"].get("stopAfter") or []):
                 log.info("trigger %s disabled: its execution %s ended %s (stopAfter)", row, row.execution_id,
@@ -112,23 +135,38 @@ def claim_and_fire(now: datetime, limit: int = BATCH) -> tuple[int, bool]:
                 row.disabled, row.execution_id = True, ""
                 continue
             if row.type in SCHEDULE_TYPES:
-                shot = _schedule(row, now)
+                shot = _schedule(row, fire_at)
                 if shot is not None:
                     firings.append(shot)
             elif polling.is_polling(row.type):
-                evaluations.append((row.id, polling.claim(row, now)))
+                evaluations.append((row.id, polling.claim(row, fire_at)))
             else:
                 row.evaluate_at = row.next_date = None
-        written = firing.insert(firing.prepare(firings, now))
-        for shot in written:
+        ready = firing.prepare(firings, fire_at)
+        previous = {id(row): row.execution_id for row in rows}
+        for shot in ready:
             assert shot.execution is not None
             shot.state.execution_id = shot.execution.id
         for row in rows:
-            row.updated = now
-        TriggerState.objects.bulk_update(rows, _FIELDS, batch_size=1000)
-        firing.start_after_commit([s.execution.id for s in written if s.execution is not None])
+            row.updated = fire_at
+        written = firing.insert(ready, before=lambda: _update_and_wait(rows, fire_at))
+        if len(written) < len(ready):  # a slot already taken: its row keeps its last execution
+            created = {id(s.state) for s in written}
+            for shot in ready:
+                if id(shot.state) not in created:
+                    shot.state.execution_id = previous[id(shot.state)]
+            bulk.update(TriggerState, rows, _FIELDS)
+        ids = [s.execution.id for s in written if s.execution is not None]
+        transaction.on_commit(lambda: started.extend(ids))
         polling.publish_after_commit(evaluations)
     return len(written) + len(evaluations), len(rows) >= limit
+
+
+def _update_and_wait(rows: list[TriggerState], fire_at: datetime) -> None:
+    bulk.update(TriggerState, rows, _FIELDS)
+    wait = (fire_at - timezone.now()).total_seconds()
+    if wait > 0:
+        time.sleep(wait)
 
 
 def _schedule(row: TriggerState, now: datetime) -> firing.Firing | None:

@@ -3,7 +3,8 @@
 `reconcile` reads the flows saved since its last pass (all of them on a process's first pass) and
 makes their trigger rows match: a new trigger gets a row whose next slot is the first one after
 now; a changed schedule (cron, zone, dates, type) starts again from now; any other change keeps
-the next slot, so editing a flow's tasks misses nothing; a renamed trigger is a new row and the
+the next slot, so editing a flow's tasks misses nothing; a revision already known is not parsed
+again; a renamed trigger is a new row and the
 old row goes, as does every row of a removed trigger or a deleted flow. A flow saved while a
 pass runs is caught by the next one (passes overlap by `WINDOW`). Rows are written with
 conditional updates and `ignore_conflicts` inserts, so several schedulers may reconcile at once.
@@ -144,8 +145,15 @@ def _apply(flows: Iterable[Flow], now: datetime) -> int:
     wanted: set[tuple[str, str, str]] = set()
     new: list[TriggerState] = []
     changed = 0
+    by_flow: dict[tuple[str, str], list[TriggerState]] = {}
+    for state in existing.values():
+        by_flow.setdefault((state.namespace, state.flow_id), []).append(state)
     for flow in flows:
         if flow.deleted:
+            continue
+        mine = by_flow.get((flow.namespace, flow.flow_id), [])
+        if mine and all(s.revision == flow.revision for s in mine):
+            wanted.update((s.namespace, s.flow_id, s.trigger_id) for s in mine)  # this revision is known
             continue
         try:
             triggers = triggers_of(flow)
