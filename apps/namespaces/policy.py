@@ -93,6 +93,7 @@ FLOW_YAML = ("id: {new_flow}\nnamespace: {namespace}\ntasks:\n  - id: hello\n"
 YAML = "application/x-yaml"
 EX = "api/v1/executions/{execution_id}"
 NSF = "api/v1/flows/{namespace}/{flow_id}"
+TRIGGER = {"namespace": "{namespace}", "flowId": "{flow_id}", "triggerId": "{trigger_id}"}
 
 RULES: tuple[Rule, ...] = (
     # Executions (apps/executions/api)
@@ -126,6 +127,20 @@ RULES: tuple[Rule, ...] = (
     Rule("api/v1/logs/{execution_id}/download", {"GET": _n(LOGS)}),
     Rule("api/v1/logs/{execution_id}", {"GET": _n(LOGS), "DELETE": _n(LOGS, W)}),
     Rule("api/v1/metrics/{execution_id}", {"GET": _n(D)}),
+    # Triggers (apps/triggers/api)
+    Rule("api/v1/triggers", {"PUT": _n(U, W)}, {"PUT": Sample(body={
+        "namespace": "{namespace}", "flowId": "{flow_id}", "triggerId": "{trigger_id}", "disabled": True})}),
+    Rule("api/v1/triggers/search", {"GET": LISTED}, {"GET": Sample(query="namespace={namespace}")}),
+    Rule("api/v1/triggers/preview", {"POST": SIGNED_IN}, {"POST": Sample(body={"cron": "0 9 * * *"})}),
+    Rule("api/v1/triggers/backfill/pause", {"PUT": _n(A, W)}, {"PUT": Sample(body=TRIGGER)}),
+    Rule("api/v1/triggers/backfill/unpause", {"PUT": _n(A, W)}, {"PUT": Sample(body=TRIGGER)}),
+    Rule("api/v1/triggers/backfill/delete", {"POST": _n(A, W)}, {"POST": Sample(body=TRIGGER)}),
+    Rule("api/v1/triggers/set-disabled/by-triggers", {"POST": _n(U, W)},
+         {"POST": Sample(query="disabled=true", body=[TRIGGER])}),
+    Rule("api/v1/triggers/set-disabled/by-query", {"POST": _n(U, W)},
+         {"POST": Sample(query="disabled=true&namespace={namespace}")}),
+    Rule("api/v1/triggers/{namespace}/{flow_id}/{trigger_id}/unlock", {"POST": _n(A, W)}),
+    Rule("api/v1/triggers/{namespace}/{flow_id}", {"GET": _n(D)}),
     # Secrets (apps/secrets)
     Rule("api/v1/namespaces/{namespace}/secrets", {"GET": _n(S, OWN), "PUT": _n(S, OWN), "POST": _n(S, OWN)},
          {"PUT": Sample(body={"key": "NEW_ONE", "value": "v"}), "POST": Sample(body={"key": "NEW_ONE", "value": "v"})}),

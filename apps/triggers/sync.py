@@ -107,7 +107,6 @@ def first_date(definition: Mapping[str, Any], now: datetime) -> datetime | None:
 
 def reconcile(now: datetime | None = None) -> int:
     """One pass; returns how many rows it created, changed or deleted."""
-    global _watermark
     now = now or timezone.now()
     with _lock:
         since = _watermark
@@ -128,9 +127,15 @@ def reconcile(now: datetime | None = None) -> int:
         orphans = [pk for pk, ns, fid in TriggerState.objects.values_list("id", "namespace", "flow_id")
                    if (ns, fid) not in live]
         changed += TriggerState.objects.filter(id__in=orphans).delete()[0]
-    with _lock:
-        _watermark = newest or now
+    transaction.on_commit(lambda: _advance(newest or now))  # a rolled-back pass is done again
     return changed
+
+
+def _advance(mark: datetime) -> None:
+    global _watermark
+    with _lock:
+        if _watermark is None or mark > _watermark:
+            _watermark = mark
 
 
 def _apply(flows: Iterable[Flow], now: datetime) -> int:

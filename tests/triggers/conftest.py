@@ -1,19 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from apps.triggers import sync
-
-
-@pytest.fixture(autouse=True)
-def _fresh_reconcile() -> Iterator[None]:
-    """Each test's database is new: the reconcile watermark starts over."""
-    sync.forget()
-    yield
-    sync.forget()
-
 
 def schedule_flow(flow_id: str = "nightly", cron: str = "* * * * *", extra: str = "", trigger_id: str = "every",
                   flow_extra: str = "", namespace: str = "acme") -> str:
