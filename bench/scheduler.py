@@ -221,6 +221,7 @@ def show(name: str, row: dict[str, Any]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="200/100 flows on a 5-second schedule")
+    parser.add_argument("--only", choices=("postgres", "standalone"), help="run one part only")
     parser.add_argument("--standalone-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--cron", default="* * * * *", help=argparse.SUPPRESS)
@@ -232,9 +233,10 @@ def main() -> None:
         return
     pg_flows, sa_flows = (200, 100) if args.smoke else (10_000, 1_000)
     cron, with_seconds = ("*/5 * * * * *", True) if args.smoke else ("* * * * *", False)
-    pg = bench_postgres(pg_flows, cron, with_seconds)
+    skipped = {"flows": 0, "p50_ms": None, "p95_ms": None, "missed": 0, "duplicated": 0}
+    pg = bench_postgres(pg_flows, cron, with_seconds) if args.only != "standalone" else dict(skipped)
     show("PostgreSQL, one weir scheduler", pg)
-    sa = bench_standalone(sa_flows, cron, with_seconds)
+    sa = bench_standalone(sa_flows, cron, with_seconds) if args.only != "postgres" else dict(skipped)
     show("standalone (SQLite, in-process)", sa)
     for name, value, target in (("slot_lag_p95_ms", pg["p95_ms"], 1000),
                                 ("standalone_slot_lag_p95_ms", sa["p95_ms"], 2000)):

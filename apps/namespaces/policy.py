@@ -222,6 +222,8 @@ RULES: tuple[Rule, ...] = (
     Rule("", {"GET": LISTED}, {"GET": Sample(query="namespace={namespace}")}, page=True),
     Rule("flows/new/", {"GET": SIGNED_IN}, page=True),
     Rule("dashboard/", {"GET": SIGNED_IN}, page=True),
+    Rule("triggers/", {"GET": LISTED, "POST": _n(U, W)}, {"GET": Sample(query="namespace={namespace}"), "POST": Sample(
+        body={**TRIGGER, "action": "disable"})}, page=True),
     Rule("flows/{namespace}/{flow_id}/", {"GET": _n(D)}, page=True),
     Rule("flows/{namespace}/{flow_id}/revisions/", {"GET": _n(D)}, page=True),
     Rule("flows/{namespace}/{flow_id}/edit/", {"GET": _n(U, W)}, page=True),

@@ -15,11 +15,12 @@ model written here has its id set beforehand, or needs none back).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
 from django.db import connection, models
+from django.utils import timezone
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
@@ -37,13 +38,24 @@ def _text(field: models.Field[Any, Any], value: Any) -> str:
     return str(value).translate(_ESCAPES)
 
 
-def _copy(table: str, fields: Sequence[models.Field[Any, Any]], rows: Sequence[Sequence[Any]]) -> None:
+_NOW = "\x00now\x00"
+"""Stands for the write time of `auto_now`/`auto_now_add` fields in a buffer prepared early."""
+
+
+def _buffer(fields: Sequence[models.Field[Any, Any]], rows: Sequence[Sequence[Any]]) -> str:
+    return "".join("\t".join(_text(f, v) for f, v in zip(fields, row, strict=True)) + "\n" for row in rows)
+
+
+def _send(table: str, fields: Sequence[models.Field[Any, Any]], buffer: str) -> None:
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    buffer = "".join("\t".join(_text(f, v) for f, v in zip(fields, row, strict=True)) + "\n" for row in rows)
     connection.ensure_connection()
     with connection.wrap_database_errors, connection.cursor() as cursor, \
             cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
         copy.write(buffer)  # `cursor.cursor`: the psycopg cursor under Django's wrapper
+
+
+def _copy(table: str, fields: Sequence[models.Field[Any, Any]], rows: Sequence[Sequence[Any]]) -> None:
+    _send(table, fields, _buffer(fields, rows))
 
 
 def _fields(model: type[models.Model], names: Sequence[str]) -> list[models.Field[Any, Any]]:
@@ -51,15 +63,35 @@ def _fields(model: type[models.Model], names: Sequence[str]) -> list[models.Fiel
 
 
 def insert(model: type[models.Model], objects: Sequence[models.Model]) -> None:
+    prepare_insert(model, objects)()
+
+
+def prepare_insert(model: type[models.Model], objects: Sequence[models.Model]) -> Callable[[], None]:
+    """Serialize `objects` now; the returned function writes them. Their `auto_now(_add)` fields
+    get the time of that write, not of this call (the scheduler prepares a slot's executions
+    before the slot and writes them at it)."""
     if not objects:
-        return
+        return lambda: None
     if connection.vendor != "postgresql":
-        model._default_manager.bulk_create(objects, batch_size=500)
-        return
+        def create() -> None:
+            model._default_manager.bulk_create(objects, batch_size=500)
+
+        return create
     fields = [f for f in model._meta.concrete_fields
               if not (isinstance(f, models.AutoField | models.BigAutoField) and getattr(objects[0], f.attname) is None)]
-    _copy(connection.ops.quote_name(model._meta.db_table), fields,
-          [[f.pre_save(obj, True) for f in fields] for obj in objects])
+    stamped = {f.attname for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)}
+    rows = [[_NOW if f.attname in stamped else f.pre_save(obj, True) for f in fields] for obj in objects]
+    buffer = _buffer([f if f.attname not in stamped else models.TextField() for f in fields], rows)
+    table = connection.ops.quote_name(model._meta.db_table)
+
+    def write() -> None:
+        now = timezone.now()
+        for obj in objects:
+            for name in stamped:
+                setattr(obj, name, now)
+        _send(table, fields, buffer.replace(_NOW, now.isoformat()) if stamped else buffer)
+
+    return write
 
 
 def update(model: type[models.Model], objects: Sequence[models.Model], names: Sequence[str]) -> None:

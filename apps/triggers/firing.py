@@ -129,8 +129,9 @@ def insert(firings: Sequence[Firing], before: Callable[[], None] = lambda: None)
     try:
         with transaction.atomic():
             bulk.insert(TriggerSlot, [_key(f) for f in keyed])
+            write = bulk.prepare_insert(Execution, [f.execution for f in firings if f.execution])
             before()
-            bulk.insert(Execution, [f.execution for f in firings if f.execution])
+            write()
         return list(firings)
     except IntegrityError:
         log.warning("a slot of this batch was already taken: inserting one by one")
