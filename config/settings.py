@@ -169,6 +169,8 @@ WEIR_WORKER_GROUPS = env_list("WEIR_WORKER_GROUPS", [])
 # CREATED WEIR_SWEEP_SECONDS after they were published.
 WEIR_LEASE_SECONDS = env_float("WEIR_LEASE_SECONDS", 30.0)
 WEIR_SWEEP_SECONDS = env_float("WEIR_SWEEP_SECONDS", 10.0)
+# A schedule with recoverMissedSchedules: NONE still fires a slot at most this late (apps/triggers).
+WEIR_SCHEDULE_GRACE_SECONDS = env_float("WEIR_SCHEDULE_GRACE_SECONDS", 60.0)
 # `globals.*` in expressions (Kestra's kestra.variables.globals), as a JSON object.
 WEIR_GLOBALS = json.loads(env_str("WEIR_GLOBALS", "{}") or "{}")
 

@@ -44,6 +44,7 @@ RECHECK_MAX = timedelta(seconds=10)
 BATCH = 2500
 PARALLEL = 4
 LOOKAHEAD = timedelta(seconds=10)
+LOOKAHEAD_MIN_ROWS = 500
 BACKFILL_BATCH = 100
 SLOT_KEY_DAYS = 7
 _FIELDS = ("next_date", "evaluate_at", "date", "execution_id", "disabled", "last_error", "worker_id",
@@ -56,7 +57,7 @@ def _skip_locked() -> bool:
 
 
 def grace() -> timedelta:
-    return timedelta(seconds=float(getattr(settings, "WEIR_SCHEDULE_GRACE_SECONDS", 60)))
+    return timedelta(seconds=float(settings.WEIR_SCHEDULE_GRACE_SECONDS))
 
 
 def slots_for(state: TriggerState) -> Slots:
@@ -130,9 +131,11 @@ def claim_and_fire(now: datetime, started: list[str], lookahead: timedelta | Non
     """Claim up to `limit` due rows and act on them in one transaction; returns (fired, full).
     The ids of the executions created are added to `started` once the transaction commits.
 
-    With `lookahead`, when nothing is due yet but a slot comes within it, the rows of that slot
-    are claimed, decided, built and updated now, and only the executions' insert waits for the
-    slot: what remains to do at the slot is one COPY and the commit."""
+    With `lookahead`, when nothing is due yet but a slot of at least `LOOKAHEAD_MIN_ROWS` rows
+    comes within it, the rows of that slot are claimed, decided, built and updated now, and only
+    the executions' insert waits for the slot: what remains to do at the slot is one COPY and the
+    commit. (The pass, and so the executions' own scheduled work, waits with it: at most
+    `LOOKAHEAD`, only for slots that big.)"""
     due = TriggerState.objects.select_for_update(skip_locked=_skip_locked()).filter(active=True, disabled=False)
     fire_at = now
     if lookahead is not None:
@@ -144,6 +147,8 @@ def claim_and_fire(now: datetime, started: list[str], lookahead: timedelta | Non
     with transaction.atomic():
         if fire_at > now:
             rows = list(due.filter(evaluate_at=fire_at)[:limit])
+            if len(rows) < LOOKAHEAD_MIN_ROWS:  # a small slot: done at once when due, no need to wait
+                return 0, False
         else:
             rows = list(due.filter(evaluate_at__lte=now).order_by("evaluate_at")[:limit])
         if not rows:
