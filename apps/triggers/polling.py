@@ -87,6 +87,8 @@ class _Context:
 
 
 def evaluate(state_id: int, token: str) -> None:
+    if not token:  # "" is the value of a row with no evaluation running
+        return
     state = TriggerState.objects.filter(id=state_id, worker_id=token).first()
     if state is None:
         return
@@ -109,6 +111,8 @@ def finish(state_id: int, token: str, result: PollResult | None, error: str) -> 
     from apps.triggers import firing
 
     now = timezone.now()
+    if not token:
+        return None
     with transaction.atomic():
         state = TriggerState.objects.select_for_update().filter(id=state_id, worker_id=token).first()
         if state is None:

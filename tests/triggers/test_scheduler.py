@@ -129,10 +129,38 @@ def test_a_changed_cron_starts_from_now_but_a_task_edit_keeps_the_slot(writer: A
     assert TriggerState.objects.get().next_date == at(1800)
 
 
-def test_invalid_cron_and_timezone_are_refused(writer: Any) -> None:
-    from apps.core.errors import Problem  # noqa: F401  (the error type the API maps to 4xx)
+def test_dst_gap_slot_fires_exactly_once_at_the_end_of_the_gap(writer: Any) -> None:
+    flow_services.create_flow(writer, schedule_flow(cron="30 2 * * *", extra="    timezone: Europe/Paris\n"))
+    eve = datetime(2025, 3, 29, 12, tzinfo=UTC)
+    scheduler.tick(eve)
+    assert TriggerState.objects.get().next_date == datetime(2025, 3, 30, 1, tzinfo=UTC)  # 03:00 CEST
+    for hours in (13.0, 13.1, 14.0, 20.0):
+        scheduler.tick(eve + timedelta(hours=hours))
+        Execution.objects.update(state="SUCCESS")
+    [row] = executions()
+    assert row.trigger["variables"] == {"date": "2025-03-30T03:00:00+02:00", "next": "2025-03-31T02:30:00+02:00",
+                                        "previous": "2025-03-29T02:30:00+01:00"}
 
-    for bad in ('cron: "99 * * * *"', 'cron: "* * * * * * *"', 'cron: "* * * * *"\n    timezone: Mars/Olympus'):
-        source = schedule_flow().replace('cron: "* * * * *"', bad)
-        result = flow_services.validate(source)
-        assert not result.ok, bad
+
+def test_schedule_on_dates(writer: Any) -> None:
+    source = schedule_flow().replace("io.kestra.plugin.core.trigger.Schedule\n    cron: \"* * * * *\"",
+                                      "io.kestra.plugin.core.trigger.ScheduleOnDates\n    dates:\n"
+                                      "      - \"2025-01-01T10:00:30Z\"\n      - \"2025-01-01T11:00:00+01:00\"")
+    flow_services.create_flow(writer, source)
+    scheduler.tick(at(-30))
+    scheduler.tick(at(1))
+    Execution.objects.update(state="SUCCESS")
+    scheduler.tick(at(31))
+    assert [e.trigger["variables"]["date"] for e in executions()] == ["2025-01-01T10:00:00+00:00",
+                                                                       "2025-01-01T10:00:30+00:00"]
+    assert TriggerState.objects.get().next_date is None
+
+
+def test_invalid_schedules_are_refused_by_the_api(api: Any, post_yaml: Any) -> None:
+    """RELIABILITY.md §4 row 38: a readable flow with a bad cron or zone is refused (422,
+    docs/adr/0002) with a message naming the problem."""
+    for bad, words in (('cron: "99 * * * *"', "out of range"), ('cron: "* * * * * * *"', "expected 5 fields"),
+                       ('cron: "* * * * *"\n    timezone: Mars/Olympus', "unknown time zone 'Mars/Olympus'")):
+        reply = post_yaml(api, "/api/v1/flows", schedule_flow().replace('cron: "* * * * *"', bad))
+        assert reply.status_code == 422, bad
+        assert words in str(reply.json()), reply.json()
