@@ -14,8 +14,11 @@ Run from the project root: `.venv/bin/python bench/scheduler.py` (no configurati
    threads are not started and the bench finishes the executions the same way.
 
 For the first 3 slots after the trigger rows exist, it reads every execution the schedule
-created: lag = execution row created - slot date; p50 and p95 per part; `missed` = (flow, slot)
-pairs without an execution; `duplicated` = executions beyond one per (flow, slot).
+created: lag = execution row `created` - slot date, p50 and p95 per part. The `created` stamp is
+taken when the row is written, and a batch commits a little later, so the bench also polls
+(every 20 ms) when 95 % and all of each slot's executions are committed and visible; the figure
+reported as p95 is the larger of the two. `missed` = (flow, slot) pairs without an execution;
+`duplicated` = executions beyond one per (flow, slot).
 Flows are inserted in bulk (the rows `flows.services` would write) to keep set-up short.
 
 Last line: `slot_lag_p95_ms=<n> standalone_slot_lag_p95_ms=<n> missed=<n> duplicated=<n>`
@@ -95,14 +98,30 @@ def measure(count: int, cron: str, with_seconds: bool, finish: bool) -> dict[str
     for _ in range(SLOTS - 1):
         slots.append(schedule.next_after(slots[-1]))
     gap = (slots[1] - slots[0]).total_seconds()
-    end = slots[-1] + timedelta(seconds=min(gap * 0.8, 30))
-    while timezone.now() < end:
-        time.sleep(0.2)
+    visible: list[tuple[float | None, float | None]] = []
+
+    def finish_all() -> None:
         if finish:  # no worker runs them: end them so that the no-overlap rule lets the next slot fire
             Execution.objects.filter(namespace=NAMESPACE).exclude(state="SUCCESS").update(state="SUCCESS")
-        if timezone.now() > slots[-1] + timedelta(seconds=2) and Execution.objects.filter(
-                namespace=NAMESPACE, trigger__variables__date=slots[-1].isoformat()).count() >= count:
-            break
+
+    for current in slots:
+        while timezone.now() < current - timedelta(seconds=0.3):
+            finish_all()
+            time.sleep(0.1)
+        t95 = t100 = None
+        deadline = current + timedelta(seconds=gap * 0.8)
+        while timezone.now() < deadline:  # when are 95 % and all of the slot's executions committed?
+            done = Execution.objects.filter(namespace=NAMESPACE, trigger__variables__date=current.isoformat()).count()
+            elapsed = (timezone.now() - current).total_seconds() * 1000
+            if t95 is None and done >= 0.95 * count:
+                t95 = elapsed
+            if done >= count:
+                t100 = elapsed
+                break
+            time.sleep(0.02)
+        visible.append((t95, t100))
+        finish_all()
+    time.sleep(1)
     wanted = {s.isoformat(): s for s in slots}
     seen: dict[tuple[str, str], int] = {}
     lags: list[float] = []
@@ -114,7 +133,10 @@ def measure(count: int, cron: str, with_seconds: bool, finish: bool) -> dict[str
         seen[(flow_id, date)] = seen.get((flow_id, date), 0) + 1
         lags.append((created - wanted[date]).total_seconds() * 1000)
     lags.sort()
+    committed = [v[0] for v in visible if v[0] is not None]
     return {
+        "visible_p95_ms": round(max(committed)) if len(committed) == len(visible) else None,
+        "visible_all_ms": [None if v[1] is None else round(v[1]) for v in visible],
         "flows": count, "slots": [s.isoformat() for s in slots], "executions": len(lags),
         "p50_ms": round(statistics.median(lags)) if lags else None,
         "p95_ms": round(lags[min(len(lags) - 1, int(len(lags) * 0.95))]) if lags else None,
@@ -210,9 +232,16 @@ def standalone_child(count: int, cron: str, with_seconds: bool) -> None:
     os._exit(0)  # the worker and scheduler threads are daemons; skip their shutdown
 
 
+def p95(row: dict[str, Any]) -> int | None:
+    """The reported p95: of `created` stamps, or of commit visibility when that is later."""
+    values = [v for v in (row.get("p95_ms"), row.get("visible_p95_ms")) if v is not None]
+    return max(values) if len(values) == 2 else None
+
+
 def show(name: str, row: dict[str, Any]) -> None:
     print(f"{name}: {row['flows']} flows, {row.get('executions')} executions over slots {row.get('slots')}: "
-          f"lag p50 {row['p50_ms']} ms, p95 {row['p95_ms']} ms, max {row.get('max_ms')} ms, "
+          f"lag (created) p50 {row['p50_ms']} ms, p95 {row['p95_ms']} ms, max {row.get('max_ms')} ms; "
+          f"95 % committed after {row.get('visible_p95_ms')} ms (worst slot), all after {row.get('visible_all_ms')} ms; "
           f"missed {row['missed']}, duplicated {row['duplicated']}"
           + (f", 'database is locked' {'SEEN' if row.get('locked') else 'never'}" if "locked" in row else ""),
           flush=True)
@@ -238,12 +267,11 @@ def main() -> None:
     show("PostgreSQL, one weir scheduler", pg)
     sa = bench_standalone(sa_flows, cron, with_seconds) if args.only != "postgres" else dict(skipped)
     show("standalone (SQLite, in-process)", sa)
-    for name, value, target in (("slot_lag_p95_ms", pg["p95_ms"], 1000),
-                                ("standalone_slot_lag_p95_ms", sa["p95_ms"], 2000)):
+    for name, value, target in (("slot_lag_p95_ms", p95(pg), 1000), ("standalone_slot_lag_p95_ms", p95(sa), 2000)):
         if value is None or value > target:
             print(f"TARGET MISSED {name}: {value} > {target}", flush=True)
     missed, duplicated = pg["missed"] + sa["missed"], pg["duplicated"] + sa["duplicated"]
-    print(f"slot_lag_p95_ms={pg['p95_ms']} standalone_slot_lag_p95_ms={sa['p95_ms']} "
+    print(f"slot_lag_p95_ms={p95(pg)} standalone_slot_lag_p95_ms={p95(sa)} "
           f"missed={missed} duplicated={duplicated}")
 
 

@@ -89,22 +89,23 @@ def tick(now: datetime | None = None) -> int:
     next slot's first batch up to `LOOKAHEAD` before it is due."""
     sync.reconcile(now)
     started: list[str] = []
-    if now is None and connection.vendor == "postgresql" and PARALLEL > 1:
+    if now is None and connection.vendor == "postgresql":
         fired = sum(_executor().map(lambda _: _drain(None, started), range(PARALLEL)))
-    else:
-        fired = _drain(now, started)
+    else:  # SQLite has one writer at a time: one thread, and no waiting inside a write transaction
+        fired = _drain(now, started, ahead=False)
     firing.start(started)
     fired += run_backfills(now or timezone.now())
     _prune(now or timezone.now())
     return fired
 
 
-def _drain(now: datetime | None, started: list[str]) -> int:
+def _drain(now: datetime | None, started: list[str], ahead: bool = True) -> int:
     """Claim and fire batches until none is full (one thread's share of a pass)."""
     fired = 0
     try:
         while True:
-            count, full = claim_and_fire(now or timezone.now(), started, LOOKAHEAD if now is None else None)
+            count, full = claim_and_fire(now or timezone.now(), started,
+                                         LOOKAHEAD if now is None and ahead else None)
             fired += count
             if not full:
                 return fired

@@ -26,8 +26,8 @@ MAX_BACKFILL_SLOTS = 100_000
 
 def states(user: Any, *, namespace: str | None = None, flow_id: str | None = None,
            q: str | None = None) -> QuerySet[TriggerState]:
-    """Trigger rows `user` may read, filtered; flows saved a moment ago are reconciled first."""
-    sync.reconcile()
+    """Trigger rows `user` may read, filtered; the flows in scope are reconciled first."""
+    sync.reconcile_scope(namespace, flow_id)
     qs = visible(TriggerState.objects.all(), user, Action.READ)
     if namespace:
         qs = qs.filter(Q(namespace=namespace) | Q(namespace__startswith=namespace + "."))
@@ -41,7 +41,7 @@ def states(user: Any, *, namespace: str | None = None, flow_id: str | None = Non
 def _locked(user: Any, namespace: str, flow_id: str, trigger_id: str, action: Action) -> TriggerState:
     what = f"Trigger '{trigger_id}' of flow '{namespace}.{flow_id}'"
     require(user, action, namespace, what)
-    sync.reconcile()
+    sync.reconcile_scope(namespace, flow_id)
     row = TriggerState.objects.select_for_update().filter(
         namespace=namespace, flow_id=flow_id, trigger_id=trigger_id).first()
     if row is None:

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from apps.engine.expressions import render
@@ -106,22 +107,13 @@ def first_date(definition: Mapping[str, Any], now: datetime) -> datetime | None:
 
 
 def reconcile(now: datetime | None = None) -> int:
-    """One pass; returns how many rows it created, changed or deleted."""
+    """One pass of a scheduler: every flow on the process's first pass (and rows of vanished
+    flows deleted), then the flows saved since; returns how many rows changed."""
     now = now or timezone.now()
     with _lock:
         since = _watermark
     flows = Flow.objects.all() if since is None else Flow.objects.filter(updated_at__gte=since - WINDOW)
-    flows = flows.order_by("updated_at")
-    changed = 0
-    newest = since
-    batch: list[Flow] = []
-    for flow in flows.iterator(chunk_size=2000):
-        batch.append(flow)
-        newest = flow.updated_at if newest is None or flow.updated_at > newest else newest
-        if len(batch) >= 2000:
-            changed += _apply(batch, now)
-            batch = []
-    changed += _apply(batch, now)
+    changed, newest = _pass(flows, now)
     if since is None:
         live = set(Flow.objects.values_list("namespace", "flow_id"))
         orphans = [pk for pk, ns, fid in TriggerState.objects.values_list("id", "namespace", "flow_id")
@@ -129,6 +121,36 @@ def reconcile(now: datetime | None = None) -> int:
         changed += TriggerState.objects.filter(id__in=orphans).delete()[0]
     transaction.on_commit(lambda: _advance(newest or now))  # a rolled-back pass is done again
     return changed
+
+
+def reconcile_scope(namespace: str | None = None, flow_id: str | None = None) -> int:
+    """Before an API read: the flows it is about (a namespace with its children, one flow), or,
+    unscoped, those saved in the last `WINDOW` (a scheduler does the full passes). Rows whose
+    revision is known are skipped, so this is cheap when nothing changed."""
+    now = timezone.now()
+    if namespace:
+        flows = Flow.objects.filter(Q(namespace=namespace) | Q(namespace__startswith=namespace + "."))
+        if flow_id:
+            flows = flows.filter(flow_id=flow_id)
+    else:
+        with _lock:
+            since = _watermark or now
+        flows = Flow.objects.filter(updated_at__gte=since - WINDOW)
+    return _pass(flows, now)[0]
+
+
+def _pass(flows: QuerySet[Flow], now: datetime) -> tuple[int, datetime | None]:
+    changed = 0
+    newest: datetime | None = None
+    batch: list[Flow] = []
+    for flow in flows.order_by("updated_at").iterator(chunk_size=2000):
+        batch.append(flow)
+        newest = flow.updated_at if newest is None or flow.updated_at > newest else newest
+        if len(batch) >= 2000:
+            changed += _apply(batch, now)
+            batch = []
+    changed += _apply(batch, now)
+    return changed, newest
 
 
 def _advance(mark: datetime) -> None:
