@@ -1,8 +1,10 @@
 """Background services of `weir standalone` and `weir scheduler`.
 
-The scheduler loop: triggers first (schedules, polling triggers, backfills; apps/triggers), then
-delays, the lease reaper and the sweeper (apps/executions/scheduler.py). Between ticks it sleeps
-until the next trigger is due, at most `TICK_SECONDS`.
+Two loops: the trigger loop (schedules, polling triggers, backfills; apps/triggers), which
+sleeps until the next trigger is due (at most `TICK_SECONDS`) and may hold a pass while it
+prepares a big slot ahead of time; and the executions' loop (delays, the lease reaper, the
+sweeper; apps/executions/scheduler.py), every `TICK_SECONDS`. Separate threads, so neither
+waits for the other.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-import time
+from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger("weir.scheduler")
@@ -18,32 +20,51 @@ _stop = threading.Event()
 TICK_SECONDS = 0.5
 
 
-def scheduler_tick() -> float:
-    """One pass of scheduled work: triggers, delays, the lease reaper, the sweeper. Returns how
-    long to wait before the next pass."""
+def trigger_tick() -> float:
+    """One pass of the trigger loop; returns how long to wait before the next one."""
     from django.db import close_old_connections
 
-    from apps.executions import scheduler
     from apps.triggers import scheduler as triggers
 
     try:
-        try:
-            triggers.tick()
-        except Exception:  # the executions' own scheduled work must go on
-            log.exception("trigger tick failed")
-        scheduler.tick()
+        triggers.tick()
         return triggers.seconds_until_due(TICK_SECONDS)
     finally:
         close_old_connections()
 
 
+def executions_tick() -> float:
+    """One pass of delays, the lease reaper and the sweeper."""
+    from django.db import close_old_connections
+
+    from apps.executions import scheduler
+
+    try:
+        scheduler.tick()
+        return TICK_SECONDS
+    finally:
+        close_old_connections()
+
+
+def _loop(tick: Callable[[], float], name: str) -> None:
+    while not _stop.is_set():
+        try:
+            wait = tick()
+        except Exception:  # keep the loop alive; the error is logged
+            log.exception("%s tick failed", name)
+            wait = TICK_SECONDS
+        _stop.wait(wait)
+
+
 def run_scheduler_forever() -> None:
-    """Run ticks until SIGTERM/SIGINT."""
+    """Run both loops until SIGTERM/SIGINT."""
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: _stop.set())
     log.info("scheduler started")
-    while not _stop.is_set():
-        _stop.wait(scheduler_tick())
+    triggers = threading.Thread(target=_loop, args=(trigger_tick, "trigger"), name="weir-trigger-loop")
+    triggers.start()
+    _loop(executions_tick, "executions")
+    triggers.join()
     log.info("scheduler stopped")
 
 
@@ -61,18 +82,10 @@ def start_worker_threads(concurrency: int = 4) -> tuple[Any, threading.Thread]:
 
 
 def start_scheduler_thread() -> threading.Thread:
-    """The scheduler loop in a daemon thread of this process (standalone)."""
-
-    def loop() -> None:
-        while not _stop.is_set():
-            try:
-                wait = scheduler_tick()
-            except Exception:  # keep the loop alive; the error is logged
-                log.exception("scheduler tick failed")
-                wait = TICK_SECONDS
-            time.sleep(wait)
-
-    thread = threading.Thread(target=loop, name="weir-scheduler", daemon=True)
+    """Both scheduler loops in daemon threads of this process (standalone); returns the trigger
+    loop's thread."""
+    threading.Thread(target=_loop, args=(executions_tick, "executions"), name="weir-scheduler", daemon=True).start()
+    thread = threading.Thread(target=_loop, args=(trigger_tick, "trigger"), name="weir-trigger-loop", daemon=True)
     thread.start()
     return thread
 

@@ -120,3 +120,28 @@ def update(model: type[models.Model], objects: Sequence[models.Model], names: Se
     with connection.cursor() as cursor:
         cursor.execute(f"UPDATE {table} AS t SET {sets} FROM {temp} AS v "
                        f"WHERE t.{connection.ops.quote_name(pk.column)} = v.{connection.ops.quote_name(pk.column)}")
+
+
+def update_unchanged(model: type[models.Model], objects: Sequence[models.Model], names: Sequence[str],
+                     version: str, seen: dict[Any, Any]) -> set[Any]:
+    """Write the `names` fields of the `objects` whose `version` field still has the value in
+    `seen` (by primary key); returns the primary keys written. One `executemany`: the usual
+    case, nothing changed meanwhile, needs no second statement."""
+    if not objects:
+        return set()
+    fields = _fields(model, names)
+    stamp = _fields(model, [version])[0]
+    pk = model._meta.pk
+    assert pk is not None
+    table = connection.ops.quote_name(model._meta.db_table)
+    sets = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+    where = f"{connection.ops.quote_name(pk.column)} = %s AND {connection.ops.quote_name(stamp.column)} = %s"
+    with connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {table} SET {sets} WHERE {where}", [
+            [*(f.get_db_prep_save(getattr(o, f.attname), connection) for f in fields), o.pk,
+             stamp.get_db_prep_save(seen[o.pk], connection)] for o in objects])
+        if cursor.rowcount == len(objects):
+            return {o.pk for o in objects}
+    written = {o.pk: getattr(o, stamp.attname) for o in objects}
+    current = dict(model._default_manager.filter(pk__in=list(written)).values_list("pk", version))
+    return {key for key, value in written.items() if current.get(key) == value}

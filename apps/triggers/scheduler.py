@@ -43,7 +43,7 @@ RECHECK_MIN = timedelta(seconds=0.2)
 RECHECK_MAX = timedelta(seconds=10)
 BATCH = 2500
 PARALLEL = 4
-LOOKAHEAD = timedelta(seconds=10)
+LOOKAHEAD = timedelta(seconds=20)
 LOOKAHEAD_MIN_ROWS = 500
 BACKFILL_BATCH = 100
 SLOT_KEY_DAYS = 7
@@ -92,7 +92,7 @@ def tick(now: datetime | None = None) -> int:
     if now is None and connection.vendor == "postgresql":
         fired = sum(_executor().map(lambda _: _drain(None, started), range(PARALLEL)))
     else:  # SQLite has one writer at a time: one thread, and no waiting inside a write transaction
-        fired = _drain(now, started, ahead=False)
+        fired = _drain(now, started)
     firing.start(started)
     fired += run_backfills(now or timezone.now())
     _prune(now or timezone.now())
@@ -100,14 +100,16 @@ def tick(now: datetime | None = None) -> int:
 
 
 def _drain(now: datetime | None, started: list[str], ahead: bool = True) -> int:
-    """Claim and fire batches until none is full (one thread's share of a pass)."""
+    """Claim and fire batches until one is not full, or fires nothing (a batch of triggers all
+    held by the no-overlap rule: they are looked at again in a later pass, not in a loop that
+    would keep the pass, and the executions' own scheduled work, from ending)."""
     fired = 0
     try:
         while True:
             count, full = claim_and_fire(now or timezone.now(), started,
                                          LOOKAHEAD if now is None and ahead else None)
             fired += count
-            if not full:
+            if not full or not count:
                 return fired
     finally:
         if threading.current_thread() is not threading.main_thread() and now is None:
@@ -135,8 +137,8 @@ def claim_and_fire(now: datetime, started: list[str], lookahead: timedelta | Non
     With `lookahead`, when nothing is due yet but a slot of at least `LOOKAHEAD_MIN_ROWS` rows
     comes within it, the rows of that slot are claimed, decided, built and updated now, and only
     the executions' insert waits for the slot: what remains to do at the slot is one COPY and the
-    commit. (The pass, and so the executions' own scheduled work, waits with it: at most
-    `LOOKAHEAD`, only for slots that big.)"""
+    commit. (The trigger pass waits with it: at most `LOOKAHEAD`, only for slots that big; the
+    executions' own scheduled work runs in its own loop, apps/core/standalone.py.)"""
     due = TriggerState.objects.select_for_update(skip_locked=_skip_locked()).filter(active=True, disabled=False)
     fire_at = now
     if lookahead is not None:
@@ -145,6 +147,8 @@ def claim_and_fire(now: datetime, started: list[str], lookahead: timedelta | Non
         if first is None:
             return 0, False
         fire_at = max(first, now)
+        if fire_at > now and connection.vendor != "postgresql":
+            return _ahead_unlocked(fire_at, started, limit)
     with transaction.atomic():
         if fire_at > now:
             rows = list(due.filter(evaluate_at=fire_at)[:limit])
@@ -154,42 +158,80 @@ def claim_and_fire(now: datetime, started: list[str], lookahead: timedelta | Non
             rows = list(due.filter(evaluate_at__lte=now).order_by("evaluate_at")[:limit])
         if not rows:
             return 0, False
-        last = {r.execution_id for r in rows if r.execution_id}
-        states = dict(Execution.objects.filter(id__in=last).values_list("id", "state")) if last else {}
-        firings: list[firing.Firing] = []
-        evaluations: list[tuple[int, str]] = []
-        for row in rows:
-            last_state = states.get(row.execution_id or "")
-            if last_state is not None and last_state not in TERMINAL:
-                row.evaluate_at = fire_at + recheck(row, fire_at)  # no overlap: look again, the slot stays due
-                continue
-            if last_state in (row.definition["trigger"].get("stopAfter") or []):
-                log.info("trigger %s disabled: its execution %s ended %s (stopAfter)", row, row.execution_id,
-                         last_state)
-                row.disabled, row.execution_id = True, ""
-                continue
-            if row.type in SCHEDULE_TYPES:
-                shot = _schedule(row, fire_at)
-                if shot is not None:
-                    firings.append(shot)
-            elif polling.is_polling(row.type):
-                evaluations.append((row.id, polling.claim(row, fire_at)))
-            else:
-                row.evaluate_at = row.next_date = None
-        ready = firing.prepare(firings, fire_at)
-        previous = {id(row): row.execution_id for row in rows}
-        for shot in ready:
-            assert shot.execution is not None
-            shot.state.execution_id = shot.execution.id
-        for row in rows:
-            row.updated = fire_at
+        ready, evaluations, previous = _plan(rows, fire_at)
         written = firing.insert(ready, before=lambda: _update_and_wait(rows, fire_at))
-        if len(written) < len(ready):  # a slot already taken: its row keeps its last execution
-            created = {id(s.state) for s in written}
-            for shot in ready:
-                if id(shot.state) not in created:
-                    shot.state.execution_id = previous[id(shot.state)]
-            bulk.update(TriggerState, rows, _FIELDS)
+        _keep_last(rows, ready, written, previous)
+        ids = [s.execution.id for s in written if s.execution is not None]
+        transaction.on_commit(lambda: started.extend(ids))
+        polling.publish_after_commit(evaluations)
+    return len(written) + len(evaluations), len(rows) >= limit
+
+
+def _plan(rows: list[TriggerState], fire_at: datetime) -> tuple[list[firing.Firing], list[tuple[int, str]],
+                                                                  dict[int, str]]:
+    """Decide every claimed row at `fire_at`: the firings built (their rows updated in memory),
+    the polling evaluations to send, and each row's last execution before this pass."""
+    last = {r.execution_id for r in rows if r.execution_id}
+    states = dict(Execution.objects.filter(id__in=last).values_list("id", "state")) if last else {}
+    firings: list[firing.Firing] = []
+    evaluations: list[tuple[int, str]] = []
+    for row in rows:
+        last_state = states.get(row.execution_id or "")
+        if last_state is not None and last_state not in TERMINAL:
+            row.evaluate_at = fire_at + recheck(row, fire_at)  # no overlap: look again, the slot stays due
+            continue
+        if last_state in (row.definition["trigger"].get("stopAfter") or []):
+            log.info("trigger %s disabled: its execution %s ended %s (stopAfter)", row, row.execution_id, last_state)
+            row.disabled, row.execution_id = True, ""
+            continue
+        if row.type in SCHEDULE_TYPES:
+            shot = _schedule(row, fire_at)
+            if shot is not None:
+                firings.append(shot)
+        elif polling.is_polling(row.type):
+            evaluations.append((row.id, polling.claim(row, fire_at)))
+        else:
+            row.evaluate_at = row.next_date = None
+    ready = firing.prepare(firings, fire_at)
+    previous = {row.id: row.execution_id for row in rows}
+    for shot in ready:
+        assert shot.execution is not None
+        shot.state.execution_id = shot.execution.id
+    for row in rows:
+        row.updated = fire_at
+    return ready, evaluations, previous
+
+
+def _keep_last(rows: list[TriggerState], ready: list[firing.Firing], written: list[firing.Firing],
+               previous: dict[int, str]) -> None:
+    """A row whose slot was already taken keeps pointing at its last execution."""
+    if len(written) < len(ready):
+        created = {s.state.id for s in written}
+        for shot in ready:
+            if shot.state.id not in created:
+                shot.state.execution_id = previous[shot.state.id]
+        bulk.update(TriggerState, rows, _FIELDS)
+
+
+def _ahead_unlocked(fire_at: datetime, started: list[str], limit: int) -> tuple[int, bool]:
+    """Ahead of a big slot where rows cannot be locked without blocking every writer (SQLite):
+    decide and build outside any write, wait for the slot, then write in one transaction only
+    the rows nobody changed meanwhile (`updated` as read), with their executions."""
+    rows = list(TriggerState.objects.filter(active=True, disabled=False, evaluate_at=fire_at)[:limit])
+    if len(rows) < LOOKAHEAD_MIN_ROWS:
+        return 0, False
+    seen = {row.id: row.updated for row in rows}
+    ready, evaluations, previous = _plan(rows, fire_at)
+    wait = (fire_at - timezone.now()).total_seconds()
+    if wait > 0:
+        time.sleep(wait)
+    with transaction.atomic():
+        ids_kept = bulk.update_unchanged(TriggerState, rows, _FIELDS, "updated", seen)
+        kept = [row for row in rows if row.id in ids_kept]
+        ready = [shot for shot in ready if shot.state.id in ids_kept]
+        evaluations = [e for e in evaluations if e[0] in ids_kept]
+        written = firing.insert(ready)
+        _keep_last(kept, ready, written, previous)
         ids = [s.execution.id for s in written if s.execution is not None]
         transaction.on_commit(lambda: started.extend(ids))
         polling.publish_after_commit(evaluations)
