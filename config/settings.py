@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "apps.flows",
     "apps.executions",
     "apps.files",
+    "apps.triggers",
     "apps.secrets",
     "apps.audit",
     "apps.ui",
@@ -214,6 +215,8 @@ WEIR_MAX_LEASE_EXPIRIES = env_int("WEIR_MAX_LEASE_EXPIRIES", 3)
 WEIR_CANCEL_POLL_SECONDS = env_float("WEIR_CANCEL_POLL_SECONDS", 0.5)
 # Readiness reports the scheduler down when its heartbeat is older than this (it beats every ~2 s).
 WEIR_SCHEDULER_STALE_SECONDS = env_float("WEIR_SCHEDULER_STALE_SECONDS", 30.0)
+# A schedule with recoverMissedSchedules: NONE still fires a slot at most this late (apps/triggers).
+WEIR_SCHEDULE_GRACE_SECONDS = env_float("WEIR_SCHEDULE_GRACE_SECONDS", 60.0)
 # `globals.*` in expressions (Kestra's kestra.variables.globals), as a JSON object.
 WEIR_GLOBALS = json.loads(env_str("WEIR_GLOBALS", "{}") or "{}")
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("apps.executions.api.ops_urls")),
     path("api/v1/", include("apps.executions.api.urls")),
+    path("api/v1/", include("apps.triggers.api.urls")),
     path("api/v1/", include("apps.secrets.api_urls")),
     path("api/v1/", include("apps.audit.api_urls")),
     path("api/v1/", include("apps.namespaces.api_urls")),

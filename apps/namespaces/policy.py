@@ -94,6 +94,7 @@ YAML = "application/x-yaml"
 EX = "api/v1/executions/{execution_id}"
 NSF = "api/v1/flows/{namespace}/{flow_id}"
 NSFILES = "api/v1/namespaces/{namespace}/files"
+TRIGGER = {"namespace": "{namespace}", "flowId": "{flow_id}", "triggerId": "{trigger_id}"}
 
 RULES: tuple[Rule, ...] = (
     # Executions (apps/executions/api)
@@ -128,6 +129,20 @@ RULES: tuple[Rule, ...] = (
     Rule("api/v1/logs/{execution_id}/download", {"GET": _n(LOGS)}),
     Rule("api/v1/logs/{execution_id}", {"GET": _n(LOGS), "DELETE": _n(LOGS, W)}),
     Rule("api/v1/metrics/{execution_id}", {"GET": _n(D)}),
+    # Triggers (apps/triggers/api)
+    Rule("api/v1/triggers", {"PUT": _n(U, W)}, {"PUT": Sample(body={
+        "namespace": "{namespace}", "flowId": "{flow_id}", "triggerId": "{trigger_id}", "disabled": True})}),
+    Rule("api/v1/triggers/search", {"GET": LISTED}, {"GET": Sample(query="namespace={namespace}")}),
+    Rule("api/v1/triggers/preview", {"POST": SIGNED_IN}, {"POST": Sample(body={"cron": "0 9 * * *"})}),
+    Rule("api/v1/triggers/backfill/pause", {"PUT": _n(A, W)}, {"PUT": Sample(body=TRIGGER)}),
+    Rule("api/v1/triggers/backfill/unpause", {"PUT": _n(A, W)}, {"PUT": Sample(body=TRIGGER)}),
+    Rule("api/v1/triggers/backfill/delete", {"POST": _n(A, W)}, {"POST": Sample(body=TRIGGER)}),
+    Rule("api/v1/triggers/set-disabled/by-triggers", {"POST": _n(U, W)},
+         {"POST": Sample(query="disabled=true", body=[TRIGGER])}),
+    Rule("api/v1/triggers/set-disabled/by-query", {"POST": _n(U, W)},
+         {"POST": Sample(query="disabled=true&namespace={namespace}")}),
+    Rule("api/v1/triggers/{namespace}/{flow_id}/{trigger_id}/unlock", {"POST": _n(A, W)}),
+    Rule("api/v1/triggers/{namespace}/{flow_id}", {"GET": _n(D)}),
     # Secrets (apps/secrets)
     Rule("api/v1/namespaces/{namespace}/secrets", {"GET": _n(S, OWN), "PUT": _n(S, OWN), "POST": _n(S, OWN)},
          {"PUT": Sample(body={"key": "NEW_ONE", "value": "v"}), "POST": Sample(body={"key": "NEW_ONE", "value": "v"})}),
@@ -226,6 +241,8 @@ RULES: tuple[Rule, ...] = (
     Rule("", {"GET": LISTED}, {"GET": Sample(query="namespace={namespace}")}, page=True),
     Rule("flows/new/", {"GET": SIGNED_IN}, page=True),
     Rule("dashboard/", {"GET": SIGNED_IN}, page=True),
+    Rule("triggers/", {"GET": LISTED, "POST": _n(U, W)}, {"GET": Sample(query="namespace={namespace}"), "POST": Sample(
+        body={**TRIGGER, "action": "disable"})}, page=True),
     Rule("flows/{namespace}/{flow_id}/", {"GET": _n(D)}, page=True),
     Rule("flows/{namespace}/{flow_id}/revisions/", {"GET": _n(D)}, page=True),
     Rule("flows/{namespace}/{flow_id}/edit/", {"GET": _n(U, W)}, page=True),

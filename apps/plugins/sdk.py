@@ -24,7 +24,7 @@ from __future__ import annotations
 import builtins
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal, Protocol
 
@@ -594,4 +594,59 @@ class Condition(Plugin):
     kind = PluginKind.CONDITION
 
 
-__all__ += ["ExecutableMixin", "SlotKind", "SlotShape", "TaskFailed", "is_truthy"]
+# ---------------------------------------------------------------------------------------------
+# Polling triggers (KESTRA.md §4.5)
+
+
+class PollingTriggerProperties(TriggerProperties):
+    """What every polling trigger accepts: the common trigger properties and `interval`."""
+
+    interval: Duration = Field("PT60S", description="How long to wait between two evaluations.")
+
+
+class TriggerContext(Protocol):
+    """What a polling trigger's `evaluate` gets on the worker (apps/triggers/polling.py)."""
+
+    namespace: str
+    flow_id: str
+    trigger_id: str
+
+    def render(self, value: Any) -> Any:
+        """Render an expression with the flow's variables (`flow`, `envs`, `globals`, `secret()`)."""
+        ...
+    def log(self, level: str, message: str) -> None: ...
+    def secret(self, name: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class PollResult:
+    """One execution to create: `variables` become its `trigger.*`; `inputs` and `labels` are
+    added to what the trigger declares."""
+
+    variables: Mapping[str, Any] = field(default_factory=dict)
+    inputs: Mapping[str, Any] | None = None
+    labels: Mapping[str, Any] | None = None
+
+
+class PollingTrigger(Trigger):
+    """A trigger evaluated on a worker every `interval` (use `PollingTriggerProperties`).
+
+    The contract the scheduler keeps:
+    - `evaluate` runs on a worker with the validated properties as written (render dynamic ones
+      with `ctx.render`, which knows `flow`, `envs`, `globals` and `secret()`) and returns None
+      (nothing happened) or one `PollResult` (one execution is created, in the transaction that
+      records the evaluation);
+    - it is never called while the previous evaluation runs or while the execution it created
+      last is not terminal (no overlap);
+    - an exception it raises is logged on the trigger (the state's `last_error`, the worker's log)
+      and the trigger is evaluated again after `interval`: an error never stops a trigger.
+    """
+
+    polling: ClassVar[bool] = True
+
+    def evaluate(self, ctx: TriggerContext, props: Any) -> PollResult | None:
+        raise NotImplementedError(f"{self.type} does not implement evaluate()")
+
+
+__all__ += ["ExecutableMixin", "PollResult", "PollingTrigger", "PollingTriggerProperties", "SlotKind", "SlotShape",
+            "TaskFailed", "TriggerContext", "is_truthy"]

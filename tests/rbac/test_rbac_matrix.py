@@ -127,6 +127,10 @@ tasks:
   - id: hello
     type: io.kestra.plugin.core.log.Log
     message: hello from {namespace}
+triggers:
+  - id: nightly
+    type: io.kestra.plugin.core.trigger.Schedule
+    cron: "0 3 * * *"
 """
 
 
@@ -173,7 +177,7 @@ def world(django_db_setup: Any, django_db_blocker: Any) -> Iterator[World]:
                 values[label] = {
                     "namespace": ns, "flow_id": flow_id, "new_flow": f"new{i}z", "execution_id": row.id,
                     "task_run_id": task_run.id if task_run else "none", "file_uri": quote(row.inputs["doc"], safe=""),
-                    "key": "K1", "username": "mallory", "member": "mia", "group": crew.name,
+                    "key": "K1", "trigger_id": "nightly", "username": "mallory", "member": "mia", "group": crew.name,
                     "service_account": "robot", "new_namespace": f"{ns}.made", "multipart_flow": "",
                 }
         finally:
@@ -205,7 +209,7 @@ def _clean() -> None:
 
     from apps.accounts.models import User
 
-    for label in ("executions.Execution", "flows.FlowRevision", "flows.Flow", "namespaces.Binding",
+    for label in ("executions.Execution", "triggers.TriggerState", "flows.FlowRevision", "flows.Flow", "namespaces.Binding",
                   "namespaces.Namespace", "accounts.ApiToken", "accounts.Invitation", "audit.AuditEvent",
                   "secrets.Secret", "files.NamespaceFile", "auth.Group"):
         try:
