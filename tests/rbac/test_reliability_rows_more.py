@@ -107,10 +107,10 @@ def test_row28_storage_paths_cannot_leave_storage(eager: None, disk: Path,
         assert done.state == "FAILED", uri
         messages = " ".join(LogLine.objects.filter(execution_id=done.id).values_list("message", flat=True))
         assert SENTINEL not in messages and "root:x" not in messages
-        # Refused as a path, or (a well-formed path into another namespace's folders) by the
-        # flow-to-namespace rule (docs/adr/0010).
+        # Refused as a path; a well-formed path into another namespace's folders by the
+        # flow-to-namespace rule (docs/adr/0010); a plain path is a namespace file, looked up by name.
         assert any(why in messages for why in ("storage path", "storage URI", "not found in internal storage",
-                                               "may not read the file")), messages
+                                               "may not read the file", "no namespace file")), messages
         assert str(disk) not in messages  # where storage lives is not told either
 
     # FILE inputs given as URIs are checked when the execution is created (422, no execution).
