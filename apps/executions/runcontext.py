@@ -12,9 +12,9 @@ import tempfile
 import threading
 from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import IO, Any
 
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import storages
 from django.utils import timezone
 
@@ -245,6 +245,67 @@ class WorkerRunContext:
 
     def get_file(self, uri: str) -> bytes:
         return read_file(uri)
+
+    # -- streaming storage (files too large for memory) ---------------------------------------
+
+    def open_file(self, uri: str) -> IO[bytes]:
+        """A binary stream over a stored file."""
+        handle: IO[bytes] = storages["default"].open(storage_name(uri), "rb")
+        return handle
+
+    def put_path(self, path: str, name: str | None = None) -> str:
+        """Upload a local file (streamed in chunks) as this task run's file, then delete the local copy."""
+        storage = storages["default"]
+        base = f"{self.namespace.replace('.', '/')}/{self.flow_id}/executions/{self.execution_id}/tasks/" \
+               f"{self.task_id}/{self.task_run_id}/{os.path.basename(name or path)}"
+        with open(path, "rb") as handle:
+            saved = storage.save(base, File(handle))
+        os.unlink(path)
+        return f"kestra:///{saved}"
+
+    def file_size(self, uri: str) -> int:
+        return int(storages["default"].size(storage_name(uri)))
+
+    def _own_name(self, uri: str) -> str:
+        name = storage_name(uri)
+        if not name.startswith(self._files_prefix() + "/"):
+            raise TaskFailed(f"{uri} is not a file of this execution")
+        return name
+
+    def _files_prefix(self) -> str:
+        return f"{self.namespace.replace('.', '/')}/{self.flow_id}/executions/{self.execution_id}"
+
+    def delete_file(self, uri: str) -> bool:
+        """Delete a stored file of this execution; False when it did not exist."""
+        storage = storages["default"]
+        name = self._own_name(uri)
+        if not storage.exists(name):
+            return False
+        storage.delete(name)
+        return True
+
+    def execution_files(self) -> list[str]:
+        """URIs of every stored file of this execution."""
+        storage = storages["default"]
+        found: list[str] = []
+
+        def walk(folder: str) -> None:
+            try:
+                dirs, names = storage.listdir(folder)
+            except (FileNotFoundError, NotADirectoryError):
+                return
+            found.extend(f"kestra:///{folder}/{n}" for n in sorted(names))
+            for sub in sorted(dirs):
+                walk(f"{folder}/{sub}")
+
+        walk(self._files_prefix())
+        return found
+
+    def seal(self, text: str) -> str:
+        """`text` encrypted with the instance key; masked wherever it is shown."""
+        from apps.secrets.sealing import seal
+
+        return seal(text)
 
     def working_dir(self) -> str:
         """A private temporary directory, or the one shared by the enclosing WorkingDirectory."""

@@ -26,9 +26,20 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Literal, Protocol
+from typing import IO, TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
+
+from apps.plugins.egress import EgressDenied, Target
+from apps.plugins.egress import check_host as egress_check_host
+from apps.plugins.egress import resolve as egress_resolve
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    import httpx
+
+    from apps.plugins.nethttp import HttpCall as HttpCall
 
 __all__ = [
     "ID_PATTERN",
@@ -402,6 +413,23 @@ class RunContext(Protocol):
                overwrite: bool = True) -> None: ...
     def secret(self, name: str) -> str: ...
     def working_dir(self) -> str: ...
+    # Streaming storage: large files never pass through memory whole.
+    def open_file(self, uri: str) -> IO[bytes]:
+        """A binary stream over a stored file (close it, or use `with`)."""
+        ...
+    def put_path(self, path: str, name: str | None = None) -> str:
+        """Upload a local file under `name` (default: its base name), delete it, return its URI."""
+        ...
+    def file_size(self, uri: str) -> int: ...
+    def delete_file(self, uri: str) -> bool:
+        """Delete a stored file of this execution; False when it did not exist."""
+        ...
+    def execution_files(self) -> list[str]:
+        """URIs of every stored file of this execution (inputs and task outputs)."""
+        ...
+    def seal(self, text: str) -> str:
+        """`text` encrypted with the instance key (shown masked everywhere)."""
+        ...
 
 
 class Plugin:
@@ -498,4 +526,37 @@ class Condition(Plugin):
     kind = PluginKind.CONDITION
 
 
-__all__ += ["ExecutableMixin", "SlotKind", "SlotShape", "TaskFailed", "is_truthy"]
+# ---------------------------------------------------------------------------------------------
+# Network: every plugin connection goes through the egress policy (apps/plugins/egress.py)
+
+
+def http_call(**kwargs: Any) -> HttpCall:
+    """Describe an HTTP request for `http_send` (fields of `apps.plugins.nethttp.HttpCall`)."""
+    from apps.plugins.nethttp import HttpCall as HttpCall
+
+    return HttpCall(**kwargs)
+
+
+def http_send(call: HttpCall) -> AbstractContextManager[tuple[httpx.Response, str]]:
+    """Send `call` through the egress policy (checked and pinned at every redirect hop).
+
+    A context manager yielding the unread httpx response and the final URL.
+    """
+    from apps.plugins.nethttp import send
+
+    return send(call)
+
+
+__all__ += [
+    "EgressDenied",
+    "ExecutableMixin",
+    "SlotKind",
+    "SlotShape",
+    "Target",
+    "TaskFailed",
+    "egress_check_host",
+    "egress_resolve",
+    "http_call",
+    "http_send",
+    "is_truthy",
+]
