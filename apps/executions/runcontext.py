@@ -7,6 +7,7 @@ stores, secrets and a few execution-level operations the core tasks need.
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 import threading
@@ -194,6 +195,12 @@ class WorkerRunContext:
             return [self.render(v) for v in value]
         return value
 
+    def render_with(self, value: str, variables: Mapping[str, Any]) -> str:
+        """Render `value` with extra top-level variables (an item's fields) over the usual context."""
+        if "{" not in value:
+            return value
+        return render(value, {**self.context, **variables}, services=self.services)
+
     def render_typed(self, value: Any) -> Any:
         from apps.engine.expressions import render_typed
 
@@ -249,9 +256,14 @@ class WorkerRunContext:
     # -- streaming storage (files too large for memory) ---------------------------------------
 
     def open_file(self, uri: str) -> IO[bytes]:
-        """A binary stream over a stored file."""
-        handle: IO[bytes] = storages["default"].open(storage_name(uri), "rb")
-        return handle
+        """A binary stream over a stored file: the OS file for file-system storage (so `io` can wrap
+        it), a private copy for storages whose file objects are shared (in-memory storage)."""
+        handle = storages["default"].open(storage_name(uri), "rb")
+        inner = getattr(handle, "file", None)
+        if isinstance(inner, io.BufferedReader):
+            return inner
+        with handle:
+            return io.BytesIO(handle.read())
 
     def put_path(self, path: str, name: str | None = None) -> str:
         """Upload a local file (streamed in chunks) as this task run's file, then delete the local copy."""

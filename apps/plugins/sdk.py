@@ -28,8 +28,19 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import IO, TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    WithJsonSchema,
+    WrapValidator,
+    model_validator,
+)
 
+from apps.plugins import ion
 from apps.plugins.egress import EgressDenied, Target
 from apps.plugins.egress import check_host as egress_check_host
 from apps.plugins.egress import resolve as egress_resolve
@@ -48,6 +59,9 @@ __all__ = [
     "ConditionSpec",
     "DagEntry",
     "Duration",
+    "Dyn",
+    "DynBool",
+    "DynInt",
     "FlowableProperties",
     "FlowableTask",
     "Issue",
@@ -149,6 +163,23 @@ def dynamic(default: Any = ..., *, description: str = "", title: str | None = No
     """Declare a property rendered by the expression engine before use (`$dynamic` in schemas)."""
     return Field(default, description=description or None, title=title,
                  json_schema_extra={"$dynamic": True}, **kw)
+
+
+def _dynamic_value(value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+    """Kestra's `Property<T>`: before rendering an expression string stands in for any T; after
+    rendering (validation context `{"rendered": True}`) the value must be a T (`"true"` → True)."""
+    rendered = isinstance(info.context, dict) and info.context.get("rendered")
+    if not rendered and isinstance(value, str) and ("{{" in value or "{%" in value):
+        return value
+    return handler(value)
+
+
+Dyn = WrapValidator(_dynamic_value)
+"""Marker for a typed dynamic property: `Annotated[Literal["A", "B"], Dyn]`."""
+
+_EXPR_SCHEMA: dict[str, Any] = {"type": "string", "pattern": r".*\{[{%].*"}
+DynBool = Annotated[bool, Dyn, WithJsonSchema({"anyOf": [{"type": "boolean"}, _EXPR_SCHEMA]})]
+DynInt = Annotated[int, Dyn, WithJsonSchema({"anyOf": [{"type": "integer"}, _EXPR_SCHEMA]})]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -390,6 +421,9 @@ class RunContext(Protocol):
 
     def render(self, value: Any) -> Any: ...
     def render_typed(self, value: Any) -> Any: ...
+    def render_with(self, value: str, variables: Mapping[str, Any]) -> str:
+        """Render with extra top-level variables (e.g. one item's fields) over the usual context."""
+        ...
     def log(self, level: str, message: str) -> None: ...
     def sleep(self, seconds: float) -> None:
         """Wait, but stop at once (raising) if the attempt is killed."""
@@ -558,5 +592,6 @@ __all__ += [
     "egress_resolve",
     "http_call",
     "http_send",
+    "ion",
     "is_truthy",
 ]
