@@ -313,6 +313,15 @@ class WorkerRunContext:
         walk(self._files_prefix())
         return found
 
+    def mail_defaults(self) -> dict[str, Any]:
+        """The instance's SMTP settings (Django's EMAIL_*), for mail tasks that name no server."""
+        from django.conf import settings
+
+        strategy = "SMTPS" if settings.EMAIL_USE_SSL else "SMTP_TLS" if settings.EMAIL_USE_TLS else "SMTP"
+        return {"host": settings.EMAIL_HOST, "port": settings.EMAIL_PORT, "username": settings.EMAIL_HOST_USER or None,
+                "password": settings.EMAIL_HOST_PASSWORD or None, "strategy": strategy,
+                "from": settings.DEFAULT_FROM_EMAIL}
+
     def seal(self, text: str) -> str:
         """`text` encrypted with the instance key; masked wherever it is shown."""
         from apps.secrets.sealing import seal

@@ -461,6 +461,9 @@ class RunContext(Protocol):
     def execution_files(self) -> list[str]:
         """URIs of every stored file of this execution (inputs and task outputs)."""
         ...
+    def mail_defaults(self) -> dict[str, Any]:
+        """The instance's SMTP settings: host, port, username, password, strategy, from."""
+        ...
     def seal(self, text: str) -> str:
         """`text` encrypted with the instance key (shown masked everywhere)."""
         ...

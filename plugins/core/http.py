@@ -67,7 +67,7 @@ class HttpProperties(TaskProperties):
     )
     contentType: str | None = dynamic(None, description="The request `Content-Type`.")
     headers: dict[str, Any] | None = dynamic(None, description="Request headers.")
-    options: RequestOptions | None = Field(None, description="Timeouts, proxy, authentication, redirects.")
+    options: RequestOptions | None = dynamic(None, description="Timeouts, proxy, authentication, redirects.")
     sslOptions: SslOptions | None = Field(None, description="TLS settings.")
 
 

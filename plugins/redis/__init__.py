@@ -138,7 +138,7 @@ tasks:
         key: str = dynamic(description="The key.")
         value: Any = dynamic(description="The value.")
         get: DynBool = dynamic(False, description="Return the previous value in `oldValue` (SET … GET).")
-        options: SetOptions | None = Field(None, description="Expiry and conditions.")
+        options: SetOptions | None = dynamic(None, description="Expiry and conditions.")
 
     class Outputs(BaseModel):
         oldValue: Any = Field(None, description="The previous value (with `get: true`).")
