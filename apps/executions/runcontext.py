@@ -313,6 +313,32 @@ class WorkerRunContext:
         walk(self._files_prefix())
         return found
 
+    def run_task(self, spec: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Validate and run one runnable task given as a mapping (TemplatedTask); its outputs.
+
+        The spec is already rendered: its properties are validated as rendered values and the
+        task runs in this attempt (same logs, metrics, working directory and timeout)."""
+        from pydantic import BaseModel, ValidationError
+
+        from apps.plugins.registry import registry
+        from apps.plugins.sdk import PluginKind
+
+        type_name = spec.get("type")
+        plugin = registry.get(type_name) if isinstance(type_name, str) else None
+        if plugin is None:
+            raise TaskFailed(f"the templated spec has an unknown task type {type_name!r}")
+        if plugin.kind != PluginKind.RUNNABLE:
+            raise TaskFailed(f"the templated spec must be a runnable task; {plugin.type} is {plugin.kind}")
+        try:
+            props = plugin.Properties.model_validate(dict(spec), context={"rendered": True})
+        except ValidationError as error:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+            raise TaskFailed(f"the templated spec is invalid: {problems}") from error
+        outputs = plugin().run(self, props)  # type: ignore[attr-defined]
+        if isinstance(outputs, BaseModel):
+            return outputs.model_dump(mode="json", by_alias=True, exclude_none=False) or None
+        return outputs if isinstance(outputs, dict) else None
+
     def mail_defaults(self) -> dict[str, Any]:
         """The instance's SMTP settings (Django's EMAIL_*), for mail tasks that name no server."""
         from django.conf import settings

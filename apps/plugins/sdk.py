@@ -461,6 +461,9 @@ class RunContext(Protocol):
     def execution_files(self) -> list[str]:
         """URIs of every stored file of this execution (inputs and task outputs)."""
         ...
+    def run_task(self, spec: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Validate and run one (already rendered) runnable task spec in this attempt; its outputs."""
+        ...
     def mail_defaults(self) -> dict[str, Any]:
         """The instance's SMTP settings: host, port, username, password, strategy, from."""
         ...
