@@ -34,6 +34,7 @@ urlpatterns = [
     re_path(rf"^executions/{EX}/unqueue$", views.Unqueue.as_view()),
     re_path(rf"^executions/{EX}/force-run$", views.ForceRun.as_view()),
     re_path(rf"^executions/{EX}/file/metas$", views.ExecutionFileMetas.as_view()),
+    re_path(rf"^executions/{EX}/file/preview$", views.ExecutionFilePreview.as_view()),
     re_path(rf"^executions/{EX}/file$", views.ExecutionFile.as_view()),
     re_path(rf"^executions/{EX}/graph$", views.ExecutionGraph.as_view()),
     re_path(rf"^executions/{EX}/eval/(?P<task_run_id>{SEG})$", views.Eval.as_view()),
