@@ -7,6 +7,7 @@ stores, secrets and a few execution-level operations the core tasks need.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import tempfile
@@ -126,6 +127,14 @@ def storage_name(uri: str) -> str:
                 raise ValueError(f"invalid storage path {uri!r}")
             return name
     raise ValueError(f"not a storage URI: {uri!r}")
+
+
+class _LocalFile(File):  # type: ignore[type-arg]
+    """A local file a file-system storage may move into place instead of copying (Django's
+    `temporary_file_path` protocol); other storages read it in chunks."""
+
+    def temporary_file_path(self) -> str:
+        return str(self.name)
 
 
 class WorkerRunContext:
@@ -271,8 +280,9 @@ class WorkerRunContext:
         base = f"{self.namespace.replace('.', '/')}/{self.flow_id}/executions/{self.execution_id}/tasks/" \
                f"{self.task_id}/{self.task_run_id}/{os.path.basename(name or path)}"
         with open(path, "rb") as handle:
-            saved = storage.save(base, File(handle))
-        os.unlink(path)
+            saved = storage.save(base, _LocalFile(handle, name=path))
+        with contextlib.suppress(FileNotFoundError):  # a file-system storage moved it
+            os.unlink(path)
         return f"kestra:///{saved}"
 
     def file_size(self, uri: str) -> int:

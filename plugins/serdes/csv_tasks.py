@@ -110,17 +110,23 @@ def _structs(keys: list[str], rows: Iterable[list[str]], write: Any, strict: boo
     template = "{" + ",".join(f"{ion.field_name(k).replace('%', '%%')}:%s" for k in keys) + "}\n"
     encode = ion.string
     count = 0
+    batch: list[str] = []
+    add = batch.append
     for row in rows:
         count += 1
         if len(row) == width and unique:
-            write(template % tuple(map(encode, row)))
+            add(template % tuple(map(encode, row)))
+            if len(batch) == 4096:
+                write("".join(batch))
+                batch.clear()
             continue
         if strict and len(row) != width:
             raise TaskFailed(f"record {count} has {len(row)} fields, the header has {width}")
         record: dict[str, Any] = {}
         for key, value in zip(keys, row or [""], strict=False):
             record[key] = value
-        write(ion.dumps(record) + "\n")
+        add(ion.dumps(record) + "\n")
+    write("".join(batch))
     return count
 
 
@@ -257,10 +263,16 @@ tasks:
                                 lineterminator=props.lineDelimiter, quoting=quoting)
             writerow = writer.writerow
             plain = (str, int, type(None))
+            strings: Callable[[str], re.Match[str] | None] | None = None
             fast: Callable[[str], re.Match[str] | None] | None = None
             for number, line in enumerate(source, start=1):
-                if fast is not None and "\\" not in line:
-                    match = fast(line)
+                if strings is not None and "\\" not in line:
+                    match = strings(line)
+                    if match is not None:  # every value an escape-free string: its text is the cell
+                        writerow(match.groups())
+                        count += 1
+                        continue
+                    match = fast(line) if fast is not None else None
                     if match is not None:
                         writerow([v[1:-1] if v[0] == '"' else (None if v == "null" else v) for v in match.groups()])
                         count += 1
@@ -275,7 +287,7 @@ tasks:
                     if count == 0 and props.header:
                         writerow(list(row))
                     if count == 0:
-                        fast = flat_matcher(list(row))
+                        strings, fast = flat_matcher(list(row), _STRING_VALUE), flat_matcher(list(row))
                     values: Iterable[Any] = row.values()
                 elif isinstance(row, list):
                     if props.header:
@@ -293,13 +305,15 @@ tasks:
 
 
 _FLAT_VALUE = r'("[^"\\]*"|-?[0-9]+|null|true|false)'
+_STRING_VALUE = r'"([^"\\]*)"'
 
 
-def flat_matcher(keys: list[str]) -> Callable[[str], re.Match[str] | None]:
+def flat_matcher(keys: list[str], value: str = _FLAT_VALUE) -> Callable[[str], re.Match[str] | None]:
     """A matcher for lines that are flat structs with exactly these fields in this order, whose
-    values are escape-free strings, integers, booleans or nulls: their raw tokens are the CSV
-    cells, so the common line never builds a dict."""
-    pattern = r"\{" + ",".join(re.escape(ion.field_name(k)) + ":" + _FLAT_VALUE for k in keys) + r"\}\s*$"
+    values are escape-free strings, integers, booleans or nulls (or, with `_STRING_VALUE`, only
+    strings, captured without their quotes): their raw tokens are the CSV cells, so the common
+    line never builds a dict."""
+    pattern = r"\{" + ",".join(re.escape(ion.field_name(k)) + ":" + value for k in keys) + r"\}\s*$"
     return re.compile(pattern).match
 
 
