@@ -244,6 +244,11 @@ class _Walker:
             return None
         plugin = self.reg.get(type_name)
         if plugin is None:
+            instead = self.reg.mistaken(type_name)
+            if instead:
+                self.problem((*path, "type"), f"Invalid type: {type_name} does not exist in Kestra; use {instead}",
+                             unreadable=True)
+                return None
             family = self.reg.missing_family(type_name)
             if family:
                 self.problem((*path, "type"), f"Invalid type: {type_name} belongs to Kestra's {family} plugin, "

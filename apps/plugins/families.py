@@ -46,6 +46,17 @@ SUBNAMES: dict[str, str] = {
 }
 
 
+MISTAKES: dict[str, str] = {
+    "io.kestra.plugin.jdbc.postgresql.Load": "io.kestra.plugin.jdbc.postgresql.Batch",
+    "io.kestra.plugin.redis.Put": "io.kestra.plugin.redis.string.Set",
+    "io.kestra.plugin.notifications.email.EmailSend": "io.kestra.plugin.notifications.mail.MailSend",
+    "io.kestra.plugin.core.namespace.CreateNamespace": "a namespace created in the UI, the API or `weir namespace create`",
+    "io.kestra.plugin.core.namespace.UpdateNamespace": "the namespace settings in the UI or the API",
+    "io.kestra.plugin.fs.Delete": "io.kestra.plugin.core.storage.Delete (internal storage)",
+}
+"""Types that tutorials invent (PLUGINS.md §12): no Kestra version has them; the fix to name."""
+
+
 def missing_family(type_name: str, registered: Iterable[str]) -> str | None:
     """`"AWS"` for `io.kestra.plugin.aws.s3.Upload` when Weir registers nothing under that family
     (or that family's sub-package); None for core types and for provided (sub-)packages."""

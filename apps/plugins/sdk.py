@@ -158,6 +158,9 @@ class Properties(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_default=False)
 
+    property_hints: ClassVar[dict[str, str]] = {}
+    """Unknown property → the fix the validator names (properties tutorials invent, e.g. `ttl`)."""
+
 
 def dynamic(default: Any = ..., *, description: str = "", title: str | None = None, **kw: Any) -> Any:
     """Declare a property rendered by the expression engine before use (`$dynamic` in schemas)."""

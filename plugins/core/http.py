@@ -131,6 +131,13 @@ tasks:
     )
 
     class Properties(HttpProperties):
+        property_hints = {
+            "store": "Request has no file output; use io.kestra.plugin.core.http.Download to store the body",
+            "outputFile": "Request has no file output; use io.kestra.plugin.core.http.Download to store the body",
+            "queryParams": "put query parameters in `uri` (`?a=1&b=2`)",
+            "pagination": "Request sends one request; loop with ForEach or WaitFor for pages",
+            "rateLimit": "Request sends one request; space calls with retry or flow.Sleep",
+        }
         allowFailed: bool = Field(False, description="Do not fail on a response code ≥ 400.")
         encryptBody: bool = Field(False, description="Store the body encrypted in `encryptedBody`.")
 

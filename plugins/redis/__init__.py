@@ -41,7 +41,12 @@ FROM = Field(alias="from")
 URL_EXAMPLE = "redis://redis.example.com:6379/0"
 
 
+_CONNECTION_HINTS = {"host": "use `url: redis://host:6379/0`", "port": "use `url: redis://host:6379/0`",
+                     "password": "put it in `url: redis://:password@host:6379/0`"}
+
+
 class RedisProperties(TaskProperties):
+    property_hints = _CONNECTION_HINTS
     url: str = dynamic(description="`redis://[:password@]host:6379/db` or `rediss://…`.")
     serdeType: SerdeType = dynamic("STRING", description="STRING writes text; JSON writes and reads JSON.")
 
@@ -135,6 +140,7 @@ tasks:
     )
 
     class Properties(RedisProperties):
+        property_hints = {**_CONNECTION_HINTS, "ttl": "use `options.expirationDuration` (e.g. PT1H)"}
         key: str = dynamic(description="The key.")
         value: Any = dynamic(description="The value.")
         get: DynBool = dynamic(False, description="Return the previous value in `oldValue` (SET … GET).")

@@ -48,6 +48,31 @@ def test_unprovided_kestra_family_is_named(task_type: str, family: str) -> None:
         f"Invalid type: {task_type} belongs to Kestra's {family} plugin, which Weir does not provide"]
 
 
+@pytest.mark.parametrize(("task_type", "instead"), [
+    ("io.kestra.plugin.jdbc.postgresql.Load", "io.kestra.plugin.jdbc.postgresql.Batch"),
+    ("io.kestra.plugin.redis.Put", "io.kestra.plugin.redis.string.Set"),
+    ("io.kestra.plugin.notifications.email.EmailSend", "io.kestra.plugin.notifications.mail.MailSend"),
+])
+def test_types_tutorials_invent_name_the_fix(task_type: str, instead: str) -> None:
+    assert _problems(task_type) == [f"Invalid type: {task_type} does not exist in Kestra; use {instead}"]
+
+
+@pytest.mark.parametrize(("body", "fix"), [
+    ("type: io.kestra.plugin.redis.string.Set\n    url: redis://h\n    key: k\n    value: v\n    ttl: PT1H",
+     'unknown property "ttl" for io.kestra.plugin.redis.string.Set: use `options.expirationDuration`'),
+    ("type: io.kestra.plugin.redis.string.Get\n    url: redis://h\n    key: k\n    host: h",
+     'unknown property "host" for io.kestra.plugin.redis.string.Get: use `url: redis://host:6379/0`'),
+    ("type: io.kestra.plugin.core.http.Request\n    uri: https://x\n    store: true",
+     'unknown property "store" for io.kestra.plugin.core.http.Request: Request has no file output; use '
+     "io.kestra.plugin.core.http.Download"),
+    ("type: io.kestra.plugin.notifications.mail.MailSend\n    htmlContent: x",
+     "did you mean 'htmlTextContent'?"),
+])
+def test_properties_tutorials_invent_name_the_fix(body: str, fix: str) -> None:
+    result = validate_source(f"id: f\nnamespace: weir.reg\ntasks:\n  - id: t\n    {body}\n")
+    assert any(fix in p.message for p in result.problems), [p.message for p in result.problems]
+
+
 def test_typo_in_a_provided_family_still_gets_near_matches() -> None:
     (message,) = _problems("io.kestra.plugin.jdbc.postgresql.Qurey")
     assert "did you mean io.kestra.plugin.jdbc.postgresql.Query" in message
