@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import functools
+import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, time
@@ -104,29 +106,34 @@ tasks:
 
 
 def _structs(keys: list[str], rows: Iterable[list[str]], write: Any, strict: bool) -> int:
-    """Write each row as a struct; a %-template per row keeps the common case in C."""
+    """Write each row as a struct. Rows go through a %-template in chunks, the whole chunk built
+    by C-level `map`s; a chunk holding a row of another width (the template raises TypeError) is
+    written row by row instead."""
     width = len(keys)
-    unique = len(set(keys)) == width
     template = "{" + ",".join(f"{ion.field_name(k).replace('%', '%%')}:%s" for k in keys) + "}\n"
-    encode = ion.string
+    fill, encode_row = template.__mod__, functools.partial(map, ion.string)
+    fast = len(set(keys)) == width and width > 0
+    source = iter(rows)
     count = 0
-    batch: list[str] = []
-    add = batch.append
-    for row in rows:
-        count += 1
-        if len(row) == width and unique:
-            add(template % tuple(map(encode, row)))
-            if len(batch) == 4096:
-                write("".join(batch))
-                batch.clear()
-            continue
-        if strict and len(row) != width:
-            raise TaskFailed(f"record {count} has {len(row)} fields, the header has {width}")
-        record: dict[str, Any] = {}
-        for key, value in zip(keys, row or [""], strict=False):
-            record[key] = value
-        add(ion.dumps(record) + "\n")
-    write("".join(batch))
+    while chunk := list(itertools.islice(source, 4096)):
+        if fast:
+            try:
+                write("".join(map(fill, map(tuple, map(encode_row, chunk)))))
+                count += len(chunk)
+                continue
+            except TypeError:
+                pass  # a row of another width: this chunk row by row
+        for row in chunk:
+            count += 1
+            if strict and len(row) != width:
+                raise TaskFailed(f"record {count} has {len(row)} fields, the header has {width}")
+            if fast and len(row) == width:
+                write(fill(tuple(map(ion.string, row))))
+                continue
+            record: dict[str, Any] = {}
+            for key, value in zip(keys, row or [""], strict=False):
+                record[key] = value
+            write(ion.dumps(record) + "\n")
     return count
 
 
@@ -265,7 +272,14 @@ tasks:
             plain = (str, int, type(None))
             strings: Callable[[str], re.Match[str] | None] | None = None
             fast: Callable[[str], re.Match[str] | None] | None = None
+            frame: list[str] | None = None
             for number, line in enumerate(source, start=1):
+                if frame is not None and "\\" not in line:
+                    parts = line.split('"')
+                    if parts[0::2] == frame:  # every value an escape-free string, fields as in the header
+                        writerow(parts[1::2])
+                        count += 1
+                        continue
                 if strings is not None and "\\" not in line:
                     match = strings(line)
                     if match is not None:  # every value an escape-free string: its text is the cell
@@ -288,6 +302,7 @@ tasks:
                         writerow(list(row))
                     if count == 0:
                         strings, fast = flat_matcher(list(row), _STRING_VALUE), flat_matcher(list(row))
+                        frame = struct_frame(list(row))
                     values: Iterable[Any] = row.values()
                 elif isinstance(row, list):
                     if props.header:
@@ -315,6 +330,17 @@ def flat_matcher(keys: list[str], value: str = _FLAT_VALUE) -> Callable[[str], r
     line never builds a dict."""
     pattern = r"\{" + ",".join(re.escape(ion.field_name(k)) + ":" + value for k in keys) + r"\}\s*$"
     return re.compile(pattern).match
+
+
+def struct_frame(keys: list[str]) -> list[str] | None:
+    """The text around the values of `{k1:"v1",k2:"v2"}\\n`: what `line.split('"')[0::2]` gives
+    when every value is a string. Without backslashes in the line no value holds a quote, so a
+    line whose frame is exactly this one has its values at `[1::2]`. None when a field name
+    itself needs quotes (the slow path handles those)."""
+    names = [ion.field_name(k) for k in keys]
+    if any("'" in n or '"' in n for n in names):
+        return None
+    return ["{" + names[0] + ":", *("," + n + ":" for n in names[1:]), "}\n"] if names else None
 
 
 def _zone(name: str | None) -> ZoneInfo | None:

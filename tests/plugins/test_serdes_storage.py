@@ -32,6 +32,7 @@ def served(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> HTTPServe
         b'{"id": 1, "price": 1.5, "tags": ["x"], "when": null}\n{"id": 2, "price": 10, "name": "b"}\n')
     httpserver.expect_request("/blank.jsonl").respond_with_data(b'{"id": 1}\n\n{"id": 2}\n')
     httpserver.expect_request("/array.json").respond_with_data(b'[{"a": 1}, {"a": 2}, {"a": 3}]')
+    httpserver.expect_request("/ragged.csv").respond_with_data(b"a,b\n1,2\n3\n4,5,6\n")
     httpserver.expect_request("/lines.txt").respond_with_data(b"l1\nl2\nl3\nl4\nl5\n")
     return httpserver
 
@@ -74,6 +75,27 @@ def test_csv_to_ion_and_back(served: HTTPServer, root: Any, eager: None) -> None
     assert read(ran.outputs("to_csv")["uri"]).decode() == CSV
     assert read(ran.outputs("quoted")["uri"]).decode().splitlines()[0] == '"1";"Smith, Ann";"120"'
     assert read(ran.outputs("lists")["uri"]).decode() == '["skip","me"]\n["1","2"]\n["3","4"]\n'
+
+
+def test_rows_of_another_width(served: HTTPServer, root: Any, eager: None) -> None:
+    ran = execute(root, f"""\
+        id: ragged
+        namespace: {NS}
+        tasks:
+          - id: fetch
+            type: io.kestra.plugin.core.http.Download
+            uri: "{served.url_for('/ragged.csv')}"
+          - id: lenient
+            type: io.kestra.plugin.serdes.csv.CsvToIon
+            from: "{{{{ outputs.fetch.uri }}}}"
+          - id: strict
+            type: io.kestra.plugin.serdes.csv.CsvToIon
+            from: "{{{{ outputs.fetch.uri }}}}"
+            errorOnDifferentFieldCount: true
+        """)
+    assert read(ran.outputs("lenient")["uri"]).decode() == '{a:"1",b:"2"}\n{a:"3"}\n{a:"4",b:"5"}\n'
+    assert ran.task_state("strict") == "FAILED"
+    assert any("record 2 has 1 fields, the header has 2" in line for line in ran.logs("strict"))
 
 
 def test_json_to_ion_and_back(served: HTTPServer, root: Any, eager: None) -> None:
