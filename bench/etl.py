@@ -2,8 +2,8 @@
 `psql \\copy` of the same file; and CsvToIon → IonToCsv of the same file (bench/README.md).
 
 In one run, all set up by the script: a Weir database `weir_benchetl_<pid>` (migrated, dropped at
-the end), a warehouse database `weir_benchwh_<pid>`, a Redis database of its own (as
-bench/engine.py), a local HTTP server for the file, and **one** Celery worker subprocess
+the end), a warehouse database `weir_benchwh_<pid>`, a Redis database of its own (see
+`claim_broker`), a local HTTP server for the file, and **one** Celery worker subprocess
 (prefork, concurrency 1) whose storage is a temporary directory.
 
 - Load: flow `Download → CopyIn (CSV, header)`; its time runs from `create_execution` to the
