@@ -149,6 +149,15 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
+# Outgoing mail (MailSend without `host` uses these): Django's EMAIL_* settings, from the environment.
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "weir@localhost")
+
 REDIS_URL = env_str("REDIS_URL", "")
 # Live views (apps/live): Redis carries notifications between processes; without it, the
 # in-memory layer serves one process (standalone), where the worker runs in-process too.

@@ -113,6 +113,21 @@ class HostOperations:
             lines = lines.filter(task_id__in=list(task_ids))
         return [log_json(line, row) for line in lines.order_by("seq")]
 
+    def execution_summary(self, execution_id: str | None) -> dict[str, Any]:
+        """What an execution notification shows: identity, state, dates and its task runs (in order).
+
+        For the current execution the state is FAILED as soon as one of its task runs failed (the
+        notification usually runs in the `errors` branch, before the execution itself ends)."""
+        row = self._execution(execution_id, None, None, reach.Access.READ, "read")
+        runs = list(row.task_runs.order_by("seq").values("task_id", "state", "start_date", "end_date"))
+        state = row.state
+        if row.id == self.ctx.execution_id and any(r["state"] == "FAILED" for r in runs):
+            state = "FAILED"
+        return {"id": row.id, "namespace": row.namespace, "flowId": row.flow_id, "state": state,
+                "startDate": row.start_date, "endDate": row.end_date, "labels": row.labels,
+                "taskRuns": [{"taskId": r["task_id"], "state": r["state"], "startDate": r["start_date"],
+                              "endDate": r["end_date"]} for r in runs]}
+
     # -- many executions -----------------------------------------------------------------------
 
     def count_executions(self, flows: Iterable[tuple[str, str]] | None, namespaces: Iterable[str] | None,

@@ -7,13 +7,15 @@ stores, secrets and a few execution-level operations the core tasks need.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import IO, Any
 
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import storages
@@ -163,6 +165,14 @@ def storage_name(uri: str) -> str:
     return checked_storage_name(uri)
 
 
+class _LocalFile(File):  # type: ignore[type-arg]
+    """A local file a file-system storage may move into place instead of copying (Django's
+    `temporary_file_path` protocol); other storages read it in chunks."""
+
+    def temporary_file_path(self) -> str:
+        return str(self.name)
+
+
 class WorkerRunContext:
     """One attempt's view of the world; plugin code only sees this object."""
 
@@ -231,6 +241,12 @@ class WorkerRunContext:
         if isinstance(value, list):
             return [self.render(v, variables) for v in value]
         return value
+
+    def render_with(self, value: str, variables: Mapping[str, Any]) -> str:
+        """Render `value` with extra top-level variables (an item's fields) over the usual context."""
+        if "{" not in value:
+            return value
+        return render(value, {**self.context, **variables}, services=self.services)
 
     def render_typed(self, value: Any) -> Any:
         from apps.engine.expressions import render_typed
@@ -304,6 +320,119 @@ class WorkerRunContext:
         with open(path, "rb") as handle:
             saved = storage.save(base, File(handle))
         return f"kestra:///{saved}"
+
+    # -- streaming storage (files too large for memory) ---------------------------------------
+
+    def open_file(self, uri: str) -> IO[bytes]:
+        """A binary stream over a stored file: the OS file for file-system storage (so `io` can wrap
+        it), a private copy for storages whose file objects are shared (in-memory storage)."""
+        self._check_reach(uri)
+        handle = storages["default"].open(storage_name(uri), "rb")
+        inner = getattr(handle, "file", None)
+        if isinstance(inner, io.BufferedReader):
+            return inner
+        with handle:
+            return io.BytesIO(handle.read())
+
+    def put_path(self, path: str, name: str | None = None) -> str:
+        """Upload a local file (streamed in chunks) as this task run's file, then delete the local copy."""
+        storage = storages["default"]
+        base = f"{self.namespace.replace('.', '/')}/{self.flow_id}/executions/{self.execution_id}/tasks/" \
+               f"{self.task_id}/{self.task_run_id}/{os.path.basename(name or path)}"
+        with open(path, "rb") as handle:
+            saved = storage.save(base, _LocalFile(handle, name=path))
+        with contextlib.suppress(FileNotFoundError):  # a file-system storage moved it
+            os.unlink(path)
+        return f"kestra:///{saved}"
+
+    def file_size(self, uri: str) -> int:
+        self._check_reach(uri)
+        return int(storages["default"].size(storage_name(uri)))
+
+    def _check_reach(self, uri: str) -> None:
+        """What a task reads goes through the flow-to-namespace rule (apps/executions/filereach.py)."""
+        from apps.executions import filereach
+
+        try:
+            filereach.check(self.namespace, self.execution_id, storage_name(uri), uri)
+        except reach.ReachDenied as error:
+            raise TaskFailed(str(error)) from error
+
+    def _own_name(self, uri: str) -> str:
+        name = storage_name(uri)
+        if not name.startswith(self._files_prefix() + "/"):
+            raise TaskFailed(f"{uri} is not a file of this execution")
+        return name
+
+    def _files_prefix(self) -> str:
+        return f"{self.namespace.replace('.', '/')}/{self.flow_id}/executions/{self.execution_id}"
+
+    def delete_file(self, uri: str) -> bool:
+        """Delete a stored file of this execution; False when it did not exist."""
+        storage = storages["default"]
+        name = self._own_name(uri)
+        if not storage.exists(name):
+            return False
+        storage.delete(name)
+        return True
+
+    def execution_files(self) -> list[str]:
+        """URIs of every stored file of this execution."""
+        storage = storages["default"]
+        found: list[str] = []
+
+        def walk(folder: str) -> None:
+            try:
+                dirs, names = storage.listdir(folder)
+            except (FileNotFoundError, NotADirectoryError):
+                return
+            found.extend(f"kestra:///{folder}/{n}" for n in sorted(names))
+            for sub in sorted(dirs):
+                walk(f"{folder}/{sub}")
+
+        walk(self._files_prefix())
+        return found
+
+    def run_task(self, spec: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Validate and run one runnable task given as a mapping (TemplatedTask); its outputs.
+
+        The spec is already rendered: its properties are validated as rendered values and the
+        task runs in this attempt (same logs, metrics, working directory and timeout)."""
+        from pydantic import BaseModel, ValidationError
+
+        from apps.plugins.registry import registry
+        from apps.plugins.sdk import PluginKind
+
+        type_name = spec.get("type")
+        plugin = registry.get(type_name) if isinstance(type_name, str) else None
+        if plugin is None:
+            raise TaskFailed(f"the templated spec has an unknown task type {type_name!r}")
+        if plugin.kind != PluginKind.RUNNABLE:
+            raise TaskFailed(f"the templated spec must be a runnable task; {plugin.type} is {plugin.kind}")
+        try:
+            props = plugin.Properties.model_validate(dict(spec), context={"rendered": True})
+        except ValidationError as error:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+            raise TaskFailed(f"the templated spec is invalid: {problems}") from error
+        outputs = plugin().run(self, props)  # type: ignore[attr-defined]
+        if isinstance(outputs, BaseModel):
+            return outputs.model_dump(mode="json", by_alias=True, exclude_none=False) or None
+        return outputs if isinstance(outputs, dict) else None
+
+    def mail_defaults(self) -> dict[str, Any]:
+        """The instance's SMTP settings (Django's EMAIL_*), for mail tasks that name no server."""
+        from django.conf import settings
+
+        strategy = "SMTPS" if settings.EMAIL_USE_SSL else "SMTP_TLS" if settings.EMAIL_USE_TLS else "SMTP"
+        return {"host": settings.EMAIL_HOST, "port": settings.EMAIL_PORT, "username": settings.EMAIL_HOST_USER or None,
+                "password": settings.EMAIL_HOST_PASSWORD or None, "strategy": strategy,
+                "from": settings.DEFAULT_FROM_EMAIL}
+
+    def seal(self, text: str) -> str:
+        """`text` encrypted with the instance key; masked wherever it is shown."""
+        from apps.secrets.sealing import seal
+
+        return seal(text)
 
     def working_dir(self) -> str:
         """A private temporary directory, or the one shared by the enclosing WorkingDirectory

@@ -249,6 +249,16 @@ class _Walker:
             return None
         plugin = self.reg.get(type_name)
         if plugin is None:
+            instead = self.reg.mistaken(type_name)
+            if instead:
+                self.problem((*path, "type"), f"Invalid type: {type_name} does not exist in Kestra; use {instead}",
+                             unreadable=True)
+                return None
+            family = self.reg.missing_family(type_name)
+            if family:
+                self.problem((*path, "type"), f"Invalid type: {type_name} belongs to Kestra's {family} plugin, "
+                             "which Weir does not provide", unreadable=True)
+                return None
             near = self.reg.suggest(type_name, kinds)
             hint = f"; did you mean {' or '.join(near)}?" if near else ""
             self.problem((*path, "type"), f"Invalid type: {type_name} is not a known {what} type{hint}",

@@ -26,9 +26,31 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Literal, Protocol
+from typing import IO, TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    WithJsonSchema,
+    WrapValidator,
+    model_validator,
+)
+
+from apps.plugins import ion
+from apps.plugins.egress import EgressDenied, Target
+from apps.plugins.egress import check_host as egress_check_host
+from apps.plugins.egress import resolve as egress_resolve
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    import httpx
+
+    from apps.plugins.nethttp import HttpCall as HttpCall
 
 __all__ = [
     "ID_PATTERN",
@@ -37,6 +59,9 @@ __all__ = [
     "ConditionSpec",
     "DagEntry",
     "Duration",
+    "Dyn",
+    "DynBool",
+    "DynInt",
     "FlowableProperties",
     "FlowableTask",
     "Issue",
@@ -146,11 +171,31 @@ class Properties(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_default=False)
 
+    property_hints: ClassVar[dict[str, str]] = {}
+    """Unknown property → the fix the validator names (properties tutorials invent, e.g. `ttl`)."""
+
 
 def dynamic(default: Any = ..., *, description: str = "", title: str | None = None, **kw: Any) -> Any:
     """Declare a property rendered by the expression engine before use (`$dynamic` in schemas)."""
     return Field(default, description=description or None, title=title,
                  json_schema_extra={"$dynamic": True}, **kw)
+
+
+def _dynamic_value(value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+    """Kestra's `Property<T>`: before rendering an expression string stands in for any T; after
+    rendering (validation context `{"rendered": True}`) the value must be a T (`"true"` → True)."""
+    rendered = isinstance(info.context, dict) and info.context.get("rendered")
+    if not rendered and isinstance(value, str) and ("{{" in value or "{%" in value):
+        return value
+    return handler(value)
+
+
+Dyn = WrapValidator(_dynamic_value)
+"""Marker for a typed dynamic property: `Annotated[Literal["A", "B"], Dyn]`."""
+
+_EXPR_SCHEMA: dict[str, Any] = {"type": "string", "pattern": r".*\{[{%].*"}
+DynBool = Annotated[bool, Dyn, WithJsonSchema({"anyOf": [{"type": "boolean"}, _EXPR_SCHEMA]})]
+DynInt = Annotated[int, Dyn, WithJsonSchema({"anyOf": [{"type": "integer"}, _EXPR_SCHEMA]})]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -447,6 +492,9 @@ class RunContext(Protocol):
         """End the attempt in WARNING (or another terminal state) instead of SUCCESS."""
         ...
     def render_typed(self, value: Any) -> Any: ...
+    def render_with(self, value: str, variables: Mapping[str, Any]) -> str:
+        """Render with extra top-level variables (e.g. one item's fields) over the usual context."""
+        ...
     def log(self, level: str, message: str) -> None: ...
     def sleep(self, seconds: float) -> None:
         """Wait, but stop at once (raising) if the attempt is killed."""
@@ -497,6 +545,28 @@ class RunContext(Protocol):
     def put_local_file(self, path: str, name: str | None = None) -> str:
         """Upload a local file (streamed, not read into memory) to this task run's storage;
         returns its `kestra:///…` URI."""
+    # Streaming storage: large files never pass through memory whole.
+    def open_file(self, uri: str) -> IO[bytes]:
+        """A binary stream over a stored file (close it, or use `with`)."""
+        ...
+    def put_path(self, path: str, name: str | None = None) -> str:
+        """Upload a local file under `name` (default: its base name), delete it, return its URI."""
+        ...
+    def file_size(self, uri: str) -> int: ...
+    def delete_file(self, uri: str) -> bool:
+        """Delete a stored file of this execution; False when it did not exist."""
+        ...
+    def execution_files(self) -> list[str]:
+        """URIs of every stored file of this execution (inputs and task outputs)."""
+        ...
+    def run_task(self, spec: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Validate and run one (already rendered) runnable task spec in this attempt; its outputs."""
+        ...
+    def mail_defaults(self) -> dict[str, Any]:
+        """The instance's SMTP settings: host, port, username, password, strategy, from."""
+        ...
+    def seal(self, text: str) -> str:
+        """`text` encrypted with the instance key (shown masked everywhere)."""
         ...
 
 
@@ -648,5 +718,41 @@ class PollingTrigger(Trigger):
         raise NotImplementedError(f"{self.type} does not implement evaluate()")
 
 
-__all__ += ["ExecutableMixin", "PollResult", "PollingTrigger", "PollingTriggerProperties", "SlotKind", "SlotShape",
-            "TaskFailed", "TriggerContext", "is_truthy"]
+# Network: every plugin connection goes through the egress policy (apps/plugins/egress.py)
+
+
+def http_call(**kwargs: Any) -> HttpCall:
+    """Describe an HTTP request for `http_send` (fields of `apps.plugins.nethttp.HttpCall`)."""
+    from apps.plugins.nethttp import HttpCall as HttpCall
+
+    return HttpCall(**kwargs)
+
+
+def http_send(call: HttpCall) -> AbstractContextManager[tuple[httpx.Response, str]]:
+    """Send `call` through the egress policy (checked and pinned at every redirect hop).
+
+    A context manager yielding the unread httpx response and the final URL.
+    """
+    from apps.plugins.nethttp import send
+
+    return send(call)
+
+
+__all__ += [
+    "EgressDenied",
+    "ExecutableMixin",
+    "PollResult",
+    "PollingTrigger",
+    "PollingTriggerProperties",
+    "SlotKind",
+    "SlotShape",
+    "Target",
+    "TaskFailed",
+    "TriggerContext",
+    "egress_check_host",
+    "egress_resolve",
+    "http_call",
+    "http_send",
+    "ion",
+    "is_truthy",
+]

@@ -28,6 +28,7 @@ urlpatterns = [
     re_path(rf"^executions/{EX}/resume/validate$", dispatch.resume_validate()),
     re_path(rf"^executions/{EX}/file/metas$", views.ExecutionFileMetas.as_view()),
     re_path(rf"^executions/{EX}/eval/(?P<task_run_id>{SEG})$", dispatch.eval_or_validate()),
+    re_path(rf"^executions/{EX}/file/preview$", views.ExecutionFilePreview.as_view()),
     re_path(rf"^executions/{NS}/{FLOW}/validate$", views.ValidateInputs.as_view()),
     re_path(rf"^executions/{NS}/{FLOW}$", views.CreateExecution.as_view(), name="api-execution-create"),
     re_path(rf"^executions/{EX}$", views.ExecutionDetail.as_view(), name="api-execution"),
