@@ -128,6 +128,17 @@ class HostOperations:
                 "taskRuns": [{"taskId": r["task_id"], "state": r["state"], "startDate": r["start_date"],
                               "endDate": r["end_date"]} for r in runs]}
 
+    def toggle_trigger(self, namespace: str | None, flow_id: str | None, trigger_id: str, enabled: bool) -> None:
+        """`trigger.Toggle`: turn a trigger of this flow (or, within reach, another) on or off."""
+        from apps.triggers import services as triggers
+
+        target_ns, target_flow = namespace or self.ctx.namespace, flow_id or self.ctx.flow_id
+        if (target_ns, target_flow) != (self.ctx.namespace, self.ctx.flow_id):
+            self._reach(target_ns, reach.Access.ACT, f"toggle trigger '{trigger_id}' of flow '{target_ns}.{target_flow}'",
+                        Action.WRITE)
+        if not triggers.toggle_from_flow(target_ns, target_flow, trigger_id, disabled=not enabled):
+            raise TaskFailed(f"Trigger '{trigger_id}' of flow '{target_ns}.{target_flow}' not found")
+
     # -- many executions -----------------------------------------------------------------------
 
     def count_executions(self, flows: Iterable[tuple[str, str]] | None, namespaces: Iterable[str] | None,

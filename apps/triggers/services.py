@@ -68,6 +68,23 @@ def set_disabled(user: Any, namespace: str, flow_id: str, trigger_id: str, disab
     return row
 
 
+def toggle_from_flow(namespace: str, flow_id: str, trigger_id: str, disabled: bool) -> bool:
+    """The `trigger.Toggle` task: the same change as `set_disabled`, made by a running flow (its
+    reach was checked by apps/executions/hostops.py). False when there is no such trigger."""
+    with transaction.atomic():
+        sync.reconcile_scope(namespace, flow_id)
+        row = TriggerState.objects.select_for_update().filter(
+            namespace=namespace, flow_id=flow_id, trigger_id=trigger_id).first()
+        if row is None:
+            return False
+        if row.disabled != disabled:
+            row.disabled = disabled
+            if not disabled and row.evaluate_at is None:
+                row.evaluate_at = row.next_date
+            _save(row, ["disabled", "evaluate_at"])
+    return True
+
+
 def set_disabled_many(user: Any, keys: Iterable[tuple[str, str, str]], disabled: bool) -> int:
     count = 0
     for namespace, flow_id, trigger_id in keys:
