@@ -307,7 +307,7 @@ def ended(what: Ended) -> None:
     if what.has_parent:
         subflow_ended(what.execution_id)
     release_queue(what.namespace, what.flow_id, what.flow_revision)
-    from apps.executions import flowtriggers
+    from apps.triggers import flowtriggers
 
     flowtriggers.on_execution_end(what.execution_id)
 

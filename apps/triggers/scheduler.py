@@ -31,9 +31,9 @@ from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from apps.engine.states import TERMINATED
-from apps.executions.conditions import ConditionContext, Subject, all_valid
 from apps.executions.models import Execution
 from apps.triggers import bulk, firing, polling, sync
+from apps.triggers.conditions import ConditionContext, Subject, all_valid
 from apps.triggers.models import TriggerSlot, TriggerState
 from apps.triggers.schedule import SCHEDULE_TYPES, Policy, Slots, decide, parse_date, slots_of
 

@@ -398,7 +398,7 @@ def test_bad_inputs_disabled_triggers_and_new_listeners(root: Any) -> None:
 ], ids=["duration-default", "duration-advance", "duration-advance-before", "sliding", "deadline", "deadline-passed",
         "daily-window", "daily-window-outside"])
 def test_time_windows(spec: dict[str, Any], now: str, start: str | None, end: str | None) -> None:
-    from apps.executions.flowtriggers import window_at
+    from apps.triggers.flowtriggers import window_at
 
     window = window_at(spec, datetime.fromisoformat(now))
     if start is None:
@@ -436,7 +436,7 @@ def test_inputs_that_do_not_validate_are_passed_as_rendered(root: Any) -> None:
 
 
 def test_non_terminal_transitions_reach_triggers_that_name_them(root: Any) -> None:
-    from apps.executions import flowtriggers
+    from apps.triggers import flowtriggers
 
     deploy(root, f"""\
         id: trigger-flow-listener-with-pause

@@ -138,7 +138,7 @@ def test_an_input_validator_that_takes_too_long_is_a_problem(short_limits: None)
 
 
 def test_a_regex_filter_of_a_flow_trigger_that_takes_too_long_is_a_condition_error(short_limits: None) -> None:
-    from apps.executions.conditions import ConditionContext, ConditionError, Subject, where_met
+    from apps.triggers.conditions import ConditionContext, ConditionError, Subject, where_met
 
     subject = Subject(namespace="acme", flow_id="a" * 39 + "-up", state="SUCCESS")
     where = {"id": "w", "filters": [{"field": "FLOW_ID", "type": "REGEX", "value": EVIL}]}

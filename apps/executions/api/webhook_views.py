@@ -20,8 +20,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.executions import webhooks
 from apps.executions.api.serializers import execution_json
+from apps.triggers import webhooks
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 MISS_WINDOW_SECONDS = 60

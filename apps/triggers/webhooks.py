@@ -19,13 +19,13 @@ from typing import Any
 from apps.core.errors import Conflict, NotFound
 from apps.engine.context import labels_map
 from apps.engine.expressions import render
-from apps.executions import conditions
-from apps.executions.conditions import ConditionContext, Subject
 from apps.executions.models import Execution
 from apps.flows import services as flow_services
 from apps.flows import validation
 from apps.flows.models import Flow
 from apps.plugins.registry import registry
+from apps.triggers import conditions
+from apps.triggers.conditions import ConditionContext, Subject
 
 log = logging.getLogger(__name__)
 

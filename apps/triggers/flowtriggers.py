@@ -34,8 +34,6 @@ from apps.core.errors import Conflict, NotFound, Unprocessable
 from apps.engine import context as engine_context
 from apps.engine.expressions import render, render_typed
 from apps.engine.states import TERMINATED, State
-from apps.executions import conditions
-from apps.executions.conditions import ConditionContext, ConditionError, Subject
 from apps.executions.models import Execution, KVEntry, TaskRun
 from apps.flows import services as flow_services
 from apps.flows import validation
@@ -43,6 +41,8 @@ from apps.flows.models import Flow
 from apps.namespaces import reach
 from apps.plugins.registry import registry
 from apps.plugins.sdk import parse_duration
+from apps.triggers import conditions
+from apps.triggers.conditions import ConditionContext, ConditionError, Subject
 
 log = logging.getLogger(__name__)
 
