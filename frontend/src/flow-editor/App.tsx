@@ -23,7 +23,7 @@ import { buildModel, type Path, taskForProblemPath } from "./model";
 import * as ops from "./ops";
 import { Palette } from "./Palette";
 import { PropertyForm } from "./PropertyForm";
-import { type Catalog, loadCatalog } from "./schema";
+import { type Catalog, emptySlots, loadCatalog } from "./schema";
 
 export interface EditorProps {
   mode: "create" | "edit";
@@ -58,6 +58,24 @@ function fill(template: string, ns: string, id: string): string {
   return template.replace("__NS__", encodeURIComponent(ns)).replace("__ID__", encodeURIComponent(id));
 }
 
+/**
+ * Blur the property-form field that has focus, so its pending value is written to the YAML (the
+ * form commits on blur), and return how to put the caret back in the field the form re-renders.
+ */
+function commitFocusedField(): () => void {
+  const active = document.activeElement;
+  if (!(active instanceof HTMLInputElement || active instanceof HTMLTextAreaElement || active instanceof HTMLSelectElement)) return () => {};
+  if (!active.closest(".fe-form")) return () => {};
+  const id = active.id;
+  active.blur();
+  // After React re-rendered the form with the committed value.
+  return () =>
+    requestAnimationFrame(() => {
+      const again = id ? document.getElementById(id) : null;
+      if (again instanceof HTMLElement && document.activeElement === document.body) again.focus();
+    });
+}
+
 function prefersDark(): boolean {
   const stored = localStorage.getItem("weir.editor.theme");
   if (stored) return stored === "dark";
@@ -66,6 +84,7 @@ function prefersDark(): boolean {
 
 export function App({ props, host }: { props: EditorProps; host: HTMLElement }) {
   const codeHost = useRef<HTMLDivElement>(null);
+  const visualRef = useRef<HTMLElement>(null);
   const viewRef = useRef<EditorView | null>(null);
   const rfRef = useRef<ReactFlowInstance | null>(null);
   const [text, setText] = useState(props.source);
@@ -219,12 +238,12 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
     (type: string, target: DropTarget) => {
       let newId = "";
       if (edit((src) => {
-        const r = ops.insertTask(src, target.slotPath, target.index, { type });
+        const r = ops.insertTask(src, target.slotPath, target.index, { type, props: emptySlots(catalog, type) });
         newId = r.id;
         return r.text;
       })) select([newId]);
     },
-    [edit, select],
+    [edit, select, catalog],
   );
 
   const addAfterSelection = useCallback(
@@ -252,6 +271,8 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
   );
 
   const deleteSelection = useCallback(() => {
+    // The deleted node held the focus: keep it on the canvas so Ctrl+Z undoes at once.
+    visualRef.current?.focus({ preventScroll: true });
     if (selected.size) {
       edit((src) => ops.deleteTasks(src, [...selected]));
       setSelected(new Set());
@@ -335,7 +356,10 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
     async (overwrite = false) => {
       const v = viewRef.current;
       if (!v || saving) return;
+      // A form field commits on blur: commit the one being typed in before reading the text.
+      const refocus = commitFocusedField();
       const source = v.state.doc.toString();
+      refocus();
       if (!source.trim()) {
         setBanner({ tone: "error", text: "Nothing to save: the flow is empty." });
         return;
@@ -397,9 +421,18 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
 
   useEffect(() => {
     const onKey = (ev: KeyboardEvent) => {
-      if ((ev.ctrlKey || ev.metaKey) && ev.key.toLowerCase() === "s" && !viewRef.current?.hasFocus) {
+      const mod = ev.ctrlKey || ev.metaKey;
+      const key = ev.key.toLowerCase();
+      if (mod && key === "s" && !viewRef.current?.hasFocus) {
         ev.preventDefault();
         saveRef.current();
+      } else if (mod && (key === "z" || key === "y") && (document.activeElement === document.body || document.activeElement === null)) {
+        // Focus fell out of the editor (a removed node had it): undo/redo still mean the flow.
+        const v = viewRef.current;
+        if (!v) return;
+        ev.preventDefault();
+        if (key === "y" || ev.shiftKey) redoCode(v);
+        else undoCode(v);
       }
     };
     const onUnload = (ev: BeforeUnloadEvent) => {
@@ -562,7 +595,7 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
             {errorCount ? `${errorCount} problem${errorCount > 1 ? "s" : ""}` : status.kind === "valid" ? "No problems" : ""}
           </div>
         </section>
-        <section className="fe-visual" aria-label="Flow canvas" hidden={view === "code"} tabIndex={-1} onKeyDown={onCanvasKey}>
+        <section className="fe-visual" aria-label="Flow canvas" hidden={view === "code"} tabIndex={-1} onKeyDown={onCanvasKey} ref={visualRef}>
           <Palette catalog={catalog} error={catalogError} onAdd={addAfterSelection} />
           <div className="fe-canvas-wrap">
             {notice ? (
