@@ -113,3 +113,58 @@ def test_the_toolbar_fits_narrow_windows(page: Any, asgi_server: Any, admin: Any
     for sel in (".we-save", ".fe-seg button:first-child", ".fe-seg button:last-child", ".we-status"):
         assert _fully_visible(page, sel), f"{sel} is clipped at {width}px"
 
+
+
+def _chain(flow_id: str, n: int) -> str:
+    lines = [f"id: {flow_id}", "namespace: acme.trust", "tasks:"]
+    for i in range(1, n + 1):
+        lines += [f"  - id: step{i}", "    type: io.kestra.plugin.core.log.Log", f"    message: step {i}"]
+    return "\n".join(lines) + "\n"
+
+
+def _on_screen(page: Any, task_id: str) -> dict[str, float]:
+    """The node's box and whether it lies inside the visible canvas."""
+    return dict(page.evaluate("""(id) => {
+      const pane = document.querySelector('.fe-canvas').getBoundingClientRect();
+      const side = document.querySelector('.fe-side');
+      const right = side ? side.getBoundingClientRect().left : pane.right;
+      const r = document.querySelector(`.react-flow__node[data-id='t:${id}']`).getBoundingClientRect();
+      return {width: r.width, inside: r.left >= pane.left && r.right <= right && r.top >= pane.top && r.bottom <= pane.bottom ? 1 : 0};
+    }""", task_id))
+
+
+def _settled(page: Any) -> None:
+    _ready(page)
+    page.wait_for_selector(".react-flow__node")
+    page.wait_for_timeout(600)
+
+
+def test_a_small_flow_opens_readable_and_whole(page: Any, asgi_server: Any, admin: Any, artifacts: Path) -> None:
+    page.set_viewport_size({"width": 1024, "height": 768})
+    _open(page, asgi_server.url, admin, _chain("six", 6))
+    _settled(page)
+    page.screenshot(path=str(artifacts / "six.png"))
+    for i in range(1, 7):
+        box = _on_screen(page, f"step{i}")
+        assert box["inside"], f"step{i} is outside the canvas"
+        assert box["width"] >= 0.6 * 220, f"step{i} is drawn {box['width']:.0f}px wide: unreadable"
+
+
+def test_a_long_flow_wraps_and_opens_on_its_first_tasks(page: Any, asgi_server: Any, admin: Any,
+                                                          artifacts: Path) -> None:
+    _open(page, asgi_server.url, admin, _chain("long", 150))
+    _settled(page)
+    page.screenshot(path=str(artifacts / "long.png"))
+    first = _on_screen(page, "step1")
+    assert first["inside"] and first["width"] >= 0.6 * 220, first
+    extent = page.evaluate("""() => {
+      const pos = document.querySelector('[data-island=flow-editor]').flowState.positions;
+      let w = 0, h = 0;
+      for (const [id, b] of Object.entries(pos)) { w = Math.max(w, b.x + b.w); h = Math.max(h, b.y + b.h); }
+      return {w, h};
+    }""")
+    assert extent["h"] < 4 * extent["w"], f"a thin strip: {extent}"
+    # "Fit" shows the whole flow.
+    page.locator(".fe-visual").press("f")
+    page.wait_for_timeout(500)
+    assert _on_screen(page, "step150")["inside"] and _on_screen(page, "step1")["inside"]

@@ -14,10 +14,10 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { isMap } from "yaml";
 
 import { ApiError, api, isAbort } from "../lib/api";
-import { Canvas, type DropTarget, FIT } from "./Canvas";
+import { Canvas, type DropTarget, fitOptions } from "./Canvas";
 import { applyText, createCodeView, type Problem, redoCode, revealId, showProblems, undoCode } from "./code";
 import { ConflictPanel, type Conflict } from "./Conflict";
-import { buildPicture } from "./graph";
+import { bigGroups, buildPicture, taskNodeId } from "./graph";
 import { type Box, cachedLayout, layout } from "./layout";
 import { buildModel, type Path, taskForProblemPath } from "./model";
 import * as ops from "./ops";
@@ -97,7 +97,7 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
   const [status, setStatus] = useState<Status>({ kind: "pending", text: "Checking…" });
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [selectedEdges, setSelectedEdges] = useState<string[]>([]);
-  const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(new Set());
+  const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(() => bigGroups(buildModel(props.source)));
   const [positions, setPositions] = useState<Record<string, Box> | null>(null);
   const [view, setView] = useState<View>((localStorage.getItem("weir.editor.view") as View | null) ?? "split");
   const [dark, setDark] = useState(prefersDark);
@@ -344,7 +344,11 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
     else if (mod && key === "d") duplicate();
     else if (mod && key === "a") setSelected(new Set(model.tasks.map((t) => t.id)));
     else if (e.key === "Escape") setSelected(new Set());
-    else if (key === "f" && !mod) void rfRef.current?.fitView({ ...FIT, duration: 200 });
+    else if (key === "f" && !mod) {
+      // Fit the selection when there is one, else the whole flow.
+      const nodes = selected.size ? [...selected].map((id) => ({ id: taskNodeId(id) })) : undefined;
+      void rfRef.current?.fitView({ ...fitOptions(nodes), duration: 200 });
+    }
     else return;
     e.preventDefault();
   };

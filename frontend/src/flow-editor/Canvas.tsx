@@ -21,8 +21,18 @@ export interface DropTarget {
   index: number;
 }
 
-/** Fit leaving room for the properties panel that overlays the canvas's right side. */
-export const FIT: FitViewOptions = { padding: { top: "24px", bottom: "24px", left: "24px", right: "300px" }, maxZoom: 1 };
+/** Below this zoom a task's label is unreadable: a flow that would need it opens on its first tasks. */
+export const READABLE_ZOOM = 0.6;
+
+/**
+ * Fit options leaving room for the properties panel when it is open (it overlays the canvas's
+ * right side); `nodes` restricts the fit to those nodes (the selection).
+ */
+export function fitOptions(nodes?: { id: string }[]): FitViewOptions {
+  const side = document.querySelector(".fe-canvas-wrap > .fe-side");
+  const right = side ? side.getBoundingClientRect().width + 24 : 24;
+  return { padding: { top: "24px", bottom: "24px", left: "24px", right: `${right}px` }, maxZoom: 1, nodes };
+}
 
 export const PALETTE_MIME = "application/x-weir-task-type";
 
@@ -157,9 +167,21 @@ export function Canvas(props: Props) {
   useEffect(() => {
     if (!positions || fitted.current || !rf.current) return;
     fitted.current = true;
-    // A big flow opens on its first tasks at a readable zoom, not as a whole-graph thumbnail.
-    const first = picture.boxes.length > 60 ? picture.boxes.filter((b) => !b.parent).slice(0, 8).map((b) => ({ id: b.id })) : undefined;
-    requestAnimationFrame(() => void rf.current?.fitView({ ...FIT, nodes: first }));
+    // A flow that fits at a readable zoom opens whole; a bigger one opens on its first tasks
+    // (top left) at a readable zoom, not as a whole-graph thumbnail. "Fit" still shows it all.
+    const top = picture.boxes.filter((b) => !b.parent).map((b) => positions[b.id]).filter((p) => !!p);
+    const minX = Math.min(...top.map((p) => p.x));
+    const minY = Math.min(...top.map((p) => p.y));
+    const w = Math.max(...top.map((p) => p.x + p.w)) - minX;
+    const h = Math.max(...top.map((p) => p.y + p.h)) - minY;
+    const el = wrapper.current;
+    const availW = (el?.clientWidth ?? 800) - 48;
+    const availH = (el?.clientHeight ?? 600) - 48;
+    const whole = Math.min(availW / Math.max(w, 1), availH / Math.max(h, 1), 1);
+    requestAnimationFrame(() => {
+      if (!top.length || whole >= READABLE_ZOOM) void rf.current?.fitView(fitOptions());
+      else void rf.current?.setViewport({ x: 24 - minX * READABLE_ZOOM, y: 24 - minY * READABLE_ZOOM, zoom: READABLE_ZOOM });
+    });
   }, [positions, nodes, picture.boxes]);
 
   useEffect(() => {
