@@ -76,10 +76,9 @@ function commitFocusedField(): () => void {
     });
 }
 
-function prefersDark(): boolean {
-  const stored = localStorage.getItem("weir.editor.theme");
-  if (stored) return stored === "dark";
-  return window.matchMedia?.("(prefers-color-scheme: dark)").matches ?? false;
+/** The site theme (static/js/theme.js puts it on <html data-theme>). */
+function siteIsDark(): boolean {
+  return document.documentElement.dataset.theme === "dark";
 }
 
 export function App({ props, host }: { props: EditorProps; host: HTMLElement }) {
@@ -100,7 +99,12 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
   const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(() => bigGroups(buildModel(props.source)));
   const [positions, setPositions] = useState<Record<string, Box> | null>(null);
   const [view, setView] = useState<View>((localStorage.getItem("weir.editor.view") as View | null) ?? "split");
-  const [dark, setDark] = useState(prefersDark);
+  const [dark, setDark] = useState(siteIsDark);
+  useEffect(() => {
+    const follow = () => setDark(siteIsDark());
+    window.addEventListener("weir:theme", follow);
+    return () => window.removeEventListener("weir:theme", follow);
+  }, []);
   const [notice, setNotice] = useState<{ tone: "error" | "info"; text: string } | null>(null);
   const [banner, setBanner] = useState<{ tone: "error" | "warn" | "success"; text: string } | null>(null);
   const [conflict, setConflict] = useState<Conflict | null>(null);
@@ -457,7 +461,6 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
     document.title = `${dirty ? "● " : ""}${ident.id ?? "New flow"} · Edit · Weir`;
   }, [dirty, ident.id]);
   useEffect(() => localStorage.setItem("weir.editor.view", view), [view]);
-  useEffect(() => localStorage.setItem("weir.editor.theme", dark ? "dark" : "light"), [dark]);
 
   // --- selection side panel -----------------------------------------------------------------
   const single = selected.size === 1 ? model.byId.get([...selected][0]) : undefined;
@@ -551,9 +554,6 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
             />
             DAG
           </label>
-          <button type="button" className="fe-btn" aria-label="Toggle dark mode" title="Dark mode" aria-pressed={dark} onClick={() => setDark((d) => !d)}>
-            ◐
-          </button>
         </div>
         <div className="fe-bar-right">
           <span className="we-status" data-kind={status.kind} role="status" aria-live="polite">
