@@ -18,7 +18,7 @@ import { Canvas, type DropTarget, fitOptions } from "./Canvas";
 import { applyText, createCodeView, type Problem, redoCode, revealId, showProblems, undoCode } from "./code";
 import { ConflictPanel, type Conflict } from "./Conflict";
 import { bigGroups, buildPicture, taskNodeId } from "./graph";
-import { type Box, cachedLayout, layout } from "./layout";
+import { type Box, cachedLayout, layout, type Routes } from "./layout";
 import { buildModel, type Path, taskForProblemPath } from "./model";
 import * as ops from "./ops";
 import { Palette } from "./Palette";
@@ -98,6 +98,7 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
   const [selectedEdges, setSelectedEdges] = useState<string[]>([]);
   const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(() => bigGroups(buildModel(props.source)));
   const [positions, setPositions] = useState<Record<string, Box> | null>(null);
+  const [routes, setRoutes] = useState<Routes>({});
   const [view, setView] = useState<View>((localStorage.getItem("weir.editor.view") as View | null) ?? "split");
   const [dark, setDark] = useState(siteIsDark);
   useEffect(() => {
@@ -166,15 +167,17 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
     layoutKey.current = key;
     const hit = cachedLayout(key);
     if (hit) {
-      setPositions(hit);
+      setPositions(hit.positions);
+      setRoutes(hit.routes);
       host.dataset.layout = "ready";
       return;
     }
     host.dataset.layout = "pending";
     layout(key, picture.elk).then(
-      (pos) => {
+      (laid) => {
         if (layoutKey.current !== key) return;
-        setPositions(pos);
+        setPositions(laid.positions);
+        setRoutes(laid.routes);
         host.dataset.layout = "ready";
       },
       (err: unknown) => setNotice({ tone: "error", text: `Layout failed: ${String(err)}` }),
@@ -349,8 +352,8 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
     else if (mod && key === "a") setSelected(new Set(model.tasks.map((t) => t.id)));
     else if (e.key === "Escape") setSelected(new Set());
     else if (key === "f" && !mod) {
-      // Fit the selection when there is one, else the whole flow.
-      const nodes = selected.size ? [...selected].map((id) => ({ id: taskNodeId(id) })) : undefined;
+      // F fits the whole flow; Shift+F zooms to the selection.
+      const nodes = e.shiftKey && selected.size ? [...selected].map((id) => ({ id: taskNodeId(id) })) : undefined;
       void rfRef.current?.fitView({ ...fitOptions(nodes), duration: 200 });
     }
     else return;
@@ -615,6 +618,7 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
               <Canvas
                 picture={picture}
                 positions={positions}
+                routes={routes}
                 dark={dark}
                 actions={actions}
                 selected={selected}

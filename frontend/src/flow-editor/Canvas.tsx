@@ -11,7 +11,8 @@ import {
 } from "@xyflow/react";
 import { type DragEvent, useCallback, useEffect, useMemo, useRef, useState } from "react";
 
-import type { Box as LayoutBox } from "./layout";
+import { edgeTypes } from "./edges";
+import type { Box as LayoutBox, Routes } from "./layout";
 import type { BoxData, Link, Picture } from "./graph";
 import type { Path } from "./model";
 import { ActionsContext, type CanvasActions, nodeTypes } from "./nodes";
@@ -39,6 +40,8 @@ export const PALETTE_MIME = "application/x-weir-task-type";
 interface Props {
   picture: Picture;
   positions: Record<string, LayoutBox> | null;
+  /** ELK's edge routes for `positions` (edges missing here are drawn handle to handle). */
+  routes: Routes;
   dark: boolean;
   actions: CanvasActions;
   selected: ReadonlySet<string>;
@@ -138,19 +141,19 @@ function toNodes(picture: Picture, positions: Record<string, LayoutBox> | null, 
   });
 }
 
-function toEdges(links: Link[], selectedEdges: ReadonlySet<string>): Edge[] {
+function toEdges(links: Link[], selectedEdges: ReadonlySet<string>, routes: Routes): Edge[] {
   return links.map((l) => ({
     id: l.id,
     source: l.source,
     target: l.target,
-    type: "smoothstep",
+    type: routes[l.id] ? "routed" : "smoothstep",
     selectable: l.dep,
     deletable: l.dep,
     selected: selectedEdges.has(l.id),
     className: l.dep ? "fe-edge fe-edge--dep" : "fe-edge",
     markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16 },
     ariaLabel: l.dep ? `${l.target.slice(2)} depends on ${l.source.slice(2)}` : `${l.source.slice(2)} then ${l.target.slice(2)}`,
-    data: { slotPath: l.slotPath, index: l.index },
+    data: { slotPath: l.slotPath, index: l.index, points: routes[l.id] },
   }));
 }
 
@@ -190,7 +193,7 @@ export function Canvas(props: Props) {
     setNodes(next);
   }, [picture, positions, props.selected]);
 
-  const edges = useMemo(() => toEdges(picture.links, selectedEdges), [picture.links, selectedEdges]);
+  const edges = useMemo(() => toEdges(picture.links, selectedEdges, props.routes), [picture.links, selectedEdges, props.routes]);
   const byId = useMemo(() => new Map(picture.boxes.map((b) => [b.id, b])), [picture.boxes]);
 
   const onNodesChange = useCallback((changes: NodeChange[]) => {
@@ -269,6 +272,7 @@ export function Canvas(props: Props) {
           nodes={nodes}
           edges={edges}
           nodeTypes={nodeTypes}
+          edgeTypes={edgeTypes}
           onNodesChange={onNodesChange}
           onEdgeClick={(_e, edge) => setSelectedEdges(new Set([edge.id]))}
           onConnect={onConnect}

@@ -160,6 +160,8 @@ const ROOT_OPTIONS: Record<string, string> = {
   "elk.layered.spacing.nodeNodeBetweenLayers": "36",
   "elk.spacing.componentComponent": "36",
   "elk.edgeRouting": "ORTHOGONAL",
+  // Edge routes in root coordinates: the canvas draws them as laid out, around boxes.
+  "elk.json.edgeCoords": "ROOT",
   "elk.layered.crossingMinimization.forceNodeModelOrder": "true",
 };
 
