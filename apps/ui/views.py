@@ -97,6 +97,8 @@ def _editor_props(*, mode: str, source: str, namespace: str | None = None, flow_
             "flowPage": reverse("ui:flow", args=["__NS__", "__ID__"]),
             "editPage": reverse("ui:flow_edit", args=["__NS__", "__ID__"]),
             "revisionsPage": reverse("ui:flow_revisions", args=["__NS__", "__ID__"]),
+            "executePage": reverse("ui:flow_execute", args=["__NS__", "__ID__"]),
+            "flowsPage": reverse("ui:flows"),
         },
     }
 

@@ -235,3 +235,60 @@ def test_dag_edges_go_around_tasks_and_groups(page: Any, asgi_server: Any, admin
     page.screenshot(path=str(artifacts / "edges.png"))
     assert page.locator(".fe-edge--dep").count() == 5
     assert page.evaluate(EDGE_HITS) == []
+
+
+def test_after_the_first_save_the_page_is_the_flows_edit_page(page: Any, asgi_server: Any) -> None:
+    page.goto(f"{asgi_server.url}/flows/new/?namespace=acme.trust")
+    _ready(page)
+    _set_text(page, SMALL.replace("id: small", "id: born"))
+    page.wait_for_function("() => document.querySelector('.we-status')?.dataset.kind === 'valid'", timeout=15_000)
+    assert page.locator(".we-execute").count() == 0  # nothing saved to run yet
+    page.locator(".we-save").click()
+    page.wait_for_url(f"{asgi_server.url}/flows/acme.trust/born/edit/")
+    crumbs = page.locator("nav.breadcrumbs")
+    page.wait_for_function("() => !document.querySelector('nav.breadcrumbs').textContent.includes('New flow')")
+    assert crumbs.locator("a", has_text="born").get_attribute("href") == "/flows/acme.trust/born/"
+    assert crumbs.locator("[aria-current=page]").inner_text() == "Edit"
+    # Execute runs the saved revision: offered once saved, held back while there are edits.
+    assert page.locator("a.we-execute").get_attribute("href") == "/flows/acme.trust/born/execute/"
+    _select(page, "first")
+    field = page.locator(".fe-form [data-field='message'] input").first
+    field.fill("changed")
+    field.press("Tab")
+    page.wait_for_selector("button.we-execute[disabled]")
+
+
+def test_form_palette_and_problems_tell_the_truth(page: Any, asgi_server: Any, admin: Any) -> None:
+    _open(page, asgi_server.url, admin)
+    assert "Kestra rejects" in (page.locator(".fe-root-dag").get_attribute("title") or "")
+    # The palette says when nothing matches and what there is instead.
+    page.fill(".fe-search", "python")
+    assert "No task type matches “python”" in page.locator(".fe-nomatch").inner_text()
+    page.fill(".fe-search", "")
+    # An optional object's required keys do not look required.
+    _select(page, "second")
+    assert page.locator(".fe-form [data-field='workerGroup.key'] .fe-required").count() == 0
+    # A refused rename does not stay in the form.
+    id_field = page.locator("#fe-field-id")
+    id_field.fill("first")
+    id_field.press("Tab")
+    page.wait_for_selector(".fe-notice--error")
+    assert id_field.input_value() == "second"
+    assert yaml.safe_load(_text(page))["tasks"][1]["id"] == "second"
+    # The problems footer lists the problems; a click puts the cursor on the line.
+    _set_text(page, SMALL.replace("    message: three\n", "    message: three\n    level: LOUD\n"))
+    page.wait_for_selector(".fe-problems-toggle", timeout=15_000)
+    page.locator(".fe-problems-toggle").click()
+    item = page.locator(".fe-problem").first
+    assert "level" in item.inner_text()
+    item.click()
+    line = page.evaluate("""() => { const v = document.querySelector('[data-island=flow-editor]').editorView;
+      return v.state.doc.lineAt(v.state.selection.main.head).number; }""")
+    assert line == 13
+
+
+def test_the_empty_flow_list_offers_the_visual_designer(page: Any, asgi_server: Any) -> None:
+    page.goto(f"{asgi_server.url}/")
+    page.get_by_role("link", name="Open the visual designer").click()
+    _ready(page)
+    assert page.locator(".fe-root").get_attribute("data-view") == "canvas"

@@ -37,7 +37,7 @@ def _background(page: Any) -> str:
 
 def test_the_theme_switch_is_site_wide_and_remembered(page: Any, asgi_server: Any, artifacts: Path) -> None:
     page.emulate_media(color_scheme="light")
-    page.goto(f"{asgi_server.url}/flows/")
+    page.goto(f"{asgi_server.url}/")
     light = _background(page)
     page.locator("[data-theme-toggle]").click()
     page.wait_for_function("() => document.documentElement.dataset.theme === 'dark'")
@@ -57,6 +57,6 @@ def test_the_theme_switch_is_site_wide_and_remembered(page: Any, asgi_server: An
 def test_the_theme_defaults_to_the_system_choice(page: Any, asgi_server: Any) -> None:
     page.emulate_media(color_scheme="dark")
     page.evaluate("() => localStorage.removeItem('weir.theme')")
-    page.goto(f"{asgi_server.url}/flows/")
+    page.goto(f"{asgi_server.url}/")
     assert page.evaluate("() => document.documentElement.dataset.theme") == "dark"
     assert page.locator("[data-theme-toggle]").get_attribute("aria-pressed") == "true"

@@ -15,13 +15,14 @@ import { isMap } from "yaml";
 
 import { ApiError, api, isAbort } from "../lib/api";
 import { Canvas, type DropTarget, fitOptions } from "./Canvas";
-import { applyText, createCodeView, type Problem, redoCode, revealId, showProblems, undoCode } from "./code";
+import { applyText, createCodeView, jumpTo, type Problem, redoCode, revealId, showProblems, undoCode } from "./code";
 import { ConflictPanel, type Conflict } from "./Conflict";
 import { bigGroups, buildPicture, taskNodeId } from "./graph";
 import { type Box, cachedLayout, layout, type Routes } from "./layout";
 import { buildModel, type Path, taskForProblemPath } from "./model";
 import * as ops from "./ops";
 import { Palette } from "./Palette";
+import { ProblemList } from "./ProblemList";
 import { PropertyForm } from "./PropertyForm";
 import { type Catalog, emptySlots, loadCatalog } from "./schema";
 
@@ -31,7 +32,15 @@ export interface EditorProps {
   id: string | null;
   revision: number | null;
   source: string;
-  urls: { api: string; schema: string; flowPage: string; editPage: string; revisionsPage?: string };
+  urls: {
+    api: string;
+    schema: string;
+    flowPage: string;
+    editPage: string;
+    revisionsPage?: string;
+    executePage?: string;
+    flowsPage?: string;
+  };
 }
 
 interface ValidationResult {
@@ -76,6 +85,29 @@ function commitFocusedField(): () => void {
     });
 }
 
+/** `?view=canvas|code|split` (the flow list's "visual designer" link), else the last one used. */
+function initialView(): View {
+  const asked = new URLSearchParams(window.location.search).get("view");
+  if (asked === "canvas" || asked === "code" || asked === "split") return asked;
+  return (localStorage.getItem("weir.editor.view") as View | null) ?? "split";
+}
+
+/** After the first save the page is the flow's edit page: the breadcrumb says so. */
+function showBreadcrumb(urls: EditorProps["urls"], ns: string, id: string): void {
+  const nav = document.querySelector("nav.breadcrumbs");
+  if (!nav) return;
+  const link = (href: string, text: string) => Object.assign(document.createElement("a"), { href, textContent: text });
+  const sep = () => Object.assign(document.createElement("span"), { textContent: "/", ariaHidden: "true" });
+  const here = Object.assign(document.createElement("span"), { textContent: "Edit" });
+  here.setAttribute("aria-current", "page");
+  nav.replaceChildren(
+    link(urls.flowsPage ?? "/", "Flows"), sep(),
+    link(`${urls.flowsPage ?? "/"}?namespace=${encodeURIComponent(ns)}`, ns), sep(),
+    link(fill(urls.flowPage, ns, id), id), sep(),
+    here,
+  );
+}
+
 /** The site theme (static/js/theme.js puts it on <html data-theme>). */
 function siteIsDark(): boolean {
   return document.documentElement.dataset.theme === "dark";
@@ -99,7 +131,7 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
   const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(() => bigGroups(buildModel(props.source)));
   const [positions, setPositions] = useState<Record<string, Box> | null>(null);
   const [routes, setRoutes] = useState<Routes>({});
-  const [view, setView] = useState<View>((localStorage.getItem("weir.editor.view") as View | null) ?? "split");
+  const [view, setView] = useState<View>(initialView);
   const [dark, setDark] = useState(siteIsDark);
   useEffect(() => {
     const follow = () => setDark(siteIsDark());
@@ -393,7 +425,10 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
         setConflict(null);
         setBanner(null);
         const editUrl = fill(props.urls.editPage, result.namespace, result.id);
-        if (window.location.pathname !== editUrl) window.history.replaceState(null, "", editUrl);
+        if (window.location.pathname !== editUrl) {
+          window.history.replaceState(null, "", editUrl);
+          showBreadcrumb(props.urls, result.namespace, result.id);
+        }
         setStatus({ kind: "saved", text: unchanged ? "No changes to save" : `Saved · revision ${result.revision}` });
       } catch (err) {
         if (err instanceof ApiError && err.status === 409 && ident.mode === "edit" && ident.namespace && ident.id) {
@@ -480,8 +515,10 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
     [edit, single],
   );
   const onRename = useCallback(
-    (id: string) => {
-      if (single && edit((src) => ops.renameTask(src, single.id, id))) select([id]);
+    (id: string): boolean => {
+      if (!single || !edit((src) => ops.renameTask(src, single.id, id))) return false;
+      select([id]);
+      return true;
     },
     [edit, single, select],
   );
@@ -491,7 +528,6 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
     setSelectedEdges(edges);
   }, []);
 
-  const errorCount = problems.filter((p) => p.severity === "error").length;
 
   return (
     <div className={`fe-root${dark ? " fe-dark" : ""}`} data-view={view}>
@@ -547,7 +583,10 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
               </option>
             ))}
           </select>
-          <label className="fe-root-dag" title="Run the flow's top-level tasks as a DAG: draw edges between tasks to set dependsOn">
+          <label
+            className="fe-root-dag"
+            title="Run the flow's top-level tasks as a DAG: draw edges between tasks to set dependsOn. Top-level dependsOn is a Weir extension: Kestra rejects it (use a Dag task to stay portable)."
+          >
             <input
               type="checkbox"
               aria-label="Run the top-level tasks as a DAG"
@@ -577,6 +616,17 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
           <button type="button" className="btn btn-primary btn-sm we-save" title="Save (Ctrl+S)" disabled={saving} onClick={() => void save()}>
             {saving ? "Saving…" : "Save"}
           </button>
+          {ident.mode === "edit" && ident.namespace && ident.id && props.urls.executePage ? (
+            dirty ? (
+              <button type="button" className="btn btn-sm we-execute" disabled title="Save the flow first: an execution runs the saved revision">
+                Execute
+              </button>
+            ) : (
+              <a className="btn btn-sm we-execute" href={fill(props.urls.executePage, ident.namespace, ident.id)} title="Run the saved revision">
+                Execute
+              </a>
+            )
+          ) : null}
         </div>
       </div>
       {banner ? (
@@ -598,9 +648,7 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
       <div className="fe-main">
         <section className="fe-code" aria-label="Flow YAML" hidden={view === "canvas"}>
           <div className="fe-code-host" ref={codeHost} />
-          <div className="fe-problems" aria-label="Problems">
-            {errorCount ? `${errorCount} problem${errorCount > 1 ? "s" : ""}` : status.kind === "valid" ? "No problems" : ""}
-          </div>
+          <ProblemList problems={problems} valid={status.kind === "valid"} onJump={(p) => viewRef.current && jumpTo(viewRef.current, p)} />
         </section>
         <section className="fe-visual" aria-label="Flow canvas" hidden={view === "code"} tabIndex={-1} onKeyDown={onCanvasKey} ref={visualRef}>
           <Palette catalog={catalog} error={catalogError} onAdd={addAfterSelection} />
