@@ -14,7 +14,7 @@ import yaml
 
 from apps.flows import services
 
-from .test_editor_canvas import _drag_type, _node, _ready, _select, _set_text, _text, _wait_tasks
+from .test_editor_canvas import _drag_type, _ready, _select, _set_text, _text, _wait_tasks
 
 pytestmark = [pytest.mark.browser]
 
