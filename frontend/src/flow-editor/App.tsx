@@ -17,6 +17,7 @@ import { ApiError, api, isAbort } from "../lib/api";
 import { Canvas, type DropTarget, fitOptions } from "./Canvas";
 import { applyText, createCodeView, jumpTo, type Problem, redoCode, revealId, showProblems, undoCode } from "./code";
 import { ConflictPanel, type Conflict } from "./Conflict";
+import { structuredLayout } from "./flowlayout";
 import { bigGroups, buildPicture, taskNodeId } from "./graph";
 import { type Box, cachedLayout, layout, type Routes } from "./layout";
 import { buildModel, type Path, taskForProblemPath } from "./model";
@@ -197,7 +198,8 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
   useEffect(() => {
     const key = picture.key;
     layoutKey.current = key;
-    const hit = cachedLayout(key);
+    // A flow without dependsOn edges is laid out from its structure at once; DAGs go to ELK.
+    const hit = structuredLayout(picture) ?? cachedLayout(key);
     if (hit) {
       setPositions(hit.positions);
       setRoutes(hit.routes);
