@@ -74,6 +74,8 @@ function LogsPane({ store, downloadUrl, viewerRef }: {
 
 function OutputsPane({ runs, outputs, terminated }: { runs: TaskRun[]; outputs: Record<string, unknown> | null; terminated: boolean }) {
   const withOutputs = treeOrder(runs).filter(({ run }) => run.outputs && Object.keys(run.outputs).length);
+  // The Value column (a loop iteration's value) only when some row has one.
+  const values = withOutputs.some(({ run }) => run.value !== null && run.value !== undefined);
   return (
     <div className="ex-outputs">
       <h3>Flow outputs</h3>
@@ -81,12 +83,12 @@ function OutputsPane({ runs, outputs, terminated }: { runs: TaskRun[]; outputs: 
       <h3>Task outputs</h3>
       {withOutputs.length ? (
         <table className="table ex-task-outputs">
-          <thead><tr><th scope="col">Task</th><th scope="col">Value</th><th scope="col">State</th><th scope="col">Outputs</th></tr></thead>
+          <thead><tr><th scope="col">Task</th>{values && <th scope="col">Value</th>}<th scope="col">State</th><th scope="col">Outputs</th></tr></thead>
           <tbody>
             {withOutputs.map(({ run, depth }) => (
               <tr key={run.id} data-task-run={run.id}>
                 <td style={{ paddingLeft: `${12 + depth * 14}px` }}><span className="task-id">{run.taskId}</span></td>
-                <td>{run.value !== null && <code>{run.value}</code>}</td>
+                {values && <td>{run.value !== null && <code>{run.value}</code>}</td>}
                 <td><span className={`state state-${tone(run.state.current)}`}>{run.state.current}</span></td>
                 <td><Json value={run.outputs} /></td>
               </tr>
@@ -164,7 +166,7 @@ export function ExecutionApp({ store, props, actionsSlot, stateChip, graphUrl }:
           ))}
         </div>
         <span className={`ex-conn ex-conn--${conn.status}`} role="status" data-status={conn.status} title={conn.detail ?? ""}>
-          {conn.status === "open" ? "Live" : conn.status === "refused" ? (conn.detail ?? "Refused") : conn.status === "closed" ? "Closed" : "Reconnecting…"}
+          {conn.status === "open" ? "Live" : conn.status === "refused" ? (conn.detail ?? "Refused") : conn.status === "closed" ? "Closed" : conn.status === "connecting" ? "Connecting…" : "Reconnecting…"}
         </span>
       </div>
       <Panel id="topology" active={tab}>
