@@ -129,7 +129,9 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
   const [status, setStatus] = useState<Status>({ kind: "pending", text: "Checking…" });
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [selectedEdges, setSelectedEdges] = useState<string[]>([]);
-  const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(() => bigGroups(buildModel(props.source)));
+  // The opening text is parsed once, for the first model and the groups that start collapsed.
+  const [firstModel] = useState(() => buildModel(props.source));
+  const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(() => bigGroups(firstModel));
   const [positions, setPositions] = useState<Record<string, Box> | null>(null);
   const [routes, setRoutes] = useState<Routes>({});
   const [view, setView] = useState<View>(initialView);
@@ -172,12 +174,16 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
     };
   }, [host, props.source, props.urls.schema]);
 
+  // The palette's catalog (a large schema) loads once the canvas is drawn: it is not needed to
+  // see or edit the flow, and parsing it would only delay the first picture.
+  const [drawn, setDrawn] = useState(false);
   useEffect(() => {
+    if (!drawn) return;
     loadCatalog(props.urls.schema).then(setCatalog, (err: unknown) => setCatalogError(err instanceof Error ? err.message : String(err)));
-  }, [props.urls.schema]);
+  }, [props.urls.schema, drawn]);
 
   // --- model, picture, layout -----------------------------------------------------------------
-  const model = useMemo(() => buildModel(modelText), [modelText]);
+  const model = useMemo(() => (modelText === props.source ? firstModel : buildModel(modelText)), [modelText, props.source, firstModel]);
   const problemsByTask = useMemo(() => {
     const out = new Map<string, string[]>();
     for (const p of problems) {
@@ -204,6 +210,7 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
       setPositions(hit.positions);
       setRoutes(hit.routes);
       host.dataset.layout = "ready";
+      window.setTimeout(() => setDrawn(true), 0);
       return;
     }
     host.dataset.layout = "pending";
@@ -213,6 +220,7 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
         setPositions(laid.positions);
         setRoutes(laid.routes);
         host.dataset.layout = "ready";
+        window.setTimeout(() => setDrawn(true), 0);
       },
       (err: unknown) => setNotice({ tone: "error", text: `Layout failed: ${String(err)}` }),
     );
@@ -222,6 +230,8 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
   useEffect(() => {
     const abort = new AbortController();
     setStatus({ kind: "pending", text: "Checking…" });
+    // The first check waits for the first picture (it competes for the CPU on a busy machine).
+    if (!drawn && text === props.source) return () => abort.abort();
     const timer = window.setTimeout(async () => {
       if (!text.trim()) {
         setProblems([]);
@@ -252,7 +262,7 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
       abort.abort();
       window.clearTimeout(timer);
     };
-  }, [text, props.urls.api]);
+  }, [text, props.urls.api, props.source, drawn]);
 
   useEffect(() => {
     if (viewRef.current) showProblems(viewRef.current, problems);
