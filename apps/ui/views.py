@@ -228,7 +228,10 @@ def flow_revisions(request: HttpRequest, namespace: str, flow_id: str) -> HttpRe
     right = _revision_number(request.GET.get("right", ""), flow.revision, numbers)
     previous = max((n for n in numbers if n < right), default=right)
     left = _revision_number(request.GET.get("left", ""), previous, numbers)
+    rows = _side_by_side(by_number[left].source, by_number[right].source)
+    # The page opens at the first changed row (links carry `#first-change`).
+    first_change = next((i for i, row in enumerate(rows) if row["kind"] != "same"), -1)
     return render(request, "ui/flow_revisions.html", {
         "flow": flow, "revisions": revisions, "left": by_number[left], "right": by_number[right],
-        "rows": _side_by_side(by_number[left].source, by_number[right].source), "can_edit": can_edit,
+        "rows": rows, "first_change": first_change, "can_edit": can_edit,
     })

@@ -292,3 +292,16 @@ def test_the_empty_flow_list_offers_the_visual_designer(page: Any, asgi_server: 
     page.get_by_role("link", name="Open the visual designer").click()
     _ready(page)
     assert page.locator(".fe-root").get_attribute("data-view") == "canvas"
+
+
+def test_the_revision_diff_opens_at_the_first_change(page: Any, asgi_server: Any, admin: Any) -> None:
+    source = _chain("history", 30)
+    services.create_flow(admin, source)
+    services.update_flow(admin, "acme.trust", "history", source.replace("message: step 29", "message: step 29 changed"))
+    page.goto(f"{asgi_server.url}/flows/acme.trust/history/edit/")
+    _ready(page)
+    page.locator("a", has_text="Revisions").click()
+    page.wait_for_selector("#first-change")
+    assert "step 29" in page.locator("#first-change").inner_text()
+    top = page.evaluate("() => document.getElementById('first-change').getBoundingClientRect().top")
+    assert 0 <= top < page.viewport_size["height"], top

@@ -616,7 +616,7 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
           {ident.mode === "edit" && ident.namespace && ident.id ? (
             <>
               {props.urls.revisionsPage ? (
-                <a className="btn btn-ghost btn-sm" href={fill(props.urls.revisionsPage, ident.namespace, ident.id)}>
+                <a className="btn btn-ghost btn-sm" href={`${fill(props.urls.revisionsPage, ident.namespace, ident.id)}#first-change`}>
                   Revisions
                 </a>
               ) : null}
