@@ -98,3 +98,35 @@ def test_a_kill_writes_a_log_line(page: Any, asgi_server: Any, admin: Any) -> No
     lines = list(LogLine.objects.filter(execution_id=execution_id).values_list("message", flat=True))
     assert any("Kill requested" in m for m in lines), lines
     page.wait_for_selector(".lv-row .lv-msg:has-text('Kill requested')", timeout=15_000)
+
+
+WHEN = """\
+id: when
+namespace: acme.page
+inputs:
+  - id: at
+    type: DATETIME
+    defaults: "{{ now() }}"
+tasks:
+  - id: say
+    type: io.kestra.plugin.core.log.Log
+    message: "at {{ inputs.at }}"
+"""
+
+
+
+def test_a_datetime_input_with_an_expression_default_is_refused_at_validation(page: Any, asgi_server: Any) -> None:
+    """Declared defaults are literals (never rendered): `{{ now() }}` could never start a run, so
+    the editor shows the problem and the save is refused, instead of a run form that cannot run."""
+    page.goto(f"{asgi_server.url}/flows/new/?namespace=acme.page")
+    page.wait_for_function("() => document.querySelector('[data-island=flow-editor]')?.dataset.layout === 'ready'")
+    page.evaluate("""(t) => { const v = document.querySelector('[data-island=flow-editor]').editorView;
+      v.dispatch({changes: {from: 0, to: v.state.doc.length, insert: t}}); }""", WHEN)
+    page.wait_for_selector(".fe-problems-toggle", timeout=15_000)
+    page.locator(".fe-problems-toggle").click()
+    assert "is not rendered" in page.locator(".fe-problem").first.inner_text()
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+    r = page.request.post(f"{asgi_server.url}/api/v1/flows", data=WHEN,
+                          headers={"Content-Type": "application/x-yaml", "X-CSRFToken": token})
+    assert r.status == 422, r.text()
+    assert "now()" in r.text()
