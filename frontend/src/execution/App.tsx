@@ -100,6 +100,10 @@ function OutputsPane({ runs, outputs, terminated }: { runs: TaskRun[]; outputs: 
   );
 }
 
+function LogCount({ store }: { store: ExecutionStore }) {
+  return <span className="count">{useSyncExternalStore(store.subscribeLogCount, store.getLogCount)}</span>;
+}
+
 function Panel({ id, active, children }: { id: Tab; active: Tab; children: ReactNode }) {
   return (
     <section id={`ex-panel-${id}`} role="tabpanel" aria-labelledby={`ex-tab-${id}`} hidden={active !== id} className="ex-panel">
@@ -161,7 +165,7 @@ export function ExecutionApp({ store, props, actionsSlot, stateChip, graphUrl }:
           {TABS.map(([key, label]) => (
             <button key={key} type="button" role="tab" id={`ex-tab-${key}`} aria-controls={`ex-panel-${key}`}
               aria-selected={tab === key} className={`ex-tab${tab === key ? " active" : ""}`} onClick={() => choose(key)}>
-              {label}{key === "logs" && <span className="count">{store.logs.length}</span>}
+              {label}{key === "logs" && <LogCount store={store} />}
             </button>
           ))}
         </div>

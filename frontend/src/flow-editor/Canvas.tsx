@@ -35,6 +35,8 @@ export function fitOptions(nodes?: { id: string }[]): FitViewOptions {
   return { padding: { top: "24px", bottom: "24px", left: "24px", right: `${right}px` }, maxZoom: 1, nodes };
 }
 
+const MINIMAP_MAX_BOXES = 400;
+
 export const PALETTE_MIME = "application/x-weir-task-type";
 
 interface Props {
@@ -293,7 +295,8 @@ export function Canvas(props: Props) {
           ariaLabelConfig={{ "controls.ariaLabel": "Canvas zoom controls" }}
         >
           <Background gap={20} size={1} />
-          <MiniMap pannable zoomable ariaLabel="Minimap" nodeStrokeWidth={2} />
+          {/* The minimap redraws every box on each pan frame: a big flow pans without it. */}
+          {picture.boxes.length <= MINIMAP_MAX_BOXES ? <MiniMap pannable zoomable ariaLabel="Minimap" nodeStrokeWidth={2} /> : null}
           <Controls showInteractive={false} />
         </ReactFlow>
       </div>
