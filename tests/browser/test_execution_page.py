@@ -130,3 +130,47 @@ def test_a_datetime_input_with_an_expression_default_is_refused_at_validation(pa
                           headers={"Content-Type": "application/x-yaml", "X-CSRFToken": token})
     assert r.status == 422, r.text()
     assert "now()" in r.text()
+
+
+WIDE = """\
+id: wide
+namespace: acme.page
+tasks:
+  - id: start
+    type: io.kestra.plugin.core.log.Log
+    message: starting
+  - id: fanout
+    type: io.kestra.plugin.core.flow.Parallel
+    tasks:
+      - id: left
+        type: io.kestra.plugin.core.debug.Return
+        format: left
+      - id: right
+        type: io.kestra.plugin.core.debug.Return
+        format: right
+  - id: check
+    type: io.kestra.plugin.core.flow.If
+    condition: "{{ true }}"
+    then:
+      - id: agreed
+        type: io.kestra.plugin.core.log.Log
+        message: "yes"
+  - id: done
+    type: io.kestra.plugin.core.debug.Return
+    format: done
+"""
+
+
+def test_a_small_topology_opens_whole(page: Any, asgi_server: Any, admin: Any, artifacts: Path) -> None:
+    _finished(page, asgi_server.url, admin, WIDE, "wide")
+    page.wait_for_selector("g.wt-node[data-uid]")
+    page.wait_for_timeout(400)
+    page.screenshot(path=str(artifacts / "topology.png"))
+    outside = page.evaluate("""() => {
+      const box = document.querySelector('.wt-viewport, .wt-topology svg').getBoundingClientRect();
+      return [...document.querySelectorAll('g.wt-node[data-uid]')].filter((g) => {
+        const r = g.getBoundingClientRect();
+        return r.right > box.right + 1 || r.left < box.left - 1;
+      }).map((g) => g.dataset.uid);
+    }""")
+    assert outside == [], outside
