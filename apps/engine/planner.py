@@ -500,6 +500,8 @@ def kill(flow: CompiledFlow, ex: ExecutionData, env: ctx.Env) -> Effects:
     planner = Planner(flow, ex, env, effects)
     if ex.state in TERMINATED:
         return effects
+    # The log says why the run stopped, next to its last task lines.
+    planner.log(None, "WARN", f"Kill requested while {ex.state.value}: stopping every task run that has not ended")
     if ex.state == State.PAUSED:
         planner.set_ex(State.KILLING)
     else:

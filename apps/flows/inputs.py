@@ -115,19 +115,37 @@ class BooleanInput(InputBase):
     type: Literal["BOOLEAN", "BOOL"]
 
 
-class DateTimeInput(InputBase):
+class _TemporalInput(InputBase):
+    """DATETIME, DATE and TIME: `defaults` is a typed literal, never rendered (KESTRA.md §12), so
+    an expression there (`{{ now() }}`) could never parse when a run starts: refuse it at save."""
+
+    @model_validator(mode="after")
+    def _literal_default(self) -> _TemporalInput:
+        if isinstance(self.defaults, str) and "{{" in self.defaults:
+            raise ValueError(
+                f"`defaults` of a {self.type} input is a literal value and is not rendered, so "
+                f"{self.defaults!r} can never be a {self.type}: write a value such as "
+                f"{_TEMPORAL_EXAMPLES.get(self.type, '')!r}, or drop `defaults` and compute it in a task "
+                "(e.g. `{{ inputs.at ?? now() }}` with `required: false`)")
+        return self
+
+
+_TEMPORAL_EXAMPLES = {"DATETIME": "2024-01-31T09:30:00Z", "DATE": "2024-01-31", "TIME": "09:30:00"}
+
+
+class DateTimeInput(_TemporalInput):
     type: Literal["DATETIME"]
     after: str | None = None
     before: str | None = None
 
 
-class DateInput(InputBase):
+class DateInput(_TemporalInput):
     type: Literal["DATE"]
     after: str | None = None
     before: str | None = None
 
 
-class TimeInput(InputBase):
+class TimeInput(_TemporalInput):
     type: Literal["TIME"]
     after: str | None = None
     before: str | None = None

@@ -97,6 +97,8 @@ def _editor_props(*, mode: str, source: str, namespace: str | None = None, flow_
             "flowPage": reverse("ui:flow", args=["__NS__", "__ID__"]),
             "editPage": reverse("ui:flow_edit", args=["__NS__", "__ID__"]),
             "revisionsPage": reverse("ui:flow_revisions", args=["__NS__", "__ID__"]),
+            "executePage": reverse("ui:flow_execute", args=["__NS__", "__ID__"]),
+            "flowsPage": reverse("ui:flows"),
         },
     }
 
@@ -239,7 +241,10 @@ def flow_revisions(request: HttpRequest, namespace: str, flow_id: str) -> HttpRe
     right = _revision_number(request.GET.get("right", ""), flow.revision, numbers)
     previous = max((n for n in numbers if n < right), default=right)
     left = _revision_number(request.GET.get("left", ""), previous, numbers)
+    rows = _side_by_side(by_number[left].source, by_number[right].source)
+    # The page opens at the first changed row (links carry `#first-change`).
+    first_change = next((i for i, row in enumerate(rows) if row["kind"] != "same"), -1)
     return render(request, "ui/flow_revisions.html", {
         "flow": flow, "revisions": revisions, "left": by_number[left], "right": by_number[right],
-        "rows": _side_by_side(by_number[left].source, by_number[right].source), "can_edit": can_edit,
+        "rows": rows, "first_change": first_change, "can_edit": can_edit,
     })

@@ -75,6 +75,8 @@ function LogsPane({ store, downloadUrl, viewerRef }: {
 
 function OutputsPane({ runs, outputs, terminated }: { runs: TaskRun[]; outputs: Record<string, unknown> | null; terminated: boolean }) {
   const withOutputs = treeOrder(runs).filter(({ run }) => run.outputs && Object.keys(run.outputs).length);
+  // The Value column (a loop iteration's value) only when some row has one.
+  const values = withOutputs.some(({ run }) => run.value !== null && run.value !== undefined);
   return (
     <div className="ex-outputs">
       <h3>Flow outputs</h3>
@@ -82,12 +84,12 @@ function OutputsPane({ runs, outputs, terminated }: { runs: TaskRun[]; outputs: 
       <h3>Task outputs</h3>
       {withOutputs.length ? (
         <table className="table ex-task-outputs">
-          <thead><tr><th scope="col">Task</th><th scope="col">Value</th><th scope="col">State</th><th scope="col">Outputs</th></tr></thead>
+          <thead><tr><th scope="col">Task</th>{values && <th scope="col">Value</th>}<th scope="col">State</th><th scope="col">Outputs</th></tr></thead>
           <tbody>
             {withOutputs.map(({ run, depth }) => (
               <tr key={run.id} data-task-run={run.id}>
                 <td style={{ paddingLeft: `${12 + depth * 14}px` }}><span className="task-id">{run.taskId}</span></td>
-                <td>{run.value !== null && <code>{run.value}</code>}</td>
+                {values && <td>{run.value !== null && <code>{run.value}</code>}</td>}
                 <td><span className={`state state-${tone(run.state.current)}`}>{run.state.current}</span></td>
                 <td><Json value={run.outputs} /><OutputFiles base={fileBase} outputs={run.outputs} /></td>
               </tr>
@@ -97,6 +99,10 @@ function OutputsPane({ runs, outputs, terminated }: { runs: TaskRun[]; outputs: 
       ) : <p className="muted ex-empty">No task has outputs yet.</p>}
     </div>
   );
+}
+
+function LogCount({ store }: { store: ExecutionStore }) {
+  return <span className="count">{useSyncExternalStore(store.subscribeLogCount, store.getLogCount)}</span>;
 }
 
 function Panel({ id, active, children }: { id: Tab; active: Tab; children: ReactNode }) {
@@ -160,12 +166,12 @@ export function ExecutionApp({ store, props, actionsSlot, stateChip, graphUrl }:
           {TABS.map(([key, label]) => (
             <button key={key} type="button" role="tab" id={`ex-tab-${key}`} aria-controls={`ex-panel-${key}`}
               aria-selected={tab === key} className={`ex-tab${tab === key ? " active" : ""}`} onClick={() => choose(key)}>
-              {label}{key === "logs" && <span className="count">{store.logs.length}</span>}
+              {label}{key === "logs" && <LogCount store={store} />}
             </button>
           ))}
         </div>
         <span className={`ex-conn ex-conn--${conn.status}`} role="status" data-status={conn.status} title={conn.detail ?? ""}>
-          {conn.status === "open" ? "Live" : conn.status === "refused" ? (conn.detail ?? "Refused") : conn.status === "closed" ? "Closed" : "Reconnecting…"}
+          {conn.status === "open" ? "Live" : conn.status === "refused" ? (conn.detail ?? "Refused") : conn.status === "closed" ? "Closed" : conn.status === "connecting" ? "Connecting…" : "Reconnecting…"}
         </span>
       </div>
       <Panel id="topology" active={tab}>

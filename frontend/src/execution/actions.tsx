@@ -22,7 +22,7 @@ export interface ActionProps {
 export function Actions({ execution, canExecute, hasResumeForm, executionUrl }: ActionProps) {
   const [busy, setBusy] = useState("");
   const [error, setError] = useState("");
-  const [target, setTarget] = useState("SUCCESS");
+  const [target, setTarget] = useState("");
   if (!canExecute) return null;
   const state = execution.state.current;
   const terminated = TERMINATED.has(state);
@@ -60,10 +60,12 @@ export function Actions({ execution, canExecute, hasResumeForm, executionUrl }: 
       {terminated && (
         <span className="ex-change-status">
           <label className="sr-only" htmlFor="ex-change-status">New status</label>
+          {/* A prompt, not a state: the run's state is the chip beside its title. */}
           <select id="ex-change-status" className="input select" value={target} onChange={(e) => setTarget(e.target.value)}>
-            {CHANGE_TO.filter((s) => s !== state).map((s) => <option key={s} value={s}>{s}</option>)}
+            <option value="">Change status to…</option>
+            {CHANGE_TO.filter((s) => s !== state).map((s) => <option key={s} value={s}>Mark as {s.toLowerCase()}</option>)}
           </select>
-          <button type="button" className="btn" disabled={!!busy}
+          <button type="button" className="btn" disabled={!!busy || !target}
             onClick={() => run("status", "POST", `${base}/change-status?status=${target}`, `Change the status to ${target}?`)}>
             Change status
           </button>

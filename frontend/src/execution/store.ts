@@ -68,7 +68,9 @@ export class ExecutionStore {
   version = 0;
   private readonly listeners = new Set<Listener>();
   private readonly logListeners = new Set<(added: LogLine[]) => void>();
+  private readonly countListeners = new Set<Listener>();
   private scheduled = false;
+  private countScheduled = false;
 
   subscribe = (listener: Listener): (() => void) => {
     this.listeners.add(listener);
@@ -76,6 +78,17 @@ export class ExecutionStore {
   };
 
   getVersion = (): number => this.version;
+
+  /**
+   * The log count, on its own subscription: a log flood re-renders only the count (once per
+   * frame), not the whole page (Gantt, outputs, topology), which only state frames change.
+   */
+  subscribeLogCount = (listener: Listener): (() => void) => {
+    this.countListeners.add(listener);
+    return () => this.countListeners.delete(listener);
+  };
+
+  getLogCount = (): number => this.logs.length;
 
   onLogs(listener: (added: LogLine[]) => void): () => void {
     this.logListeners.add(listener);
@@ -111,7 +124,12 @@ export class ExecutionStore {
     if (!lines.length) return;
     for (const line of lines) this.logs.push(line);
     for (const l of this.logListeners) l(lines);
-    this.changed();
+    if (this.countScheduled) return;
+    this.countScheduled = true;
+    requestAnimationFrame(() => {
+      this.countScheduled = false;
+      for (const l of this.countListeners) l();
+    });
   }
 
   get terminated(): boolean {

@@ -14,17 +14,19 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { isMap } from "yaml";
 
 import { ApiError, api, isAbort } from "../lib/api";
-import { Canvas, type DropTarget, FIT } from "./Canvas";
-import { applyText, createCodeView, type Problem, redoCode, revealId, showProblems, undoCode } from "./code";
+import { Canvas, type DropTarget, fitOptions } from "./Canvas";
+import { applyText, createCodeView, jumpTo, type Problem, redoCode, revealId, showProblems, undoCode } from "./code";
 import { ConflictPanel, type Conflict } from "./Conflict";
-import { buildPicture } from "./graph";
-import { type Box, cachedLayout, layout } from "./layout";
+import { structuredLayout } from "./flowlayout";
+import { bigGroups, buildPicture, taskNodeId } from "./graph";
+import { type Box, cachedLayout, layout, type Routes } from "./layout";
 import { buildModel, isTriggerPath, type Path, TRIGGERS, taskForProblemPath } from "./model";
 import * as ops from "./ops";
 import { Palette } from "./Palette";
+import { ProblemList } from "./ProblemList";
 import { PropertyForm } from "./PropertyForm";
 import { SCHEDULE, SchedulePreview } from "./SchedulePreview";
-import { type Catalog, loadCatalog } from "./schema";
+import { type Catalog, emptySlots, loadCatalog } from "./schema";
 
 export interface EditorProps {
   mode: "create" | "edit";
@@ -32,7 +34,15 @@ export interface EditorProps {
   id: string | null;
   revision: number | null;
   source: string;
-  urls: { api: string; schema: string; flowPage: string; editPage: string; revisionsPage?: string };
+  urls: {
+    api: string;
+    schema: string;
+    flowPage: string;
+    editPage: string;
+    revisionsPage?: string;
+    executePage?: string;
+    flowsPage?: string;
+  };
 }
 
 interface ValidationResult {
@@ -65,14 +75,55 @@ function fill(template: string, ns: string, id: string): string {
   return template.replace("__NS__", encodeURIComponent(ns)).replace("__ID__", encodeURIComponent(id));
 }
 
-function prefersDark(): boolean {
-  const stored = localStorage.getItem("weir.editor.theme");
-  if (stored) return stored === "dark";
-  return window.matchMedia?.("(prefers-color-scheme: dark)").matches ?? false;
+/**
+ * Blur the property-form field that has focus, so its pending value is written to the YAML (the
+ * form commits on blur), and return how to put the caret back in the field the form re-renders.
+ */
+function commitFocusedField(): () => void {
+  const active = document.activeElement;
+  if (!(active instanceof HTMLInputElement || active instanceof HTMLTextAreaElement || active instanceof HTMLSelectElement)) return () => {};
+  if (!active.closest(".fe-form")) return () => {};
+  const id = active.id;
+  active.blur();
+  // After React re-rendered the form with the committed value.
+  return () =>
+    requestAnimationFrame(() => {
+      const again = id ? document.getElementById(id) : null;
+      if (again instanceof HTMLElement && document.activeElement === document.body) again.focus();
+    });
+}
+
+/** `?view=canvas|code|split` (the flow list's "visual designer" link), else the last one used. */
+function initialView(): View {
+  const asked = new URLSearchParams(window.location.search).get("view");
+  if (asked === "canvas" || asked === "code" || asked === "split") return asked;
+  return (localStorage.getItem("weir.editor.view") as View | null) ?? "split";
+}
+
+/** After the first save the page is the flow's edit page: the breadcrumb says so. */
+function showBreadcrumb(urls: EditorProps["urls"], ns: string, id: string): void {
+  const nav = document.querySelector("nav.breadcrumbs");
+  if (!nav) return;
+  const link = (href: string, text: string) => Object.assign(document.createElement("a"), { href, textContent: text });
+  const sep = () => Object.assign(document.createElement("span"), { textContent: "/", ariaHidden: "true" });
+  const here = Object.assign(document.createElement("span"), { textContent: "Edit" });
+  here.setAttribute("aria-current", "page");
+  nav.replaceChildren(
+    link(urls.flowsPage ?? "/", "Flows"), sep(),
+    link(`${urls.flowsPage ?? "/"}?namespace=${encodeURIComponent(ns)}`, ns), sep(),
+    link(fill(urls.flowPage, ns, id), id), sep(),
+    here,
+  );
+}
+
+/** The site theme (static/js/theme.js puts it on <html data-theme>). */
+function siteIsDark(): boolean {
+  return document.documentElement.dataset.theme === "dark";
 }
 
 export function App({ props, host }: { props: EditorProps; host: HTMLElement }) {
   const codeHost = useRef<HTMLDivElement>(null);
+  const visualRef = useRef<HTMLElement>(null);
   const viewRef = useRef<EditorView | null>(null);
   const rfRef = useRef<ReactFlowInstance | null>(null);
   const [text, setText] = useState(props.source);
@@ -85,10 +136,18 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
   const [status, setStatus] = useState<Status>({ kind: "pending", text: "Checking…" });
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [selectedEdges, setSelectedEdges] = useState<string[]>([]);
-  const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(new Set());
+  // The opening text is parsed once, for the first model and the groups that start collapsed.
+  const [firstModel] = useState(() => buildModel(props.source));
+  const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(() => bigGroups(firstModel));
   const [positions, setPositions] = useState<Record<string, Box> | null>(null);
-  const [view, setView] = useState<View>((localStorage.getItem("weir.editor.view") as View | null) ?? "split");
-  const [dark, setDark] = useState(prefersDark);
+  const [routes, setRoutes] = useState<Routes>({});
+  const [view, setView] = useState<View>(initialView);
+  const [dark, setDark] = useState(siteIsDark);
+  useEffect(() => {
+    const follow = () => setDark(siteIsDark());
+    window.addEventListener("weir:theme", follow);
+    return () => window.removeEventListener("weir:theme", follow);
+  }, []);
   const [notice, setNotice] = useState<{ tone: "error" | "info"; text: string } | null>(null);
   const [banner, setBanner] = useState<{ tone: "error" | "warn" | "success"; text: string } | null>(null);
   const [conflict, setConflict] = useState<Conflict | null>(null);
@@ -122,12 +181,16 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
     };
   }, [host, props.source, props.urls.schema]);
 
+  // The palette's catalog (a large schema) loads once the canvas is drawn: it is not needed to
+  // see or edit the flow, and parsing it would only delay the first picture.
+  const [drawn, setDrawn] = useState(false);
   useEffect(() => {
+    if (!drawn) return;
     loadCatalog(props.urls.schema).then(setCatalog, (err: unknown) => setCatalogError(err instanceof Error ? err.message : String(err)));
-  }, [props.urls.schema]);
+  }, [props.urls.schema, drawn]);
 
   // --- model, picture, layout -----------------------------------------------------------------
-  const model = useMemo(() => buildModel(modelText), [modelText]);
+  const model = useMemo(() => (modelText === props.source ? firstModel : buildModel(modelText)), [modelText, props.source, firstModel]);
   const problemsByTask = useMemo(() => {
     const out = new Map<string, string[]>();
     for (const p of problems) {
@@ -148,18 +211,23 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
   useEffect(() => {
     const key = picture.key;
     layoutKey.current = key;
-    const hit = cachedLayout(key);
+    // A flow without dependsOn edges is laid out from its structure at once; DAGs go to ELK.
+    const hit = structuredLayout(picture) ?? cachedLayout(key);
     if (hit) {
-      setPositions(hit);
+      setPositions(hit.positions);
+      setRoutes(hit.routes);
       host.dataset.layout = "ready";
+      window.setTimeout(() => setDrawn(true), 0);
       return;
     }
     host.dataset.layout = "pending";
     layout(key, picture.elk).then(
-      (pos) => {
+      (laid) => {
         if (layoutKey.current !== key) return;
-        setPositions(pos);
+        setPositions(laid.positions);
+        setRoutes(laid.routes);
         host.dataset.layout = "ready";
+        window.setTimeout(() => setDrawn(true), 0);
       },
       (err: unknown) => setNotice({ tone: "error", text: `Layout failed: ${String(err)}` }),
     );
@@ -169,6 +237,8 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
   useEffect(() => {
     const abort = new AbortController();
     setStatus({ kind: "pending", text: "Checking…" });
+    // The first check waits for the first picture (it competes for the CPU on a busy machine).
+    if (!drawn && text === props.source) return () => abort.abort();
     const timer = window.setTimeout(async () => {
       if (!text.trim()) {
         setProblems([]);
@@ -199,7 +269,7 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
       abort.abort();
       window.clearTimeout(timer);
     };
-  }, [text, props.urls.api]);
+  }, [text, props.urls.api, props.source, drawn]);
 
   useEffect(() => {
     if (viewRef.current) showProblems(viewRef.current, problems);
@@ -236,12 +306,12 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
         const r = trigger
           ? ops.insertTask(src, [TRIGGERS], buildModel(src).slots.find((sl) => isTriggerPath(sl.path))?.tasks.length ?? 0,
             { type, props: TRIGGER_STARTERS[type] })
-          : ops.insertTask(src, target.slotPath, target.index, { type });
+          : ops.insertTask(src, target.slotPath, target.index, { type, props: emptySlots(catalog, type) });
         newId = r.id;
         return r.text;
       })) select([newId]);
     },
-    [edit, select, isTriggerType],
+    [edit, select, isTriggerType, catalog],
   );
 
   const addAfterSelection = useCallback(
@@ -273,6 +343,8 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
   );
 
   const deleteSelection = useCallback(() => {
+    // The deleted node held the focus: keep it on the canvas so Ctrl+Z undoes at once.
+    visualRef.current?.focus({ preventScroll: true });
     if (selected.size) {
       edit((src) => ops.deleteTasks(src, [...selected]));
       setSelected(new Set());
@@ -344,7 +416,11 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
     else if (mod && key === "d") duplicate();
     else if (mod && key === "a") setSelected(new Set(model.tasks.map((t) => t.id)));
     else if (e.key === "Escape") setSelected(new Set());
-    else if (key === "f" && !mod) void rfRef.current?.fitView({ ...FIT, duration: 200 });
+    else if (key === "f" && !mod) {
+      // F fits the whole flow; Shift+F zooms to the selection.
+      const nodes = e.shiftKey && selected.size ? [...selected].map((id) => ({ id: taskNodeId(id) })) : undefined;
+      void rfRef.current?.fitView({ ...fitOptions(nodes), duration: 200 });
+    }
     else return;
     e.preventDefault();
   };
@@ -356,7 +432,10 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
     async (overwrite = false) => {
       const v = viewRef.current;
       if (!v || saving) return;
+      // A form field commits on blur: commit the one being typed in before reading the text.
+      const refocus = commitFocusedField();
       const source = v.state.doc.toString();
+      refocus();
       if (!source.trim()) {
         setBanner({ tone: "error", text: "Nothing to save: the flow is empty." });
         return;
@@ -379,7 +458,10 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
         setConflict(null);
         setBanner(null);
         const editUrl = fill(props.urls.editPage, result.namespace, result.id);
-        if (window.location.pathname !== editUrl) window.history.replaceState(null, "", editUrl);
+        if (window.location.pathname !== editUrl) {
+          window.history.replaceState(null, "", editUrl);
+          showBreadcrumb(props.urls, result.namespace, result.id);
+        }
         setStatus({ kind: "saved", text: unchanged ? "No changes to save" : `Saved · revision ${result.revision}` });
       } catch (err) {
         if (err instanceof ApiError && err.status === 409 && ident.mode === "edit" && ident.namespace && ident.id) {
@@ -418,9 +500,18 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
 
   useEffect(() => {
     const onKey = (ev: KeyboardEvent) => {
-      if ((ev.ctrlKey || ev.metaKey) && ev.key.toLowerCase() === "s" && !viewRef.current?.hasFocus) {
+      const mod = ev.ctrlKey || ev.metaKey;
+      const key = ev.key.toLowerCase();
+      if (mod && key === "s" && !viewRef.current?.hasFocus) {
         ev.preventDefault();
         saveRef.current();
+      } else if (mod && (key === "z" || key === "y") && (document.activeElement === document.body || document.activeElement === null)) {
+        // Focus fell out of the editor (a removed node had it): undo/redo still mean the flow.
+        const v = viewRef.current;
+        if (!v) return;
+        ev.preventDefault();
+        if (key === "y" || ev.shiftKey) redoCode(v);
+        else undoCode(v);
       }
     };
     const onUnload = (ev: BeforeUnloadEvent) => {
@@ -441,7 +532,6 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
     document.title = `${dirty ? "● " : ""}${ident.id ?? "New flow"} · Edit · Weir`;
   }, [dirty, ident.id]);
   useEffect(() => localStorage.setItem("weir.editor.view", view), [view]);
-  useEffect(() => localStorage.setItem("weir.editor.theme", dark ? "dark" : "light"), [dark]);
 
   // --- selection side panel -----------------------------------------------------------------
   const single = selected.size === 1 ? model.byId.get([...selected][0]) : undefined;
@@ -458,8 +548,10 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
     [edit, single],
   );
   const onRename = useCallback(
-    (id: string) => {
-      if (single && edit((src) => ops.renameTask(src, single.id, id))) select([id]);
+    (id: string): boolean => {
+      if (!single || !edit((src) => ops.renameTask(src, single.id, id))) return false;
+      select([id]);
+      return true;
     },
     [edit, single, select],
   );
@@ -469,7 +561,6 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
     setSelectedEdges(edges);
   }, []);
 
-  const errorCount = problems.filter((p) => p.severity === "error").length;
 
   return (
     <div className={`fe-root${dark ? " fe-dark" : ""}`} data-view={view}>
@@ -525,7 +616,10 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
               </option>
             ))}
           </select>
-          <label className="fe-root-dag" title="Run the flow's top-level tasks as a DAG: draw edges between tasks to set dependsOn">
+          <label
+            className="fe-root-dag"
+            title="Run the flow's top-level tasks as a DAG: draw edges between tasks to set dependsOn. Top-level dependsOn is a Weir extension: Kestra rejects it (use a Dag task to stay portable)."
+          >
             <input
               type="checkbox"
               aria-label="Run the top-level tasks as a DAG"
@@ -535,9 +629,6 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
             />
             DAG
           </label>
-          <button type="button" className="fe-btn" aria-label="Toggle dark mode" title="Dark mode" aria-pressed={dark} onClick={() => setDark((d) => !d)}>
-            ◐
-          </button>
         </div>
         <div className="fe-bar-right">
           <span className="we-status" data-kind={status.kind} role="status" aria-live="polite">
@@ -546,7 +637,7 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
           {ident.mode === "edit" && ident.namespace && ident.id ? (
             <>
               {props.urls.revisionsPage ? (
-                <a className="btn btn-ghost btn-sm" href={fill(props.urls.revisionsPage, ident.namespace, ident.id)}>
+                <a className="btn btn-ghost btn-sm" href={`${fill(props.urls.revisionsPage, ident.namespace, ident.id)}#first-change`}>
                   Revisions
                 </a>
               ) : null}
@@ -558,6 +649,17 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
           <button type="button" className="btn btn-primary btn-sm we-save" title="Save (Ctrl+S)" disabled={saving} onClick={() => void save()}>
             {saving ? "Saving…" : "Save"}
           </button>
+          {ident.mode === "edit" && ident.namespace && ident.id && props.urls.executePage ? (
+            dirty ? (
+              <button type="button" className="btn btn-sm we-execute" disabled title="Save the flow first: an execution runs the saved revision">
+                Execute
+              </button>
+            ) : (
+              <a className="btn btn-sm we-execute" href={fill(props.urls.executePage, ident.namespace, ident.id)} title="Run the saved revision">
+                Execute
+              </a>
+            )
+          ) : null}
         </div>
       </div>
       {banner ? (
@@ -579,11 +681,9 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
       <div className="fe-main">
         <section className="fe-code" aria-label="Flow YAML" hidden={view === "canvas"}>
           <div className="fe-code-host" ref={codeHost} />
-          <div className="fe-problems" aria-label="Problems">
-            {errorCount ? `${errorCount} problem${errorCount > 1 ? "s" : ""}` : status.kind === "valid" ? "No problems" : ""}
-          </div>
+          <ProblemList problems={problems} valid={status.kind === "valid"} onJump={(p) => viewRef.current && jumpTo(viewRef.current, p)} />
         </section>
-        <section className="fe-visual" aria-label="Flow canvas" hidden={view === "code"} tabIndex={-1} onKeyDown={onCanvasKey}>
+        <section className="fe-visual" aria-label="Flow canvas" hidden={view === "code"} tabIndex={-1} onKeyDown={onCanvasKey} ref={visualRef}>
           <Palette catalog={catalog} error={catalogError} onAdd={addAfterSelection} />
           <div className="fe-canvas-wrap">
             {notice ? (
@@ -599,6 +699,7 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
               <Canvas
                 picture={picture}
                 positions={positions}
+                routes={routes}
                 dark={dark}
                 actions={actions}
                 selected={selected}

@@ -11,7 +11,8 @@ import {
 } from "@xyflow/react";
 import { type DragEvent, useCallback, useEffect, useMemo, useRef, useState } from "react";
 
-import type { Box as LayoutBox } from "./layout";
+import { edgeTypes } from "./edges";
+import type { Box as LayoutBox, Routes } from "./layout";
 import type { BoxData, Link, Picture } from "./graph";
 import type { Path } from "./model";
 import { ActionsContext, type CanvasActions, nodeTypes } from "./nodes";
@@ -21,14 +22,28 @@ export interface DropTarget {
   index: number;
 }
 
-/** Fit leaving room for the properties panel that overlays the canvas's right side. */
-export const FIT: FitViewOptions = { padding: { top: "24px", bottom: "24px", left: "24px", right: "300px" }, maxZoom: 1 };
+/** Below this zoom a task's label is unreadable: a flow that would need it opens on its first tasks. */
+export const READABLE_ZOOM = 0.6;
+
+/**
+ * Fit options leaving room for the properties panel when it is open (it overlays the canvas's
+ * right side); `nodes` restricts the fit to those nodes (the selection).
+ */
+export function fitOptions(nodes?: { id: string }[]): FitViewOptions {
+  const side = document.querySelector(".fe-canvas-wrap > .fe-side");
+  const right = side ? side.getBoundingClientRect().width + 24 : 24;
+  return { padding: { top: "24px", bottom: "24px", left: "24px", right: `${right}px` }, maxZoom: 1, nodes };
+}
+
+const MINIMAP_MAX_BOXES = 400;
 
 export const PALETTE_MIME = "application/x-weir-task-type";
 
 interface Props {
   picture: Picture;
   positions: Record<string, LayoutBox> | null;
+  /** ELK's edge routes for `positions` (edges missing here are drawn handle to handle). */
+  routes: Routes;
   dark: boolean;
   actions: CanvasActions;
   selected: ReadonlySet<string>;
@@ -128,19 +143,19 @@ function toNodes(picture: Picture, positions: Record<string, LayoutBox> | null, 
   });
 }
 
-function toEdges(links: Link[], selectedEdges: ReadonlySet<string>): Edge[] {
+function toEdges(links: Link[], selectedEdges: ReadonlySet<string>, routes: Routes): Edge[] {
   return links.map((l) => ({
     id: l.id,
     source: l.source,
     target: l.target,
-    type: "smoothstep",
+    type: routes[l.id] ? "routed" : "smoothstep",
     selectable: l.dep,
     deletable: l.dep,
     selected: selectedEdges.has(l.id),
     className: l.dep ? "fe-edge fe-edge--dep" : "fe-edge",
     markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16 },
     ariaLabel: l.dep ? `${l.target.slice(2)} depends on ${l.source.slice(2)}` : `${l.source.slice(2)} then ${l.target.slice(2)}`,
-    data: { slotPath: l.slotPath, index: l.index },
+    data: { slotPath: l.slotPath, index: l.index, points: routes[l.id] },
   }));
 }
 
@@ -157,9 +172,21 @@ export function Canvas(props: Props) {
   useEffect(() => {
     if (!positions || fitted.current || !rf.current) return;
     fitted.current = true;
-    // A big flow opens on its first tasks at a readable zoom, not as a whole-graph thumbnail.
-    const first = picture.boxes.length > 60 ? picture.boxes.filter((b) => !b.parent).slice(0, 8).map((b) => ({ id: b.id })) : undefined;
-    requestAnimationFrame(() => void rf.current?.fitView({ ...FIT, nodes: first }));
+    // A flow that fits at a readable zoom opens whole; a bigger one opens on its first tasks
+    // (top left) at a readable zoom, not as a whole-graph thumbnail. "Fit" still shows it all.
+    const top = picture.boxes.filter((b) => !b.parent).map((b) => positions[b.id]).filter((p) => !!p);
+    const minX = Math.min(...top.map((p) => p.x));
+    const minY = Math.min(...top.map((p) => p.y));
+    const w = Math.max(...top.map((p) => p.x + p.w)) - minX;
+    const h = Math.max(...top.map((p) => p.y + p.h)) - minY;
+    const el = wrapper.current;
+    const availW = (el?.clientWidth ?? 800) - 48;
+    const availH = (el?.clientHeight ?? 600) - 48;
+    const whole = Math.min(availW / Math.max(w, 1), availH / Math.max(h, 1), 1);
+    requestAnimationFrame(() => {
+      if (!top.length || whole >= READABLE_ZOOM) void rf.current?.fitView(fitOptions());
+      else void rf.current?.setViewport({ x: 24 - minX * READABLE_ZOOM, y: 24 - minY * READABLE_ZOOM, zoom: READABLE_ZOOM });
+    });
   }, [positions, nodes, picture.boxes]);
 
   useEffect(() => {
@@ -168,7 +195,7 @@ export function Canvas(props: Props) {
     setNodes(next);
   }, [picture, positions, props.selected]);
 
-  const edges = useMemo(() => toEdges(picture.links, selectedEdges), [picture.links, selectedEdges]);
+  const edges = useMemo(() => toEdges(picture.links, selectedEdges, props.routes), [picture.links, selectedEdges, props.routes]);
   const byId = useMemo(() => new Map(picture.boxes.map((b) => [b.id, b])), [picture.boxes]);
 
   const onNodesChange = useCallback((changes: NodeChange[]) => {
@@ -247,6 +274,7 @@ export function Canvas(props: Props) {
           nodes={nodes}
           edges={edges}
           nodeTypes={nodeTypes}
+          edgeTypes={edgeTypes}
           onNodesChange={onNodesChange}
           onEdgeClick={(_e, edge) => setSelectedEdges(new Set([edge.id]))}
           onConnect={onConnect}
@@ -267,7 +295,8 @@ export function Canvas(props: Props) {
           ariaLabelConfig={{ "controls.ariaLabel": "Canvas zoom controls" }}
         >
           <Background gap={20} size={1} />
-          <MiniMap pannable zoomable ariaLabel="Minimap" nodeStrokeWidth={2} />
+          {/* The minimap redraws every box on each pan frame: a big flow pans without it. */}
+          {picture.boxes.length <= MINIMAP_MAX_BOXES ? <MiniMap pannable zoomable ariaLabel="Minimap" nodeStrokeWidth={2} /> : null}
           <Controls showInteractive={false} />
         </ReactFlow>
       </div>

@@ -71,6 +71,14 @@ export const Palette = memo(function Palette({ catalog, error, onAdd }: Props) {
     }
     return [...out.entries()];
   }, [catalog, query]);
+  const q = query.trim();
+  const none = !!catalog && !!q && groups.length === 0;
+  // Nothing by name: the types whose docs mention the word, else every package Weir has.
+  const related = useMemo(
+    () => (none ? (catalog?.tasks ?? []).filter((t) => t.docs.toLowerCase().includes(q.toLowerCase())).slice(0, 6) : []),
+    [none, catalog, q],
+  );
+  const packages = useMemo(() => [...new Set((catalog?.tasks ?? []).map((t) => t.group))], [catalog]);
 
   return (
     <aside className="fe-palette" aria-label="Task palette">
@@ -84,6 +92,32 @@ export const Palette = memo(function Palette({ catalog, error, onAdd }: Props) {
       />
       {error ? <p className="fe-muted">Task types unavailable: {error}</p> : null}
       {!catalog && !error ? <p className="fe-muted">Loading task types…</p> : null}
+      {none ? (
+        <div className="fe-nomatch" role="status">
+          <p>
+            No task type matches “{q}”.
+            {related.length ? " These mention it:" : " Weir offers these packages:"}
+          </p>
+          <ul>
+            {related.length
+              ? related.map((t) => (
+                  <li key={t.type}>
+                    <button type="button" className="fe-link" onClick={() => setQuery(t.name)}>
+                      {t.name}
+                    </button>{" "}
+                    <span className="fe-muted">{t.group}</span>
+                  </li>
+                ))
+              : packages.map((g) => (
+                  <li key={g}>
+                    <button type="button" className="fe-link" onClick={() => setQuery(g)}>
+                      {g}
+                    </button>
+                  </li>
+                ))}
+          </ul>
+        </div>
+      ) : null}
       <div className="fe-palette-list">
         {groups.map(([group, types]) => (
           <details key={group} open={!!query || group === "Triggers" || group.endsWith("flow") || group.endsWith("log")} className="fe-palette-group">

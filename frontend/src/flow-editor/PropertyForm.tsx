@@ -17,7 +17,8 @@ interface Props {
   value: Record<string, unknown>;
   errors: string[];
   onSet: (key: string, value: unknown) => void;
-  onRename: (id: string) => void;
+  /** False when the rename was refused (the field then shows the current id again). */
+  onRename: (id: string) => boolean;
 }
 
 const commitOnEnter = (e: KeyboardEvent<HTMLInputElement>) => {
@@ -107,11 +108,18 @@ function FieldInput({ field, value, path, onSet }: { field: Field; value: unknow
         <fieldset className="fe-fieldset">
           <legend>
             {field.title}
-            {field.required ? <span className="fe-required" aria-label="required"> *</span> : null}
+            {field.required ? <span className="fe-required" aria-label="required"> *</span> : <span className="fe-optional"> (optional)</span>}
           </legend>
           {field.description ? <p className="fe-help">{field.description}</p> : null}
           {field.fields?.map((f) => (
-            <FieldRow key={f.key} field={f} value={(value as Record<string, unknown> | undefined)?.[f.key]} path={`${path}.${f.key}`} onSet={onSet} />
+            // An optional object's required keys are required only once the object is used.
+            <FieldRow
+              key={f.key}
+              field={field.required || value !== undefined ? f : { ...f, required: false }}
+              value={(value as Record<string, unknown> | undefined)?.[f.key]}
+              path={`${path}.${f.key}`}
+              onSet={onSet}
+            />
           ))}
         </fieldset>
       );
@@ -215,7 +223,8 @@ export const PropertyForm = memo(function PropertyForm({ catalog, taskId, type, 
           defaultValue={taskId}
           onKeyDown={commitOnEnter}
           onBlur={(e) => {
-            if (e.currentTarget.value !== taskId) onRename(e.currentTarget.value.trim());
+            const input = e.currentTarget;
+            if (input.value !== taskId && !onRename(input.value.trim())) input.value = taskId;
           }}
         />
       </div>

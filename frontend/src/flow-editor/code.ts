@@ -126,3 +126,12 @@ export function revealId(view: EditorView, id: string): void {
     }
   }
 }
+
+/** Put the cursor on a problem's line and column, scrolled into view, and focus the code. */
+export function jumpTo(view: EditorView, p: Problem): void {
+  const doc = view.state.doc;
+  const line = doc.line(clamp(p.line ?? 1, 1, doc.lines));
+  const pos = line.from + clamp((p.column ?? 1) - 1, 0, line.length);
+  view.dispatch({ selection: EditorSelection.cursor(pos), effects: EditorView.scrollIntoView(pos, { y: "center" }) });
+  view.focus();
+}

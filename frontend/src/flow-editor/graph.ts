@@ -161,14 +161,33 @@ const ROOT_OPTIONS: Record<string, string> = {
   "elk.layered.spacing.nodeNodeBetweenLayers": "36",
   "elk.spacing.componentComponent": "36",
   "elk.edgeRouting": "ORTHOGONAL",
+  // Edge routes in root coordinates: the canvas draws them as laid out, around boxes.
+  "elk.json.edgeCoords": "ROOT",
   "elk.layered.crossingMinimization.forceNodeModelOrder": "true",
 };
+
+/** Above this many top-level boxes the layout wraps the flow into columns (no thin strip). */
+const WRAP_ABOVE = 12;
+const WRAP_OPTIONS: Record<string, string> = {
+  "elk.layered.wrapping.strategy": "MULTI_EDGE",
+  "elk.aspectRatio": "1.6",
+};
+
+/** A group with more tasks than this starts collapsed, so a big flow opens readable. */
+export const COLLAPSE_ABOVE = 15;
+
+/** The flowables of `model` big enough to start collapsed. */
+export function bigGroups(model: FlowModel): Set<string> {
+  return new Set(model.tasks.filter((t) => t.slots.length && countTasks(t.slots) > COLLAPSE_ABOVE).map((t) => t.id));
+}
 
 const GROUP_OPTIONS: Record<string, string> = { "elk.padding": "[top=34,left=14,bottom=14,right=14]" };
 
 function toElk(boxes: Box[], links: Link[]): ElkNode {
   const nodes = new Map<string, ElkNode>();
-  const root: ElkNode = { id: "root", layoutOptions: ROOT_OPTIONS, children: [], edges: [] };
+  const top = boxes.filter((b) => !b.parent).length;
+  const options = top > WRAP_ABOVE ? { ...ROOT_OPTIONS, ...WRAP_OPTIONS } : ROOT_OPTIONS;
+  const root: ElkNode = { id: "root", layoutOptions: options, children: [], edges: [] };
   for (const b of boxes) {
     const leaf = b.data.kind === "task";
     const n: ElkNode = leaf

@@ -19,9 +19,21 @@ export interface LayoutRequest {
   graph: ElkNode;
 }
 
-export interface LayoutResult {
-  id: number;
+export interface Point {
+  x: number;
+  y: number;
+}
+
+/** Each edge's route as ELK drew it around the boxes (absolute: `elk.json.edgeCoords=ROOT`). */
+export type Routes = Record<string, Point[]>;
+
+export interface Laid {
   positions: Record<string, Box>;
+  routes: Routes;
+}
+
+export interface LayoutResult extends Laid {
+  id: number;
   error?: string;
 }
 
@@ -38,8 +50,22 @@ export function positionsOf(root: ElkNode): Record<string, Box> {
   return out;
 }
 
+/** The polyline of every routed edge: start, bends, end (one section per edge in `layered`). */
+export function routesOf(root: ElkNode): Routes {
+  const out: Routes = {};
+  const walk = (n: ElkNode) => {
+    for (const e of n.edges ?? []) {
+      const s = e.sections?.[0];
+      if (s) out[e.id] = [s.startPoint, ...(s.bendPoints ?? []), s.endPoint].map((p) => ({ x: p.x, y: p.y }));
+    }
+    for (const c of n.children ?? []) walk(c);
+  };
+  walk(root);
+  return out;
+}
+
 const CACHE_SIZE = 30;
-const cache = new Map<string, Record<string, Box>>();
+const cache = new Map<string, Laid>();
 let worker: Worker | null = null;
 let nextId = 0;
 const pending = new Map<number, (r: LayoutResult) => void>();
@@ -55,7 +81,7 @@ function getWorker(): Worker {
   return worker;
 }
 
-export function cachedLayout(key: string): Record<string, Box> | null {
+export function cachedLayout(key: string): Laid | null {
   const hit = cache.get(key);
   if (!hit) return null;
   cache.delete(key);
@@ -63,7 +89,7 @@ export function cachedLayout(key: string): Record<string, Box> | null {
   return hit;
 }
 
-export async function layout(key: string, graph: ElkNode): Promise<Record<string, Box>> {
+export async function layout(key: string, graph: ElkNode): Promise<Laid> {
   const hit = cachedLayout(key);
   if (hit) return hit;
   const result = await new Promise<LayoutResult>((resolve) => {
@@ -72,7 +98,8 @@ export async function layout(key: string, graph: ElkNode): Promise<Record<string
     getWorker().postMessage({ id, graph } satisfies LayoutRequest);
   });
   if (result.error) throw new Error(result.error);
-  cache.set(key, result.positions);
+  const laid = { positions: result.positions, routes: result.routes };
+  cache.set(key, laid);
   while (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value as string);
-  return result.positions;
+  return laid;
 }

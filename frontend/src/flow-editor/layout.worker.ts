@@ -6,7 +6,7 @@
 import ELK from "elkjs/lib/elk.bundled.js";
 
 import type { LayoutRequest, LayoutResult } from "./layout";
-import { positionsOf } from "./layout";
+import { positionsOf, routesOf } from "./layout";
 
 const elk = new ELK();
 
@@ -14,9 +14,9 @@ self.onmessage = async (event: MessageEvent<LayoutRequest>) => {
   const { id, graph } = event.data;
   try {
     const laid = await elk.layout(graph);
-    const result: LayoutResult = { id, positions: positionsOf(laid) };
+    const result: LayoutResult = { id, positions: positionsOf(laid), routes: routesOf(laid) };
     self.postMessage(result);
   } catch (err) {
-    self.postMessage({ id, positions: {}, error: err instanceof Error ? err.message : String(err) } satisfies LayoutResult);
+    self.postMessage({ id, positions: {}, routes: {}, error: err instanceof Error ? err.message : String(err) } satisfies LayoutResult);
   }
 };

@@ -101,6 +101,7 @@ export const GroupNode = memo(function GroupNode({ data, selected }: NodeProps &
         <Errors errors={data.errors} />
         <DagToggle data={data} />
       </div>
+      {data.childCount === 0 && data.slotPath ? <div className="fe-group-empty">drop tasks here</div> : null}
       <Handle type="source" position={Position.Bottom} className="fe-handle" aria-label={`${data.label}: then…`} />
     </div>
   );

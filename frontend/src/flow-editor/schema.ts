@@ -178,3 +178,22 @@ export function loadCatalog(url: string): Promise<Catalog> {
   });
   return pending;
 }
+
+/**
+ * The empty child lists a new task of `type` starts with: every required task slot (`tasks: []`
+ * for a Parallel, `then: []` for an If), so a flowable dropped from the palette is a container
+ * from the start and the next task dropped on it becomes its child. A slot that is not required
+ * is left out, and an unknown type gets nothing.
+ */
+export function emptySlots(catalog: Catalog | null, type: string): Record<string, unknown> {
+  const def = catalog?.byType.get(type)?.def;
+  const props = def && isObj(def.properties) ? def.properties : {};
+  const out: Record<string, unknown> = {};
+  for (const [key, raw] of Object.entries(props)) {
+    if (!isObj(raw) || typeof raw.$slot !== "string") continue;
+    const [kind, shape] = raw.$slot.split(":");
+    if (kind !== "tasks" || raw.$required !== true) continue;
+    out[key] = shape === "map" ? {} : [];
+  }
+  return out;
+}

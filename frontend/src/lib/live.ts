@@ -107,7 +107,7 @@ export class LiveSocket {
 export function showStatus(el: HTMLElement | null, status: LiveStatus): void {
   if (!el) return;
   el.dataset.status = status;
-  el.textContent = status === "open" ? "Live" : status === "refused" ? "Not live" : "Reconnecting…";
+  el.textContent = status === "open" ? "Live" : status === "refused" ? "Not live" : status === "connecting" ? "Connecting…" : "Reconnecting…";
 }
 
 /**

@@ -15,7 +15,7 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 const RENDER_GATE = 600;
 const DIRECTION_KEY = "weir.topology.direction";
 /** Below this zoom, task names get hard to read: prefer panning. */
-const MIN_READABLE = 0.8;
+const MIN_READABLE = 0.6;
 
 type Attrs = Record<string, string | number | undefined | null>;
 
