@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("apps.executions.api.ops_urls")),
+    path("api/v1/", include("apps.executions.api.kestra_urls")),
     path("api/v1/", include("apps.executions.api.urls")),
     path("api/v1/", include("apps.secrets.api_urls")),
     path("api/v1/", include("apps.audit.api_urls")),

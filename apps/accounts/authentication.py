@@ -1,12 +1,16 @@
-"""DRF authentication for `Authorization: Bearer <token>`."""
+"""DRF authentication for `Authorization: Bearer <token>` and `Authorization: Basic <user:password>`."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
+from django.contrib.auth import authenticate
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from apps.accounts import throttle
 from apps.accounts.services import user_for_token
 
 
@@ -31,3 +35,38 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="weir"'
+
+
+class BasicAuthentication(authentication.BaseAuthentication):
+    """Username and password on every request, as Kestra's clients send them (kestrapy's
+    `KestraClient(username=…, password=…)`). Failures are throttled per username and per client
+    address (apps/accounts/throttle.py); service accounts have no password and cannot use it."""
+
+    keyword = "basic"
+
+    def authenticate(self, request: Request) -> tuple[Any, None] | None:
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.encode():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("malformed Authorization header: use 'Basic <base64 user:password>'")
+        try:
+            username, sep, password = base64.b64decode(header[1], validate=True).decode("utf-8").partition(":")
+        except (binascii.Error, UnicodeDecodeError) as error:
+            raise exceptions.AuthenticationFailed("malformed basic credentials: not base64 of user:password") \
+                from error
+        if not sep or not username:
+            raise exceptions.AuthenticationFailed("malformed basic credentials: not base64 of user:password")
+        address = str(request.META.get("REMOTE_ADDR") or "")
+        if throttle.locked(username, address):
+            raise exceptions.Throttled(wait=throttle.retry_after(),
+                                       detail="too many failed sign-ins for this user or address; try again later")
+        user = authenticate(request._request, username=username, password=password)
+        if user is None or not user.is_active or getattr(user, "is_service_account", False):
+            throttle.failed(username, address)
+            raise exceptions.AuthenticationFailed("invalid username or password")
+        throttle.succeeded(username, address)
+        return user, None
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Basic realm="weir"'

@@ -116,6 +116,9 @@ RULES: tuple[Rule, ...] = (
     Rule(EX + "/file", {"GET": _n(F)}, {"GET": Sample(query="path={file_uri}")}),
     Rule(EX + "/graph", {"GET": _n(D)}),
     Rule(EX + "/eval/{task_run_id}", {"POST": _n(A, W)}, {"POST": Sample(body="{{ 1 + 1 }}", content_type="text/plain")}),
+    Rule(EX + "/follow", {"GET": _n(D)}),
+    Rule(EX + "/file/preview", {"GET": _n(F)}, {"GET": Sample(query="path={file_uri}")}),
+    Rule(EX + "/actions/eval", {"POST": _n(A, W)}, {"POST": Sample(body="{{ 1 + 1 }}", content_type="text/plain")}),
     Rule("api/v1/executions/{namespace}/{flow_id}/validate", {"POST": _n(C, E)}, {"POST": Sample(body={})}),
     Rule("api/v1/executions/{namespace}/{flow_id}", {"POST": _n(C, E)}, {"POST": Sample(body={})}),
     Rule(EX, {"GET": _n(D), "DELETE": _n(X, W)}),
@@ -125,8 +128,16 @@ RULES: tuple[Rule, ...] = (
     Rule("api/v1/stats/flows/timeline", {"GET": LISTED}, {"GET": Sample(query="namespace={namespace}")}),
     Rule("api/v1/logs/search", {"GET": Need(LOGS, Scope.LIST)}, {"GET": Sample(query="namespace={namespace}")}),
     Rule("api/v1/logs/{execution_id}/download", {"GET": _n(LOGS)}),
+    Rule("api/v1/logs/{execution_id}/follow", {"GET": _n(LOGS)}),
     Rule("api/v1/logs/{execution_id}", {"GET": _n(LOGS), "DELETE": _n(LOGS, W)}),
     Rule("api/v1/metrics/{execution_id}", {"GET": _n(D)}),
+    # The KV store (apps/executions/api/views_kv.py)
+    Rule("api/v1/kv", {"GET": LISTED}, {"GET": Sample(query="namespace={namespace}")}),
+    Rule("api/v1/namespaces/{namespace}/kv", {"GET": _n(D), "DELETE": _n(X, W)},
+         {"DELETE": Sample(body={"keys": ["{key}"]})}),
+    Rule("api/v1/namespaces/{namespace}/kv/inheritance", {"GET": _n(D)}),
+    Rule("api/v1/namespaces/{namespace}/kv/{key}", {"GET": _n(D), "PUT": _n(U, W), "DELETE": _n(X, W)},
+         {"PUT": Sample(body='"v2"', content_type="text/plain")}),
     # Secrets (apps/secrets)
     Rule("api/v1/namespaces/{namespace}/secrets", {"GET": _n(S, OWN), "PUT": _n(S, OWN), "POST": _n(S, OWN)},
          {"PUT": Sample(body={"key": "NEW_ONE", "value": "v"}), "POST": Sample(body={"key": "NEW_ONE", "value": "v"})}),
@@ -191,6 +202,8 @@ RULES: tuple[Rule, ...] = (
     # Prometheus series name every namespace and flow: superusers only (docs/adr/0018)
     Rule("metrics", {"GET": Need(D, Scope.SUPERUSER)}),
     Rule("api/docs/", {"GET": PUBLIC}),
+    # What Kestra's clients read before signing in (apps/core/api/views.py)
+    Rule("api/v1/configs", {"GET": PUBLIC}),
     # Pages
     Rule("login/", {"GET": PUBLIC}, page=True),
     Rule("logout/", {"POST": PUBLIC}, page=True),
