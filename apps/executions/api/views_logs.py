@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -68,7 +68,7 @@ class TextRenderer(BaseRenderer):
 
 
 class DownloadLogs(APIView):
-    renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, TextRenderer]
+    renderer_classes: list[type[BaseRenderer]] = [*cast("list[type[BaseRenderer]]", api_settings.DEFAULT_RENDERER_CLASSES), TextRenderer]
 
     @extend_schema(parameters=LOG_FILTERS, responses={(200, "text/plain"): OpenApiTypes.STR}, tags=["logs"],
                    summary="An execution's log as text: `timestamp level [taskId] message` lines")
