@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("apps.accounts.urls")),
     path("", include("apps.namespaces.urls")),
     path("", include("apps.secrets.urls")),
+    path("", include("apps.executions.kv_urls")),
     path("", include("apps.audit.urls")),
     path("", include("apps.ui.urls")),
 ]

@@ -220,6 +220,8 @@ RULES: tuple[Rule, ...] = (
          page=True),
     Rule("namespaces/{namespace}/members/", {"GET": _n(L, OWN), "POST": _n(C, OWN)},
          {"POST": Sample(body={"kind": "user", "name": "{username}", "role": "READ"})}, page=True),
+    Rule("namespaces/{namespace}/kv/", {"GET": _n(D), "POST": _n(U, W)}, {"POST": Sample(body={"key": "page_kv", "value": "1"})},
+         page=True),
     Rule("namespaces/{namespace}/secrets/", {"GET": _n(S, OWN), "POST": _n(S, OWN)},
          {"POST": Sample(body={"key": "PAGE_ONE", "value": "v"})}, page=True),
     Rule("audit/", {"GET": LISTED}, {"GET": Sample(query="namespace={namespace}")}, page=True),
