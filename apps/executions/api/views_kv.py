@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.errors import BadRequest, NotFound
+from apps.engine.inputs import instant_string as at
 from apps.executions import kvstore, search
 from apps.executions.models import KVEntry
 from apps.flows.search import parse_int
@@ -37,8 +38,7 @@ KV_SORT = {"key": "key", "namespace": "namespace", "updateDate": "updated", "exp
 
 def entry_json(row: KVEntry) -> dict[str, Any]:
     return {"namespace": row.namespace, "key": row.key, "description": None,
-            "updateDate": row.updated.isoformat() if row.updated else None,
-            "expirationDate": row.expires_at.isoformat() if row.expires_at else None}
+            "updateDate": at(row.updated), "expirationDate": at(row.expires_at)}
 
 
 def _key(key: str) -> str:
@@ -123,7 +123,7 @@ class KeyValue(APIView):
         if row is None:
             raise NotFound(f"No value found for key '{key}' in namespace '{namespace}'")
         return Response({"type": row.kind, "value": row.value,
-                         "updated": row.updated.isoformat() if row.updated else None})
+                         "updated": at(row.updated)})
 
     @extend_schema(request={"text/plain": {"type": "string"}},
                    parameters=[OpenApiParameter("ttl", str, location=OpenApiParameter.HEADER,
