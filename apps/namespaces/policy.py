@@ -181,6 +181,8 @@ RULES: tuple[Rule, ...] = (
          {"DELETE": Sample(body=[{"namespace": "{namespace}", "id": "{flow_id}"}])}),
     Rule(NSF + "/revisions", {"GET": _n(D)}),
     Rule(NSF + "/graph", {"GET": _n(D)}),
+    Rule(NSF + "/dependencies", {"GET": _n(D)}),
+    Rule("api/v1/namespaces/{namespace}/dependencies", {"GET": _n(D)}),
     Rule(NSF + "/tasks/{task_id}", {"GET": _n(D)}, params={"task_id": "hello"}),
     Rule(NSF, {"GET": _n(D), "PUT": _n(U, W), "DELETE": _n(X, W)},
          {"PUT": Sample(body=FLOW_YAML.replace("{new_flow}", "{flow_id}").replace("hi", "changed"),

@@ -223,6 +223,55 @@ def test_basic_auth_and_tenants(kestra_basic: Any, asgi_server: Any) -> None:
         assert throttled.value.status == 429
 
 
+CALLER = _flow("caller", """\
+tasks:
+  - id: call
+    type: io.kestra.plugin.core.flow.Subflow
+    namespace: acme.kestra
+    flowId: greet
+    inputs:
+      name: sub
+""")
+LISTENER = _flow("listener", """\
+tasks:
+  - id: hello
+    type: io.kestra.plugin.core.log.Log
+    message: caller ended
+triggers:
+  - id: after
+    type: io.kestra.plugin.core.trigger.Flow
+    preconditions:
+      id: caller_done
+      flows:
+        - namespace: acme.kestra
+          flowId: caller
+          states: [SUCCESS]
+""")
+
+
+def test_validate_bulk_export_import_and_dependencies(kestra: Any) -> None:
+    checked = kestra.flows.validate_flows(TENANT, GREET + "---\n" + GREET.replace("type: STRING", "type: NOPE"))
+    assert [bool(v.constraints) for v in checked] == [False, True]
+    kestra.flows.bulk_update_flows(TENANT, body="---\n".join([GREET, CALLER, LISTENER]), delete=False)
+    assert kestra.flows.search_flows(TENANT).total == 3
+
+    exported = kestra.flows.export_flows_by_query(TENANT, filters=[{"field": "namespace", "operation": "EQUALS",
+                                                                    "value": NS}])
+    assert exported[:2] == b"PK"
+    for flow_id in ("greet", "caller", "listener"):
+        kestra.flows.delete_flow(NS, flow_id, TENANT)
+    assert kestra.flows.search_flows(TENANT).total == 0
+    kestra.flows.import_flows(TENANT, file_content=exported)
+    assert kestra.flows.search_flows(TENANT).total == 3
+
+    graph = kestra.flows.flow_dependencies(NS, "caller", TENANT)
+    edges = {(e.source, e.target, str(getattr(e.relation, "value", e.relation))) for e in graph.edges}
+    assert edges == {(f"{NS}_caller", f"{NS}_greet", "FLOW_TASK"), (f"{NS}_caller", f"{NS}_listener", "FLOW_TRIGGER")}
+    only_out = kestra.flows.flow_dependencies(NS, "greet", TENANT, destination_only=True)
+    assert only_out.edges == []
+    assert len(kestra.flows.flow_dependencies_from_namespace(NS, TENANT).edges) == 2
+
+
 def test_configs_and_plugins(kestra: Any) -> None:
     assert kestra.misc.configuration().edition == "OSS"
     plugins = kestra.plugins.list_plugins()

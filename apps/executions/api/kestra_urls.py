@@ -1,5 +1,5 @@
 """Routes Kestra's clients use that Weir's own API did not have: SSE `follow` streams, file
-preview, execution-level eval and the KV store (KESTRA.md §7.2-§7.4).
+preview, execution-level eval, a namespace's flow dependencies and the KV store (KESTRA.md §7.2-§7.4).
 
 Included at `api/v1/` before `apps.executions.api.urls`, whose `/executions/{namespace}/{flowId}`
 pattern would otherwise take `/executions/{id}/follow`. Kestra 1.x's tenant-prefixed and
@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.urls import path, re_path
 
 from apps.executions.api import views_follow, views_kv, views_preview
+from apps.flows.api.views import NamespaceDependencies
 
 SEG = r"[^/]+"
 EX = rf"(?P<execution_id>{SEG})"
@@ -22,6 +23,7 @@ urlpatterns = [
             name="api-execution-file-preview"),
     re_path(rf"^executions/{EX}/actions/eval$", views_preview.EvalExecution.as_view(), name="api-execution-eval"),
     re_path(rf"^logs/{EX}/follow$", views_follow.FollowLogs.as_view(), name="api-logs-follow"),
+    re_path(rf"^namespaces/{NS}/dependencies$", NamespaceDependencies.as_view(), name="api-namespace-dependencies"),
     path("kv", views_kv.AllKeys.as_view(), name="api-kv"),
     re_path(rf"^namespaces/{NS}/kv$", views_kv.NamespaceKeys.as_view(), name="api-namespace-kv"),
     re_path(rf"^namespaces/{NS}/kv/inheritance$", views_kv.InheritedKeys.as_view(), name="api-namespace-kv-inherited"),
