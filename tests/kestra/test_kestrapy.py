@@ -173,6 +173,37 @@ def test_kill_and_restart(kestra: Any) -> None:
     assert "RESTARTED" in {str(getattr(h.state, "value", h.state)) for h in again.state.histories}
 
 
+FILES = _flow("files", """\
+inputs:
+  - id: rows
+    type: FILE
+tasks:
+  - id: wait
+    type: io.kestra.plugin.core.flow.Pause
+  - id: size
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ fileSize(inputs.rows) }}"
+""")
+
+
+def test_files_preview_pause_and_resume(kestra: Any) -> None:
+    kestra.flows.create_flow(TENANT, FILES)
+    body = b'{"a":1}\n{"a":2}\n'
+    created = kestra.executions.create_execution(TENANT, NS, "files", inputs={"rows": ("rows.jsonl", body)})
+    paused = _wait_state(kestra, created.id, "PAUSED")
+    uri = paused.inputs["rows"]
+    assert uri == f"kestra:///acme/kestra/files/executions/{created.id}/inputs/rows/rows.jsonl"
+    assert kestra.executions.download_file_from_execution(created.id, uri, TENANT) == body
+    preview = kestra.executions.preview_file_from_execution(created.id, uri, TENANT)
+    assert (preview["type"], preview["content"]) == ("LIST", [{"a": 1}, {"a": 2}])
+
+    kestra.executions.resume_execution(created.id, TENANT)
+    assert _follow_to_end(kestra, created.id)[-1] == "SUCCESS"
+    done = kestra.executions.execution(created.id, TENANT)
+    size = next(run for run in done.task_run_list if run.task_id == "size")
+    assert size.additional_properties["outputs"] == {"value": str(len(body))}
+
+
 def test_kv_put_get_list_delete(kestra: Any) -> None:
     from kestrapy.exceptions import NotFoundException
     from kestrapy.models.kv_controller_api_delete_bulk_request import KVControllerApiDeleteBulkRequest
