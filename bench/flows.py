@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import socket
 import statistics
 import subprocess
@@ -147,7 +148,8 @@ def bench_api(n_flows: int, n_namespaces: int, requests: int) -> dict[str, float
     psql(f"DROP DATABASE IF EXISTS {db}")
     psql(f"CREATE DATABASE {db}")
     env = {**os.environ, "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{db}",
-           "DJANGO_SETTINGS_MODULE": "config.settings", "WEIR_LOG_LEVEL": "WARNING"}
+           "DJANGO_SETTINGS_MODULE": "config.settings", "WEIR_LOG_LEVEL": "WARNING",
+           "WEIR_SECRET_KEY": os.environ.get("WEIR_SECRET_KEY") or secrets.token_urlsafe(50)}
     os.environ.update(env)
     server = None
     try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -90,7 +91,7 @@ def run(args: argparse.Namespace) -> float:
         sqlite_file = tempfile.mktemp(prefix="weir-bench-rbac-", suffix=".sqlite3")
         db_url = f"sqlite:///{sqlite_file}"
     env = {**os.environ, "DATABASE_URL": db_url, "DJANGO_SETTINGS_MODULE": "config.settings",
-           "WEIR_LOG_LEVEL": "WARNING"}
+           "WEIR_LOG_LEVEL": "WARNING", "WEIR_SECRET_KEY": os.environ.get("WEIR_SECRET_KEY") or secrets.token_urlsafe(50)}
     os.environ.update(env)
     server = None
     try:

@@ -55,3 +55,8 @@ def env_list(name: str, default: list[str]) -> list[str]:
 def env_path(name: str, default: Path) -> Path:
     raw = os.environ.get(name, "")
     return Path(raw).expanduser().resolve() if raw else default
+
+
+def data_dir() -> Path:
+    """WEIR_DATA_DIR, else `var/` beside the project (SQLite file, storage, standalone's key)."""
+    return env_path("WEIR_DATA_DIR", Path(__file__).resolve().parent.parent / "var")

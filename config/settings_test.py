@@ -10,6 +10,9 @@ from config.settings import *  # noqa: F403
 from config.settings import DATABASES
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Not the development default, which `weir server web` refuses: servers that tests start get this
+# key too (WEIR_SECRET_KEY in their environment), so sessions and namespace secrets agree.
+SECRET_KEY = os.environ.get("WEIR_SECRET_KEY") or "weir-test-suite-key-used-only-by-tests-and-their-servers"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

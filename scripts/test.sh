@@ -4,9 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-if ! command -v chromium >/dev/null 2>&1; then
-  echo "==> installing Debian's Chromium for browser tests"
-  (apt-get update -qq && apt-get install -y -qq chromium) || echo "!!! could not install chromium"
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)   # browser tests
+command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)   # the script tasks' sandbox
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "==> installing Debian packages: ${missing[*]}"
+  (apt-get update -qq && apt-get install -y -qq "${missing[@]}") || echo "!!! could not install ${missing[*]}"
 fi
 echo "==> ruff, mypy"
 .venv/bin/ruff check .

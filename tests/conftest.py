@@ -81,10 +81,13 @@ def _fresh_flow_cache() -> Any:
     """Compiled flows are cached per (namespace, id, revision); a flushed test database reuses
     those keys for other sources, so every test starts with an empty cache."""
     from apps.executions import runner
+    from apps.triggers import sync
 
     runner.clear_compiled()
+    sync.forget()  # trigger rows are reconciled from the flows: a new database starts over
     yield
     runner.clear_compiled()
+    sync.forget()
 
 
 @pytest.fixture(autouse=True)

@@ -43,7 +43,8 @@ class Groups(APIView):
 
 
 class GroupDetail(APIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT, tags=TAG, summary="A group's members and bindings")
+    @extend_schema(responses=OpenApiTypes.OBJECT, tags=TAG, summary="A group's members and bindings",
+                   operation_id="v1_group_retrieve")
     def get(self, request: Request, group: str) -> Response:
         found = directory.group(group)
         return Response({"name": found.name,

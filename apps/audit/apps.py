@@ -7,3 +7,8 @@ class AuditConfig(AppConfig):
     name = "apps.audit"
     label = "audit"
     verbose_name = "Audit log"
+
+    def ready(self) -> None:
+        from apps.audit import logins
+
+        logins.connect()

@@ -57,10 +57,11 @@ def cmd_flow_validate(args: argparse.Namespace) -> int:
     if client is not None:
         return _flow_validate_remote(client, args)
     from apps.core.errors import SourceTooLarge
-    from apps.flows.validation import Options, validate_stream
+    from apps.flows.validation import DEFAULT_MAX_TASKS, Options, validate_stream
+    from config.env import env_int
 
     groups = frozenset(g for g in os.environ.get("WEIR_WORKER_GROUPS", "").split(",") if g)
-    options = Options(worker_groups=groups)
+    options = Options(worker_groups=groups, max_tasks=env_int("WEIR_MAX_TASKS", DEFAULT_MAX_TASKS))
     failed = 0
     checked = 0
     for path in _yaml_files(args.paths):
@@ -190,6 +191,42 @@ def cmd_flow_sync(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_namespace_files_sync(args: argparse.Namespace) -> int:
+    """Make a namespace's files on the server match a folder; a dry run unless --apply."""
+    client = _client(args)
+    if client is None:
+        print("weir namespace files sync talks to a server: pass --server URL --token T (or WEIR_SERVER, "
+              "WEIR_TOKEN)", file=sys.stderr)
+        return 2
+    from apps.core.remote import nsfiles
+    from apps.core.remote.client import ApiError
+
+    root = Path(args.dir)
+    if not root.is_dir():
+        print(f"{args.dir}: not a folder", file=sys.stderr)
+        return 2
+    local = nsfiles.local_files(root)
+    if not local and args.delete:
+        print(f"{args.dir}: no file in this folder; refusing to delete every file of {args.namespace}")
+        return 1
+    try:
+        the_plan = nsfiles.plan(local, nsfiles.remote_files(client, args.namespace))
+        for line in nsfiles.diff_lines(the_plan, args.delete):
+            print(line)
+        print(nsfiles.summary(the_plan, args.delete))
+        if not the_plan.changes(args.delete):
+            print("nothing to change")
+            return 0
+        if not args.apply:
+            print("dry run: nothing was changed (add --apply to apply)")
+            return 0
+        nsfiles.apply(client, args.namespace, local, the_plan, args.delete)
+    except ApiError as error:
+        return _remote_failed(error)
+    print("applied")
+    return 0
+
+
 def cmd_execution_run(args: argparse.Namespace) -> int:
     client = _client(args)
     if client is None:
@@ -271,21 +308,44 @@ def cmd_namespace_create(args: argparse.Namespace) -> int:
 
 def _serve(host: str, port: int, workers: int = 1) -> int:
     import uvicorn
+    from django.conf import settings
     from uvicorn.config import LOGGING_CONFIG
 
+    from apps.live.limits import MAX_FRAME_BYTES
+    from config.secretkey import InsecureSecretKey, refuse_default_key
+
+    try:
+        refuse_default_key(settings.SECRET_KEY, settings.DEBUG)
+    except InsecureSecretKey as error:
+        print(f"weir: {error}", file=sys.stderr)
+        return 2
     # WebSockets through Channels, HTTP through Django's WSGI handler on a thread pool, both
     # in `config.asgi` (docs/adr/0008, which supersedes the serving part of docs/adr/0005).
-    # With JSON logs, uvicorn's loggers propagate to the root handler Django configured.
+    # With JSON logs, uvicorn's loggers propagate to the root handler Django configured. A
+    # WebSocket message above ws_max_size closes the connection with 1009 before the consumer
+    # sees it (apps/live/README.md).
     json_logs = os.environ.get("WEIR_LOG_FORMAT", "").lower() == "json"
     uvicorn.run("config.asgi:application", interface="asgi3", host=host, port=port, workers=workers,
                 log_level=os.environ.get("WEIR_LOG_LEVEL", "info").lower(), proxy_headers=True, lifespan="off",
-                ws_ping_interval=20.0, ws_ping_timeout=20.0, log_config=None if json_logs else LOGGING_CONFIG)
+                ws_ping_interval=20.0, ws_ping_timeout=20.0, ws_max_size=MAX_FRAME_BYTES,
+                log_config=None if json_logs else LOGGING_CONFIG)
     return 0
+
+
+def _standalone_secret_key() -> None:
+    """Zero configuration yet no shared key: a random key made once and kept in the data directory."""
+    if os.environ.get("WEIR_SECRET_KEY"):
+        return
+    from config.env import data_dir
+    from config.secretkey import local_key
+
+    os.environ["WEIR_SECRET_KEY"] = local_key(data_dir())
 
 
 def cmd_standalone(args: argparse.Namespace) -> int:
     """Everything in one process on the embedded default (SQLite, in-memory broker)."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    _standalone_secret_key()
     _django()
     from django.core.management import call_command
 
@@ -411,6 +471,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--description", default="")
     p.add_argument("--user", help="act as this user (default: the first superuser)")
     p.set_defaults(func=cmd_namespace_create)
+    files = namespace.add_parser("files", help="namespace files on --server").add_subparsers(dest="files",
+                                                                                            required=True)
+    p = files.add_parser("sync", help="make a namespace's files on --server match DIR (dry run with a diff "
+                                      "unless --apply)")
+    p.add_argument("dir")
+    p.add_argument("--namespace", required=True)
+    p.add_argument("--delete", action="store_true", help="also delete the namespace's files not in DIR")
+    p.add_argument("--apply", action="store_true", help="apply the changes (default: show them only)")
+    p.set_defaults(func=cmd_namespace_files_sync)
 
     p = sub.add_parser("manage", help="Django management commands")
     p.add_argument("rest", nargs=argparse.REMAINDER)

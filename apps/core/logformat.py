@@ -54,7 +54,16 @@ def logging_config(fmt: str, level: str) -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"weir": formatter},
-        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "weir"}},
+        "filters": {
+            "mask_secrets": {"()": "apps.secrets.logmask.MaskSecrets"},
+            "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+        },
+        "handlers": {
+            "console": {"class": "logging.StreamHandler", "formatter": "weir", "filters": ["mask_secrets"]},
+            "mail_admins": {"level": "ERROR", "class": "apps.secrets.logmask.MaskingAdminEmailHandler",
+                            "filters": ["require_debug_false", "mask_secrets"]},
+        },
         "root": {"handlers": ["console"], "level": level},
-        "loggers": {"django.request": {"level": "ERROR"}},
+        "loggers": {"django": {"handlers": ["mail_admins"], "level": "INFO"},
+                    "django.request": {"level": "ERROR"}},
     }

@@ -31,6 +31,7 @@ from typing import Any
 import yaml
 
 from apps.engine.expressions import userregex
+from apps.engine.storage_uri import SCHEMES, storage_name
 from apps.plugins.sdk import parse_duration
 
 __all__ = [
@@ -384,6 +385,10 @@ def _parse_duration(_declaration: Mapping[str, Any], value: Any, _store: _Store)
 
 def _parse_file(_declaration: Mapping[str, Any], value: Any, store: _Store) -> str:
     if isinstance(value, str) and value.startswith(_STORAGE_SCHEMES):
+        try:
+            storage_name(value)
+        except ValueError as error:
+            raise _Invalid(str(error)) from error
         return value
     if store is None:
         raise _Invalid("files cannot be uploaded here; pass an internal-storage URI (`kestra:///…`)")
@@ -395,7 +400,7 @@ def _parse_file(_declaration: Mapping[str, Any], value: Any, store: _Store) -> s
         raise _Invalid(f"the file could not be stored: {error}") from error
 
 
-_STORAGE_SCHEMES = ("kestra://", "weir://")
+_STORAGE_SCHEMES = SCHEMES
 
 
 def _parse_json(_declaration: Mapping[str, Any], value: Any, _store: _Store) -> Any:

@@ -3,7 +3,8 @@
 Every file an execution makes (input uploads, task outputs) lives under one prefix,
 `<namespace as path>/<flowId>/executions/<executionId>/`. A download names its file by a
 `kestra:///…` URI; only URIs under the execution's own prefix are served, and any path with
-`..`, `.`, empty segments, backslashes or NUL bytes is refused before storage is touched.
+`..`, `.`, empty segments, backslashes or control characters, percent-encoded or not, is refused
+before storage is touched (apps.engine.storage_uri).
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import Storage, storages
 
 from apps.core.errors import NotFound, Unprocessable
+from apps.engine.storage_uri import SCHEMES, storage_name
 from apps.executions.models import Execution
-
-SCHEMES = ("kestra://", "weir://")
 
 
 def prefix(row: Execution) -> str:
@@ -27,13 +27,12 @@ def storage() -> Storage:
 
 def name_of(row: Execution, uri: str) -> str:
     """The storage name behind `uri`, if it is a safe path inside this execution's files."""
-    scheme = next((s for s in SCHEMES if uri.startswith(s)), None)
-    if scheme is None:
+    if not uri.startswith(SCHEMES):
         raise Unprocessable(f"path must be a kestra:/// URI, got {uri!r}")
-    name = uri[len(scheme):].lstrip("/")
-    segments = name.split("/")
-    if "\\" in name or "\x00" in name or any(seg in ("", ".", "..") for seg in segments):
-        raise Unprocessable(f"invalid path {uri!r}: '..', '.', empty segments and backslashes are not allowed")
+    try:
+        name = storage_name(uri)
+    except ValueError as error:
+        raise Unprocessable(str(error)) from error
     if not name.startswith(prefix(row)):
         raise Unprocessable(f"{uri!r} does not belong to execution {row.id}: its files are under "
                             f"kestra:///{prefix(row)}")

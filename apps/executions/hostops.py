@@ -113,6 +113,32 @@ class HostOperations:
             lines = lines.filter(task_id__in=list(task_ids))
         return [log_json(line, row) for line in lines.order_by("seq")]
 
+    def execution_summary(self, execution_id: str | None) -> dict[str, Any]:
+        """What an execution notification shows: identity, state, dates and its task runs (in order).
+
+        For the current execution the state is FAILED as soon as one of its task runs failed (the
+        notification usually runs in the `errors` branch, before the execution itself ends)."""
+        row = self._execution(execution_id, None, None, reach.Access.READ, "read")
+        runs = list(row.task_runs.order_by("seq").values("task_id", "state", "start_date", "end_date"))
+        state = row.state
+        if row.id == self.ctx.execution_id and any(r["state"] == "FAILED" for r in runs):
+            state = "FAILED"
+        return {"id": row.id, "namespace": row.namespace, "flowId": row.flow_id, "state": state,
+                "startDate": row.start_date, "endDate": row.end_date, "labels": row.labels,
+                "taskRuns": [{"taskId": r["task_id"], "state": r["state"], "startDate": r["start_date"],
+                              "endDate": r["end_date"]} for r in runs]}
+
+    def toggle_trigger(self, namespace: str | None, flow_id: str | None, trigger_id: str, enabled: bool) -> None:
+        """`trigger.Toggle`: turn a trigger of this flow (or, within reach, another) on or off."""
+        from apps.triggers import services as triggers
+
+        target_ns, target_flow = namespace or self.ctx.namespace, flow_id or self.ctx.flow_id
+        if (target_ns, target_flow) != (self.ctx.namespace, self.ctx.flow_id):
+            self._reach(target_ns, reach.Access.ACT, f"toggle trigger '{trigger_id}' of flow '{target_ns}.{target_flow}'",
+                        Action.WRITE)
+        if not triggers.toggle_from_flow(target_ns, target_flow, trigger_id, disabled=not enabled):
+            raise TaskFailed(f"Trigger '{trigger_id}' of flow '{target_ns}.{target_flow}' not found")
+
     # -- many executions -----------------------------------------------------------------------
 
     def count_executions(self, flows: Iterable[tuple[str, str]] | None, namespaces: Iterable[str] | None,

@@ -19,7 +19,7 @@ from apps.engine import planner
 from apps.engine.context import Env
 from apps.engine.model import CompiledFlow, Effects, ExecutionData, HostStep, SubflowRequest, TaskRunData
 from apps.engine.states import TERMINATED, State, transition
-from apps.executions import runner, telemetry
+from apps.executions import runner, subflow_chain, telemetry
 from apps.executions.models import Delay, Execution
 from apps.executions.runcontext import RenderServices
 from apps.flows.models import Flow
@@ -169,7 +169,7 @@ def _create_child(flow: CompiledFlow, data: ExecutionData, run: TaskRunData, req
             labels=labels + request.labels, revision=request.revision,
             schedule_date=request.schedule_date,
             trigger={"id": run.task_id, "type": flow.node(run.task_id).type, "variables": variables},
-            parent=(data.id, run.id, request.wait), check_recursion=(data.namespace, data.flow_id),
+            parent=(data.id, run.id, request.wait), callers=subflow_chain.callers_of(data),
         )
     except Exception as error:  # unknown flow, invalid inputs, disabled flow…
         message = getattr(error, "detail", None) or str(error)

@@ -94,7 +94,9 @@ class TaskRun(models.Model):
 
 
 class LogLine(models.Model):
-    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="log_lines")
+    # No index of its own: `logline_seq_unique` (execution, seq) leads with it, and every line
+    # written pays for each index (a script can print 100 000 lines).
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="log_lines", db_index=False)
     seq = models.PositiveBigIntegerField()
     task_run_id = models.CharField(max_length=32, null=True, blank=True)
     task_id = models.CharField(max_length=100, null=True, blank=True)

@@ -7,14 +7,17 @@ stores, secrets and a few execution-level operations the core tasks need.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import IO, Any
 
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import storages
 from django.utils import timezone
 
@@ -22,6 +25,7 @@ from apps.engine import context as engine_context
 from apps.engine.expressions import render
 from apps.engine.model import CompiledFlow, ExecutionData, TaskNode, TaskRunData
 from apps.engine.states import State
+from apps.engine.storage_uri import storage_name as checked_storage_name
 from apps.executions import kvstore
 from apps.executions.secrets_mask import remember
 from apps.namespaces import reach
@@ -61,6 +65,7 @@ class RenderServices:
     def __init__(self, namespace: str, execution_id: str | None = None) -> None:
         self.namespace = namespace
         self.execution_id = execution_id
+        self._read: set[str] = set()
 
     def secret(self, name: str) -> str:
         """The namespace's secret (inherited from its parents), else the `SECRET_<NAME>` env var."""
@@ -68,6 +73,7 @@ class RenderServices:
         if value is None:
             raise KeyError(f"Cannot find secret for key '{name}'.")
         remember(value)
+        self._read.add(value)
         return value
 
     def reveal_inputs(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -81,7 +87,13 @@ class RenderServices:
         return nsconfig.for_namespace(self.namespace).variables
 
     def mark_secret(self, value: str) -> None:
+        """Mask `value` here, and (unless it is a namespace secret, which every process can look
+        up) record it for the execution so other processes mask it too (`apps.secrets.derived`)."""
         remember(value)
+        if self.execution_id is not None and value not in self._read:
+            from apps.secrets import derived
+
+            derived.record(self.execution_id, value)
 
     def kv(self, namespace: str | None, key: str, error_on_missing: bool) -> Any:
         store = namespace or self.namespace
@@ -92,10 +104,26 @@ class RenderServices:
         return value
 
     def read(self, path: str) -> str:
-        return read_reachable(path, self.namespace, self.execution_id).decode("utf-8")
+        return self._bytes(path).decode("utf-8")
 
     def file_size(self, path: str) -> int:
-        return len(read_reachable(path, self.namespace, self.execution_id))
+        return len(self._bytes(path))
+
+    def _bytes(self, path: str) -> bytes:
+        """A `kestra:///` storage URI the flow may reach, or else a file of the flow's namespace
+        (`read('etl.sql')`)."""
+        if path.startswith(("kestra://", "weir://")):
+            return read_reachable(path, self.namespace, self.execution_id)
+        from apps.core.errors import BadRequest
+        from apps.files import paths, store
+
+        try:
+            row = store.find(self.namespace, paths.normalize(path))
+        except BadRequest as error:
+            raise ValueError(str(error)) from error
+        if row is None or row.is_dir:
+            raise FileNotFoundError(f"no namespace file '/{path.lstrip('/')}' in '{self.namespace}'")
+        return store.read_bytes(row)
 
     def file_uri(self, path: str) -> str:
         return path
@@ -125,19 +153,24 @@ def read_reachable(uri: str, reader: str, execution_id: str | None) -> bytes:
 def read_file(uri: str) -> bytes:
     storage = storages["default"]
     name = storage_name(uri)
-    with storage.open(name, "rb") as handle:
-        data: bytes = handle.read()
+    try:
+        with storage.open(name, "rb") as handle:
+            data: bytes = handle.read()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"file {uri!r} not found in internal storage") from None
     return data
 
 
 def storage_name(uri: str) -> str:
-    for prefix in ("weir://", "kestra://"):
-        if uri.startswith(prefix):
-            name = uri[len(prefix):].lstrip("/")
-            if ".." in name.split("/"):
-                raise ValueError(f"invalid storage path {uri!r}")
-            return name
-    raise ValueError(f"not a storage URI: {uri!r}")
+    return checked_storage_name(uri)
+
+
+class _LocalFile(File):  # type: ignore[type-arg]
+    """A local file a file-system storage may move into place instead of copying (Django's
+    `temporary_file_path` protocol); other storages read it in chunks."""
+
+    def temporary_file_path(self) -> str:
+        return str(self.name)
 
 
 class WorkerRunContext:
@@ -153,6 +186,7 @@ class WorkerRunContext:
         self.node = node
         self.cancel = cancel
         self.logs: list[tuple[str, str]] = []
+        self._log_lock = threading.Lock()
         self.metrics: list[dict[str, Any]] = []
         self.labels: list[dict[str, Any]] | None = None
         self.final_state: State | None = None
@@ -196,16 +230,23 @@ class WorkerRunContext:
             self.data.task_runs, self._all_runs = self._all_runs(), None
             self.run = self.data.run(self.run.id)
 
-    def render(self, value: Any) -> Any:
+    def render(self, value: Any, variables: Mapping[str, Any] | None = None) -> Any:
         if isinstance(value, str):
             if "{" not in value:  # no delimiter: nothing to render, and no context to build
                 return value
-            return render(value, self.context, services=self.services)
+            context = {**self.context, **variables} if variables else self.context
+            return render(value, context, services=self.services)
         if isinstance(value, Mapping):
-            return {self.render(str(k)): self.render(v) for k, v in value.items()}
+            return {self.render(str(k), variables): self.render(v, variables) for k, v in value.items()}
         if isinstance(value, list):
-            return [self.render(v) for v in value]
+            return [self.render(v, variables) for v in value]
         return value
+
+    def render_with(self, value: str, variables: Mapping[str, Any]) -> str:
+        """Render `value` with extra top-level variables (an item's fields) over the usual context."""
+        if "{" not in value:
+            return value
+        return render(value, {**self.context, **variables}, services=self.services)
 
     def render_typed(self, value: Any) -> Any:
         from apps.engine.expressions import render_typed
@@ -231,7 +272,17 @@ class WorkerRunContext:
         level = "WARN" if level == "WARNING" else level.upper()
         if level in LEVELS and LEVELS.index(level) < self._min_level:
             return
-        self.logs.append((level, str(message)))
+        with self._log_lock:
+            self.logs.append((level, str(message)))
+
+    def flush_logs(self) -> None:
+        """Write the lines logged so far now (apps/executions/logstream.py); the rest go with
+        the result, after them."""
+        from apps.executions import logstream
+
+        with self._log_lock:
+            pending, self.logs = self.logs, []
+        logstream.append_now(self.data.id, self.run.id, self.node.id, self.attempt, pending)
 
     def metric(self, kind: str, name: str, value: float, tags: Mapping[str, str] | None = None) -> None:
         self.metrics.append({"kind": kind, "name": name, "value": float(value), "tags": dict(tags or {})})
@@ -262,17 +313,176 @@ class WorkerRunContext:
         except reach.ReachDenied as error:
             raise TaskFailed(str(error)) from error
 
+    def put_local_file(self, path: str, name: str | None = None) -> str:
+        storage = storages["default"]
+        base = f"{self.namespace.replace('.', '/')}/{self.flow_id}/executions/{self.execution_id}/tasks/" \
+               f"{self.task_id}/{self.task_run_id}/{os.path.basename(name or path)}"
+        with open(path, "rb") as handle:
+            saved = storage.save(base, File(handle))
+        return f"kestra:///{saved}"
+
+    # -- streaming storage (files too large for memory) ---------------------------------------
+
+    def open_file(self, uri: str) -> IO[bytes]:
+        """A binary stream over a stored file: the OS file for file-system storage (so `io` can wrap
+        it), a private copy for storages whose file objects are shared (in-memory storage)."""
+        self._check_reach(uri)
+        handle = storages["default"].open(storage_name(uri), "rb")
+        inner = getattr(handle, "file", None)
+        if isinstance(inner, io.BufferedReader):
+            return inner
+        with handle:
+            return io.BytesIO(handle.read())
+
+    def put_path(self, path: str, name: str | None = None) -> str:
+        """Upload a local file (streamed in chunks) as this task run's file, then delete the local copy."""
+        storage = storages["default"]
+        base = f"{self.namespace.replace('.', '/')}/{self.flow_id}/executions/{self.execution_id}/tasks/" \
+               f"{self.task_id}/{self.task_run_id}/{os.path.basename(name or path)}"
+        with open(path, "rb") as handle:
+            saved = storage.save(base, _LocalFile(handle, name=path))
+        with contextlib.suppress(FileNotFoundError):  # a file-system storage moved it
+            os.unlink(path)
+        return f"kestra:///{saved}"
+
+    def file_size(self, uri: str) -> int:
+        self._check_reach(uri)
+        return int(storages["default"].size(storage_name(uri)))
+
+    def _check_reach(self, uri: str) -> None:
+        """What a task reads goes through the flow-to-namespace rule (apps/executions/filereach.py)."""
+        from apps.executions import filereach
+
+        try:
+            filereach.check(self.namespace, self.execution_id, storage_name(uri), uri)
+        except reach.ReachDenied as error:
+            raise TaskFailed(str(error)) from error
+
+    def _own_name(self, uri: str) -> str:
+        name = storage_name(uri)
+        if not name.startswith(self._files_prefix() + "/"):
+            raise TaskFailed(f"{uri} is not a file of this execution")
+        return name
+
+    def _files_prefix(self) -> str:
+        return f"{self.namespace.replace('.', '/')}/{self.flow_id}/executions/{self.execution_id}"
+
+    def delete_file(self, uri: str) -> bool:
+        """Delete a stored file of this execution; False when it did not exist."""
+        storage = storages["default"]
+        name = self._own_name(uri)
+        if not storage.exists(name):
+            return False
+        storage.delete(name)
+        return True
+
+    def execution_files(self) -> list[str]:
+        """URIs of every stored file of this execution."""
+        storage = storages["default"]
+        found: list[str] = []
+
+        def walk(folder: str) -> None:
+            try:
+                dirs, names = storage.listdir(folder)
+            except (FileNotFoundError, NotADirectoryError):
+                return
+            found.extend(f"kestra:///{folder}/{n}" for n in sorted(names))
+            for sub in sorted(dirs):
+                walk(f"{folder}/{sub}")
+
+        walk(self._files_prefix())
+        return found
+
+    def run_task(self, spec: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Validate and run one runnable task given as a mapping (TemplatedTask); its outputs.
+
+        The spec is already rendered: its properties are validated as rendered values and the
+        task runs in this attempt (same logs, metrics, working directory and timeout)."""
+        from pydantic import BaseModel, ValidationError
+
+        from apps.plugins.registry import registry
+        from apps.plugins.sdk import PluginKind
+
+        type_name = spec.get("type")
+        plugin = registry.get(type_name) if isinstance(type_name, str) else None
+        if plugin is None:
+            raise TaskFailed(f"the templated spec has an unknown task type {type_name!r}")
+        if plugin.kind != PluginKind.RUNNABLE:
+            raise TaskFailed(f"the templated spec must be a runnable task; {plugin.type} is {plugin.kind}")
+        try:
+            props = plugin.Properties.model_validate(dict(spec), context={"rendered": True})
+        except ValidationError as error:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+            raise TaskFailed(f"the templated spec is invalid: {problems}") from error
+        outputs = plugin().run(self, props)  # type: ignore[attr-defined]
+        if isinstance(outputs, BaseModel):
+            return outputs.model_dump(mode="json", by_alias=True, exclude_none=False) or None
+        return outputs if isinstance(outputs, dict) else None
+
+    def mail_defaults(self) -> dict[str, Any]:
+        """The instance's SMTP settings (Django's EMAIL_*), for mail tasks that name no server."""
+        from django.conf import settings
+
+        strategy = "SMTPS" if settings.EMAIL_USE_SSL else "SMTP_TLS" if settings.EMAIL_USE_TLS else "SMTP"
+        return {"host": settings.EMAIL_HOST, "port": settings.EMAIL_PORT, "username": settings.EMAIL_HOST_USER or None,
+                "password": settings.EMAIL_HOST_PASSWORD or None, "strategy": strategy,
+                "from": settings.DEFAULT_FROM_EMAIL}
+
+    def seal(self, text: str) -> str:
+        """`text` encrypted with the instance key; masked wherever it is shown."""
+        from apps.secrets.sealing import seal
+
+        return seal(text)
+
     def working_dir(self) -> str:
-        """A private temporary directory, or the one shared by the enclosing WorkingDirectory."""
+        """A private temporary directory, or the one shared by the enclosing WorkingDirectory
+        (made ready by its first child: apps/executions/workdir.py)."""
         if self._workdir is None:
             shared = self._working_directory_run()
             if shared is not None:
+                from apps.executions import workdir
+
                 path = os.path.join(tempfile.gettempdir(), f"weir-wd-{shared}")
-                os.makedirs(path, exist_ok=True)
+                fresh = not os.path.isdir(path)
+                os.makedirs(path, mode=0o700, exist_ok=True)
                 self._workdir = path
+                if fresh:
+                    workdir.prepare(self, self._wd_node().raw, path)
             else:
                 self._workdir = tempfile.mkdtemp(prefix=f"weir-{self.task_run_id}-")
         return self._workdir
+
+    def shared_working_dir(self) -> str | None:
+        return self.working_dir() if self._working_directory_run() is not None else None
+
+    @property
+    def wd_task_id(self) -> str:
+        return self._wd_node().id
+
+    def _wd_node(self) -> TaskNode:
+        self._complete()
+        shared = self._working_directory_run()
+        parent = next(r for r in engine_context.ancestors(self.data, self.run) if r.id == shared)
+        return self.flow.node(parent.task_id)
+
+    def close(self, state: State) -> None:
+        """After the attempt: the last child of a WorkingDirectory finishes it (outputFiles,
+        cache); a private directory is removed."""
+        if self._workdir is None:
+            return
+        shared = self._working_directory_run()
+        if shared is None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            return
+        node = self._wd_node()
+        children = [c.get("id") for c in node.raw.get("tasks") or [] if isinstance(c, Mapping)]
+        if children and children[-1] == self.node.id and state in (State.SUCCESS, State.WARNING):
+            from apps.executions import workdir
+
+            try:
+                workdir.finish(self, node.raw, self._workdir, shared)
+            finally:
+                shutil.rmtree(self._workdir, ignore_errors=True)
 
     def _working_directory_run(self) -> str | None:
         from apps.plugins.registry import registry
@@ -283,6 +493,54 @@ class WorkerRunContext:
             if plugin is not None and getattr(plugin, "runs_on_worker", False):
                 return parent.id
         return None
+
+    # -- namespace files ----------------------------------------------------------------------
+
+    def _files_reach(self, namespace: str, writing: bool) -> None:
+        """Namespace files follow the one flow-to-namespace rule (apps/namespaces/reach.py)."""
+        access = reach.Access.WRITE if writing else reach.Access.READ
+        verb = "write" if writing else "read"
+        try:
+            reach.require(self.namespace, namespace, access, what=f"{verb} the files of '{namespace}'")
+        except reach.ReachDenied as error:
+            raise TaskFailed(str(error)) from error
+
+    def namespace_files(self, namespace: str, include: list[str] | None = None,
+                        exclude: list[str] | None = None) -> list[str]:
+        from apps.files import store
+
+        self._files_reach(namespace, writing=False)
+        return [row.path for row in store.files(namespace, include or [], exclude or [])]
+
+    def namespace_file_read(self, namespace: str, path: str) -> bytes:
+        from apps.files import paths, store
+
+        self._files_reach(namespace, writing=False)
+        row = store.find(namespace, paths.normalize(path))
+        if row is None or row.is_dir:
+            raise TaskFailed(f"no namespace file '/{path.lstrip('/')}' in '{namespace}'")
+        return store.read_bytes(row)
+
+    def namespace_file_write(self, namespace: str, path: str, data: bytes, overwrite: bool = True) -> bool:
+        from apps.files import paths, store
+
+        self._files_reach(namespace, writing=True)
+        target = paths.normalize(path)
+        if not overwrite and store.find(namespace, target) is not None:
+            return False
+        store.write(namespace, target, data)
+        return True
+
+    def namespace_file_delete(self, namespace: str, path: str) -> bool:
+        from apps.core.errors import NotFound
+        from apps.files import paths, store
+
+        self._files_reach(namespace, writing=True)
+        try:
+            store.remove(namespace, paths.normalize(path))
+        except NotFound:
+            return False
+        return True
 
     # -- KV, state, secrets --------------------------------------------------------------------
 
@@ -339,6 +597,9 @@ class WorkerRunContext:
     def check_cancelled(self) -> None:
         if self.cancel.is_set():
             raise Cancelled()
+
+    def is_cancelled(self) -> bool:
+        return self.cancel.is_set()
 
     def set_labels(self, labels: list[dict[str, Any]]) -> None:
         current = self.labels if self.labels is not None else []

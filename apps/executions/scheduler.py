@@ -11,11 +11,16 @@
 
 Every query takes its rows with `SKIP LOCKED` where the database supports it, so several
 schedulers can run at once.
+
+A database outage ends a tick (the loop in apps/core/standalone.py backs off and ticks again),
+except between taking a due delay and delivering it: the delay row is gone by then, so its
+delivery is tried again until the database is back (docs/adr/0013).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +28,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from apps.core import outage
 from apps.engine import planner
 from apps.engine.context import Env
 from apps.engine.model import CompiledFlow, Effects, ExecutionData
@@ -42,7 +48,7 @@ def sweep_seconds() -> float:
     return float(getattr(settings, "WEIR_SWEEP_SECONDS", 10))
 
 
-def deliver_delays(limit: int = 200) -> int:
+def deliver_delays(limit: int = 200, stop: threading.Event | None = None) -> int:
     delivered = 0
     while True:
         with transaction.atomic():
@@ -52,7 +58,7 @@ def deliver_delays(limit: int = 200) -> int:
                 delay.delete()
         for delay in due:
             try:
-                _deliver(delay)
+                outage.call(lambda: _deliver(delay), stop=stop)  # noqa: B023 - called at once
             except Exception:
                 log.exception("delay %s of execution %s failed", delay.kind, delay.execution_id)
             delivered += 1
@@ -155,8 +161,9 @@ def sweep() -> int:
     return swept
 
 
-def tick() -> None:
-    deliver_delays()
+def tick(stop: threading.Event | None = None) -> None:
+    """One pass; `stop` ends the wait for a database that went away mid-delivery."""
+    deliver_delays(stop=stop)
     reap()
     sweep()
     heartbeat.beat()  # readiness: a tick that finished (apps/executions/health.py)

@@ -5,7 +5,8 @@ the API loads for a namespace is remembered by this process (`remember`). `mask(
 `mask_value(obj)` then replace, with the fixed-length `MASK` (no length leak):
 
 - the value and its base64 (standard, url-safe, unpadded), URL-encoded (`%20` and `+` styles,
-  and the `urlencode` filter's), JSON-escaped and hex forms;
+  and the `urlencode` filter's), JSON-escaped, HTML-escaped (an error report page), Python-repr
+  (a traceback's locals) and hex forms;
 - any of those broken by line breaks anywhere (a multi-line secret, base64 wrapped at 76
   columns, a value a task printed in two parts inside one message);
 - a fragment at the end or start of a line that is at least a third of a form (and at least
@@ -22,6 +23,7 @@ remembered again each time it is read or rendered.
 from __future__ import annotations
 
 import base64
+import html
 import json
 import math
 import re
@@ -34,7 +36,7 @@ from typing import Any
 MASK = "********"
 MIN_SECRET = 3
 MIN_FRAGMENT = 6
-MAX_REMEMBERED = 256
+MAX_REMEMBERED = 1024
 SEALED_PREFIX = "weir:sealed:v1:"
 _SEALED = re.compile(re.escape(SEALED_PREFIX) + r"[A-Za-z0-9_=\-]+")
 _BREAK = r"(?:\r?\n)?"
@@ -43,6 +45,14 @@ _lock = threading.Lock()
 _known: OrderedDict[str, frozenset[str]] = OrderedDict()
 _forms: tuple[str, ...] = ()
 _compiled: dict[str, re.Pattern[str]] = {}
+_index: dict[str, tuple[str, ...]] = {}
+_short: tuple[str, ...] = ()
+GRAM = MIN_FRAGMENT
+"""Forms are found through their first and last `GRAM` characters (`_candidates`): any whole
+occurrence contains the first, any edge fragment (at least `MIN_FRAGMENT` long) the first or the
+last. Shorter forms are always checked."""
+INDEX_FROM = 24
+"""Below this many forms, checking each form with `in` is as fast as scanning the index."""
 
 
 def forms_of(value: str) -> frozenset[str]:
@@ -55,7 +65,7 @@ def forms_of(value: str) -> frozenset[str]:
         urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value, safe=""),
         urllib.parse.quote_plus(value, safe="*").replace("~", "%7E"),
         json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1],
-        raw.hex(), raw.hex().upper(),
+        raw.hex(), raw.hex().upper(), html.escape(value), repr(value)[1:-1],
     }
     forms |= {line.strip() for line in value.splitlines() if len(line.strip()) >= MIN_FRAGMENT}
     flat = {form.replace("\r", "").replace("\n", "") for form in forms}
@@ -64,7 +74,6 @@ def forms_of(value: str) -> frozenset[str]:
 
 def remember(value: str) -> None:
     """Mask `value` (and its forms) in everything this process writes from now on."""
-    global _forms
     if not isinstance(value, str) or len(value.strip()) < MIN_SECRET or value.startswith(SEALED_PREFIX):
         return  # an envelope is masked by its prefix; remembering it would only evict real values
     with _lock:
@@ -74,7 +83,21 @@ def remember(value: str) -> None:
         _known[value] = forms_of(value)
         while len(_known) > MAX_REMEMBERED:
             _known.popitem(last=False)
-        _forms = tuple(sorted(set().union(*_known.values()), key=len, reverse=True))
+        _rebuild()
+
+
+def _rebuild() -> None:
+    """The sorted forms and the index of their first and last `GRAM` characters (under `_lock`)."""
+    global _forms, _index, _short
+    forms = tuple(sorted(set().union(*_known.values()), key=len, reverse=True))
+    index: dict[str, list[str]] = {}
+    for form in forms:
+        if len(form) >= GRAM:
+            for gram in {form[:GRAM], form[-GRAM:]}:
+                index.setdefault(gram, []).append(form)
+    _index = {gram: tuple(found) for gram, found in index.items()}
+    _short = tuple(form for form in forms if len(form) < GRAM)
+    _forms = forms
 
 
 def remember_all(values: Iterable[str]) -> None:
@@ -84,10 +107,9 @@ def remember_all(values: Iterable[str]) -> None:
 
 def reset() -> None:
     """Forget every value (a fresh process); tests use it to prove a reader masks on its own."""
-    global _forms
     with _lock:
         _known.clear()
-        _forms = ()
+        _rebuild()
 
 
 def _broken(form: str) -> re.Pattern[str]:
@@ -111,6 +133,10 @@ def mask(text: str) -> str:
     if not forms:
         return text
     flat = text.replace("\r", "").replace("\n", "") if "\n" in text else text
+    if len(forms) >= INDEX_FROM:
+        forms = _candidates(flat)
+        if not forms:
+            return text
     for form in forms:  # longest first, so a form inside a longer one does not split it
         if form in flat:
             text = _broken(form).sub(MASK, text) if flat is not text else text.replace(form, MASK)
@@ -119,6 +145,17 @@ def mask(text: str) -> str:
     if not edged:
         return text
     return "\n".join(_mask_edges(line, edged) for line in text.split("\n"))
+
+
+def _candidates(flat: str) -> tuple[str, ...]:
+    """The forms whose first or last `GRAM` characters occur in `flat`, and the short ones,
+    longest first: one dictionary lookup per character instead of one search per form."""
+    index, found = _index, set(_short)
+    for at in range(len(flat) - GRAM + 1):
+        hit = index.get(flat[at:at + GRAM])
+        if hit is not None:
+            found.update(hit)
+    return tuple(sorted(found, key=len, reverse=True))
 
 
 def mask_value(value: Any) -> Any:

@@ -22,7 +22,7 @@ from apps.engine.expressions import render_typed
 from apps.engine.inputs import InputsInvalid, resolve_inputs, typed_inputs
 from apps.engine.model import CompiledFlow, Effects, ExecutionData, new_id
 from apps.engine.states import RESTARTABLE, TERMINATED, State, transition
-from apps.executions import lifecycle, runner
+from apps.executions import lifecycle, runner, subflow_chain
 from apps.executions.models import Delay, Execution, TaskRun
 from apps.flows.models import Flow
 from apps.flows.validation import labels_as_dict
@@ -92,14 +92,17 @@ def create_execution(namespace: str, flow_id: str, *, inputs: Mapping[str, Any] 
                      inputs_mode: str = "validated", labels: list[dict[str, Any]] | None = None,
                      revision: int | None = None, schedule_date: str | datetime | None = None,
                      trigger: dict[str, Any] | None = None, parent: tuple[str, str, bool] | None = None,
-                     check_recursion: tuple[str, str] | None = None, start: bool = True,
+                     callers: list[str] | None = None, start: bool = True,
                      variables: dict[str, Any] | None = None, trust_local_files: bool = False) -> Execution:
     """Create an execution (no row at all when an input is invalid) and start it after commit.
 
     `inputs_mode`: `validated` types and checks inputs against the flow (API, subflows);
     `raw` stores them as given; `none` stores nothing. Declared defaults always apply when
-    rendering.
+    rendering. `callers`: for a subflow, the `namespace.flowId` of every execution above it,
+    outermost first (refused past WEIR_MAX_SUBFLOW_DEPTH, apps/executions/subflow_chain.py).
     """
+    if callers is not None:
+        subflow_chain.check_depth(callers, namespace, flow_id)
     flow = _flow(namespace, flow_id)
     if flow.disabled:
         raise Conflict(f"Flow '{namespace}.{flow_id}' is disabled")
@@ -130,6 +133,8 @@ def create_execution(namespace: str, flow_id: str, *, inputs: Mapping[str, Any] 
     meta: dict[str, Any] = {"attemptNumber": 1, "originalCreatedDate": now.isoformat()}
     if parent is not None:
         meta["parent"] = {"executionId": parent[0], "taskRunId": parent[1], "wait": parent[2]}
+    if callers:
+        meta[subflow_chain.META_KEY] = callers
     row = Execution(
         id=execution_id, namespace=namespace, flow_id=flow_id, flow_revision=rev, state="CREATED",
         history=[{"state": "CREATED", "date": now.isoformat()}], inputs=typed, labels=all_labels,

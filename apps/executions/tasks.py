@@ -18,10 +18,11 @@ def run_task(task_run_id: str, attempt: int, queue: str = "weir.tasks") -> None:
 
 @shared_task(name="weir.advance", acks_late=True, ignore_result=True)  # type: ignore[untyped-decorator]
 def advance(execution_id: str) -> None:
+    from apps.core import outage
     from apps.engine import planner
     from apps.executions import runner
 
-    runner.process(execution_id, lambda flow, data, env: planner.advance(flow, data, env))
+    outage.call(lambda: runner.process(execution_id, lambda flow, data, env: planner.advance(flow, data, env)))
 
 
 @shared_task(name="weir.ping", ignore_result=True)  # type: ignore[untyped-decorator]

@@ -7,6 +7,12 @@
 3. Run the plugin in a thread so the task `timeout` can be enforced.
 4. Write the result under the execution lock, fenced by the attempt number, and advance the
    execution in the same transaction (no extra queue hop).
+
+While the database is unreachable (docs/adr/0013) claims and result writes are retried with
+back-off, so a finished attempt's outcome is written once the database is back (still fenced:
+if the reaper handed the run to another worker meanwhile, only its log lines are kept). An
+attempt whose plugin itself hit the outage is abandoned to the reaper: its lease expires and the
+run is dispatched again.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from pydantic import BaseModel, ValidationError
 
+from apps.core import outage
 from apps.engine.context import Env
 from apps.engine.expressions.limits import interruptible
 from apps.engine.model import CompiledFlow, Effects, ExecutionData
@@ -87,8 +94,13 @@ class Leases:
                     self._renew(held)
                 else:
                     self._check_cancelled(held, time.monotonic() - poll)
-            except Exception:
-                log.exception("lease renewal failed")
+                outage.OUTAGE.up()
+            except Exception as exc:
+                if outage.unreachable(exc):  # renewed on the next round, once the database is back
+                    outage.OUTAGE.down(exc)
+                    outage.discard_connections()
+                else:
+                    log.exception("lease renewal failed")
             finally:
                 close_old_connections()
 
@@ -124,6 +136,11 @@ LEASES = Leases()
 INLINE_LIMIT = 200
 """Tasks one Celery message may run back to back before the next one goes through the broker."""
 
+PATIENCE_SECONDS = 60.0
+"""How long a worker retries one database step while PostgreSQL is unreachable. Past that it
+gives the attempt up to the reaper and the sweeper (docs/adr/0013): a longer outage costs a
+re-run, never a pool process blocked for good or a lease renewed for an attempt going nowhere."""
+
 DECISION_WAIT_SECONDS = 0.2
 """How long a worker waits for its execution's lock to apply an outcome itself. A decision
 holds the lock for a few milliseconds, so waiting is cheaper than leaving the outcome for the
@@ -145,14 +162,34 @@ class Attempt:
 def execute(task_run_id: str, attempt: int, queue: str = dispatch.DEFAULT_QUEUE) -> None:
     """Run attempt `attempt + 1` of a task run, if it is still ours to run, then any task its
     result makes runnable on the same queue, inline (docs/adr/0007)."""
-    data = _claim(task_run_id, attempt)
+    try:
+        data = outage.call(lambda: _claim(task_run_id, attempt), within=PATIENCE_SECONDS)
+    except Exception as exc:
+        if not outage.unreachable(exc):
+            raise
+        log.warning("task run %s left to the sweeper: the database stayed unreachable", task_run_id)
+        return
     if data is None:
         return
     current: Attempt | None = Attempt(task_run_id, attempt + 1, data, partial=True)
     for left in range(INLINE_LIMIT, 0, -1):
         if current is None:
             return
-        current = _run_one(current, runner.Inline(queue, WORKER_ID, hand_off=left == 1))
+        running = current
+        try:
+            current = _run_one(running, runner.Inline(queue, WORKER_ID, hand_off=left == 1))
+        except Exception as exc:
+            if not outage.unreachable(exc):
+                raise
+            outage.discard_connections()
+            log.warning("attempt %s of task run %s left to the reaper: the database went away while it ran "
+                        "or stayed unreachable", running.number, running.task_run_id)
+            return
+
+
+class DatabaseLost(Exception):
+    """The plugin of an attempt hit a database outage: what it did cannot be trusted to be
+    complete, so the attempt is left to the reaper rather than recorded as a task failure."""
 
 
 # PostgreSQL: claim and read the run with its execution in one round trip.
@@ -207,6 +244,7 @@ def _run_one(current: Attempt, inline: runner.Inline) -> Attempt | None:
         node = flow.node(run.task_id)
         ctx = WorkerRunContext(flow, data, run, node, cancel, all_runs)
         state, outputs = _run_plugin(ctx, node.type, node.raw)
+        state = _close(ctx, state)
         failpoints.hit("worker.after_side_effect_before_commit")
         after = _finish(data.id, current.task_run_id, current.number, state, outputs, ctx, inline)
     finally:
@@ -218,7 +256,7 @@ def _run_one(current: Attempt, inline: runner.Inline) -> Attempt | None:
     # The outcome went to the lock holder, or another worker took the held run picked for us:
     # take a held run the way a message would, if any may be left (docs/adr/0009).
     if after is None or any(runner.is_held(run) for run in after.task_runs):
-        return _claim_held(data.id, inline.queue)
+        return outage.call(lambda: _claim_held(data.id, inline.queue), within=PATIENCE_SECONDS)
     return None
 
 
@@ -244,6 +282,19 @@ def _claim_held(execution_id: str, queue: str) -> Attempt | None:
     return None
 
 
+def _close(ctx: WorkerRunContext, state: State) -> State:
+    """The attempt's working directory: finished (a WorkingDirectory's last child) or removed."""
+    try:
+        ctx.close(state)
+    except TaskFailed as error:
+        ctx.log("ERROR", str(error))
+        return State.FAILED
+    except Exception as error:
+        ctx.log("ERROR", f"finishing the working directory failed: {type(error).__name__}: {error}")
+        return State.FAILED
+    return state
+
+
 def _run_plugin(ctx: WorkerRunContext, type_name: str, raw: Any) -> tuple[State, dict[str, Any] | None]:
     plugin = registry.get(type_name)
     if plugin is None:
@@ -251,6 +302,7 @@ def _run_plugin(ctx: WorkerRunContext, type_name: str, raw: Any) -> tuple[State,
         return State.FAILED, None
     timeout = raw.get("timeout")
     result: dict[str, Any] = {}
+    lost: list[BaseException] = []
 
     def target() -> None:
         try:
@@ -265,6 +317,9 @@ def _run_plugin(ctx: WorkerRunContext, type_name: str, raw: Any) -> tuple[State,
         except Exception as error:
             if ctx.cancel.is_set():  # whatever the plugin raised on its way out of a kill
                 result["state"] = State.KILLED
+            elif outage.unreachable(error):
+                lost.append(error)
+                return
             else:
                 _failed(ctx, error, result)
         finally:
@@ -282,6 +337,8 @@ def _run_plugin(ctx: WorkerRunContext, type_name: str, raw: Any) -> tuple[State,
             return State.KILLED, None  # killed, and the plugin did not stop within the grace delay
     else:
         target()
+    if lost:
+        raise DatabaseLost(str(lost[0])) from lost[0]
     return result.get("state", State.FAILED), result.get("outputs")
 
 
@@ -343,14 +400,23 @@ def _finish(execution_id: str, task_run_id: str, attempt: int, state: State,
     def event(flow: CompiledFlow, data: ExecutionData, env: Env) -> Effects:
         return results.fold(flow, data, {task_run_id: outcome}, env)
 
-    data = runner.process(execution_id, event, inline=inline, wait=DECISION_WAIT_SECONDS)
-    if data is None:
-        left = TaskRun.objects.filter(id=task_run_id, attempt_no=attempt, state="RUNNING", result__isnull=True) \
+    def decide() -> ExecutionData | None:
+        if inline is not None:  # what a rolled-back try picked is not claimed
+            inline.claimed = inline.handed = None
+        return runner.process(execution_id, event, inline=inline, wait=DECISION_WAIT_SECONDS)
+
+    def leave() -> int:
+        return TaskRun.objects.filter(id=task_run_id, attempt_no=attempt, state="RUNNING", result__isnull=True) \
             .update(result=outcome.to_json(), lease_until=runner.lease_deadline())
-        if left:
-            runner.drain(execution_id)
+
+    # Each step is retried on its own while the database is unreachable: each is safe to repeat.
+    data = outage.call(decide, within=PATIENCE_SECONDS)
+    if data is None:
+        if outage.call(leave, within=PATIENCE_SECONDS):
+            outage.call(lambda: runner.drain(execution_id), within=PATIENCE_SECONDS)
         else:  # fenced: the run was killed, restarted or taken over; keep only the log lines
             logs = [(task_run_id, level, message) for level, message in outcome.logs]
-            runner.process(execution_id, lambda flow, data, env: Effects(logs=list(logs)))
-    ctx.flush_metrics()
+            outage.call(lambda: runner.process(execution_id, lambda flow, data, env: Effects(logs=list(logs))),
+                        within=PATIENCE_SECONDS)
+    outage.call(ctx.flush_metrics, within=PATIENCE_SECONDS)
     return data

@@ -70,7 +70,8 @@ def _message(err: Mapping[str, Any], owner: str, model: type[BaseModel], field: 
     if kind == "extra_forbidden":
         known = sorted(f.alias or name for name, f in model.model_fields.items())
         near = difflib.get_close_matches(str(field), known, n=1, cutoff=0.6)
-        hint = f"; did you mean {near[0]!r}?" if near else ""
+        fix = getattr(model, "property_hints", {}).get(str(field))
+        hint = f": {fix}" if fix else f"; did you mean {near[0]!r}?" if near else ""
         return (
             f'unknown property "{field}" for {owner}{hint} '
             f"(Unrecognized field \"{field}\"; known properties: {', '.join(known)})"

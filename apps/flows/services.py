@@ -26,9 +26,10 @@ from apps.namespaces.services import ensure_namespace
 
 
 def options() -> validation.Options:
-    """Validation options from settings (declared worker groups, size limit)."""
+    """Validation options from settings (declared worker groups, size and task-count limits)."""
     return validation.Options(
-        worker_groups=frozenset(settings.WEIR_WORKER_GROUPS), max_bytes=settings.WEIR_MAX_SOURCE_BYTES
+        worker_groups=frozenset(settings.WEIR_WORKER_GROUPS), max_bytes=settings.WEIR_MAX_SOURCE_BYTES,
+        max_tasks=settings.WEIR_MAX_TASKS,
     )
 
 

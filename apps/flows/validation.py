@@ -23,6 +23,7 @@ from apps.plugins.registry import Registry, registry
 from apps.plugins.sdk import ExecutableMixin, Plugin, PluginKind, SlotKind, SlotShape
 
 TASK_KINDS = (PluginKind.RUNNABLE, PluginKind.FLOWABLE)
+DEFAULT_MAX_TASKS = 2000
 ALLOWED_SYSTEM_LABELS = frozenset({"system.readOnly"})
 
 
@@ -33,6 +34,9 @@ class Options:
     worker_groups: frozenset[str] = frozenset()
     check_expressions: bool = True
     max_bytes: int = yamlsource.DEFAULT_MAX_BYTES
+    max_tasks: int = DEFAULT_MAX_TASKS
+    """Tasks a flow may hold, counted at every nesting level (`tasks`, `errors`, `finally`,
+    `afterExecution`, listeners and every plugin's child slots); beyond it the walk stops."""
 
 
 @dataclass
@@ -136,6 +140,7 @@ class _Walker:
         self.trigger_ids: dict[str, list[Path]] = {}
         self.flow_namespace = ""
         self.flow_id = ""
+        self.task_count = 0
 
     # ValidationContext protocol (for plugin hooks)
     def kind_of(self, type_name: str) -> PluginKind | None:
@@ -244,6 +249,16 @@ class _Walker:
             return None
         plugin = self.reg.get(type_name)
         if plugin is None:
+            instead = self.reg.mistaken(type_name)
+            if instead:
+                self.problem((*path, "type"), f"Invalid type: {type_name} does not exist in Kestra; use {instead}",
+                             unreadable=True)
+                return None
+            family = self.reg.missing_family(type_name)
+            if family:
+                self.problem((*path, "type"), f"Invalid type: {type_name} belongs to Kestra's {family} plugin, "
+                             "which Weir does not provide", unreadable=True)
+                return None
             near = self.reg.suggest(type_name, kinds)
             hint = f"; did you mean {' or '.join(near)}?" if near else ""
             self.problem((*path, "type"), f"Invalid type: {type_name} is not a known {what} type{hint}",
@@ -262,6 +277,13 @@ class _Walker:
         return plugin
 
     def task(self, raw: Any, path: Path) -> None:
+        self.task_count += 1
+        if self.task_count > self.options.max_tasks:
+            if self.task_count == self.options.max_tasks + 1:
+                self.problem(path, f"too many tasks: a flow may hold at most {self.options.max_tasks} tasks, "
+                                   "counted at every nesting level (WEIR_MAX_TASKS), and this is one more; "
+                                   "split the flow into subflows")
+            return
         plugin = self.resolve(raw, path, TASK_KINDS, "task")
         if isinstance(raw, dict) and isinstance(raw.get("id"), str):
             self.task_ids.setdefault(raw["id"], []).append(path)

@@ -4,7 +4,9 @@
 or `?token=`, for scripts) wins over the session cookie (the browser). `OriginGuard` refuses
 the handshake of a browser page from another origin: the session cookie travels with any
 cross-site WebSocket, so without this check any web page could read a logged-in user's
-executions. Clients that send no Origin (scripts, CLI) are not browsers and pass.
+executions. A handshake with no Origin is not a browser's (browsers always send one): it must
+carry an API token, and is refused otherwise, so a session cookie is honoured only with an
+Origin that was checked (docs/adr/0014).
 """
 
 from __future__ import annotations
@@ -39,10 +41,11 @@ def token_of(scope: Scope) -> str | None:
 
 
 def origin_allowed(scope: Scope) -> bool:
-    """Same origin as the Host the client connected to (a host Django serves), or trusted."""
+    """Same origin as the Host the client connected to (a host Django serves), or trusted; no
+    Origin only for a client that authenticates with an API token (docs/adr/0014)."""
     origin = header(scope, b"origin")
     if origin is None:
-        return True
+        return token_of(scope) is not None
     host = header(scope, b"host") or ""
     domain, _ = split_domain_port(host)
     if not domain or not validate_host(domain, settings.ALLOWED_HOSTS):

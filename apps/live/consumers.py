@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import re
 import time
 from typing import Any
 from urllib.parse import parse_qs
@@ -21,6 +23,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from apps.live import groups, publish, snapshot
+from apps.live.limits import CLOSE_BAD_DATA, CLOSE_TOO_BIG, MAX_FRAME_BYTES
 from apps.namespaces.permissions import Action, can
 
 log = logging.getLogger(__name__)
@@ -33,15 +36,40 @@ of a task run, a notification lost with a broker hiccup, a worker in another pro
 in-memory layer)."""
 TICK_TERMINATED = 30.0
 PERMISSION_CACHE_SECONDS = 30.0
+AFTER = re.compile(r"[0-9]{1,18}")
+"""A log seq the database can compare (a bigint), in ASCII digits."""
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
-    """Shared plumbing: authentication at connect, typed error frames, query parameters."""
+    """Shared plumbing: authentication at connect, typed error frames, query parameters, frame
+    checks, and background work that ends with the socket."""
 
-    async def refuse(self, status: int, message: str) -> None:
-        """Tell the client why in a JSON frame, then close with code 4000 + HTTP status."""
+    async def refuse(self, status: int, message: str, code: int | None = None) -> None:
+        """Tell the client why in a JSON frame, stop the background work, then close with `code`
+        (by default 4000 + HTTP status)."""
+        self.stop_background()
         await self.send_json({"type": "error", "status": status, "message": message})
-        await self.close(code=4000 + status)
+        await self.close(code=4000 + status if code is None else code)
+
+    def stop_background(self) -> None:
+        """Cancel what this connection started (subclasses that start work override this)."""
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        """A client frame: at most MAX_FRAME_BYTES of JSON object, else an error frame and a close
+        (1009 too big, 1003 not a JSON object) instead of an exception that kills the consumer."""
+        size = len(text_data.encode("utf-8")) if text_data is not None else len(bytes_data or b"")
+        if size > MAX_FRAME_BYTES:
+            await self.refuse(413, f"frame of {size} bytes: the limit is {MAX_FRAME_BYTES} bytes", CLOSE_TOO_BIG)
+            return
+        try:
+            content = json.loads(text_data if text_data is not None else (bytes_data or b""))
+        except ValueError:
+            content = None
+        if not isinstance(content, dict):
+            await self.refuse(400, 'frames must be JSON objects: the only client message is {"type": "ping"}',
+                              CLOSE_BAD_DATA)
+            return
+        await self.receive_json(content)
 
     def query(self, name: str) -> str:
         values = parse_qs(self.scope.get("query_string", b"").decode("latin-1")).get(name)
@@ -81,7 +109,7 @@ class ExecutionConsumer(LiveConsumer):
         if user is None:
             return
         raw = self.query("after") or "0"
-        if not raw.isdigit():
+        if not AFTER.fullmatch(raw):
             await self.refuse(400, f"after={raw!r}: expected the last log seq you received (an integer >= 0)")
             return
         if not await database_sync_to_async(self._readable)(user):
@@ -102,9 +130,12 @@ class ExecutionConsumer(LiveConsumer):
         cursor = getattr(self, "cursor", None)
         return cursor.log_seq if cursor is not None else 0
 
-    async def disconnect(self, code: int) -> None:
+    def stop_background(self) -> None:
         if self.pump is not None:
             self.pump.cancel()
+
+    async def disconnect(self, code: int) -> None:
+        self.stop_background()
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
@@ -133,6 +164,7 @@ class ExecutionConsumer(LiveConsumer):
         """Send what changed since the last frame; True when the execution is terminated."""
         delta = await database_sync_to_async(snapshot.delta)(self.execution_id, self.cursor, full=full)
         if delta is None:
+            self.pump = None  # this task is the pump: it ends by raising, not by cancelling itself
             await self.refuse(404, f"Execution '{self.execution_id}' was deleted")
             raise asyncio.CancelledError
         if full or delta.execution or delta.task_runs or delta.removed:

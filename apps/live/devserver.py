@@ -44,7 +44,7 @@ def stop_worker() -> None:
 class ServerThread:
     """uvicorn serving `config.asgi:application` on 127.0.0.1 and a free port."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", ws_max_size: int | None = None) -> None:
         import uvicorn
 
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -60,7 +60,10 @@ class ServerThread:
 
         # Like pytest-django's live server, serve static files (and the built islands) too.
         app = application_for(StaticFilesHandler(get_wsgi_application()))
-        config = uvicorn.Config(app, interface="asgi3", lifespan="off", log_level="warning", ws_ping_interval=None)
+        from apps.live.limits import MAX_FRAME_BYTES
+
+        config = uvicorn.Config(app, interface="asgi3", lifespan="off", log_level="warning", ws_ping_interval=None,
+                                ws_max_size=ws_max_size or MAX_FRAME_BYTES)  # as `weir server web`
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self._run, name="weir-test-server", daemon=True)
 

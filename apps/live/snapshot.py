@@ -1,7 +1,9 @@
 """What a live view reads from the database (synchronous; consumers call it in a thread).
 
 Every frame is built here from committed rows, with the REST API's JSON shapes, and passed
-through `masked` so secret values never leave the server (DESIGN.md §7).
+through `masked` so secret values never leave the server (DESIGN.md §7). Before masking, this
+process learns what it may not have seen: the execution's namespace secrets, SECRET inputs and
+the values it derived from secrets (`apps.secrets.renderers.learn`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from apps.engine.states import TERMINATED, State
 from apps.executions.api.serializers import execution_json, log_json, task_run_json
 from apps.executions.models import Execution, LogLine, TaskRun
 from apps.executions.secrets_mask import mask
+from apps.secrets.renderers import learn
 
 LOG_BATCH = 2000
 """Log lines per frame: small enough to parse without a long task, big enough to replay fast."""
@@ -70,6 +73,8 @@ def delta(execution_id: str, cursor: Cursor, *, full: bool = False) -> Delta | N
     row = load(execution_id)
     if row is None:
         return None
+    learn({"id": row.id, "flowId": row.flow_id, "parentId": row.trigger_execution_id or row.parent_id,
+           "namespace": row.namespace, "inputs": row.inputs})
     summary = masked(execution_summary(row))
     digest = _digest(summary)
     changed_execution = summary if full or digest != cursor.execution else None

@@ -46,7 +46,7 @@ class Namespaces(APIView):
 
 
 class NamespaceDetail(APIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT, tags=TAG, summary="One namespace")
+    @extend_schema(responses=OpenApiTypes.OBJECT, tags=TAG, summary="One namespace", operation_id="v1_namespace_retrieve")
     def get(self, request: Request, namespace: str) -> Response:
         return Response(services.as_json(services.get(request.user, namespace)))
 

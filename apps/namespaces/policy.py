@@ -93,6 +93,8 @@ FLOW_YAML = ("id: {new_flow}\nnamespace: {namespace}\ntasks:\n  - id: hello\n"
 YAML = "application/x-yaml"
 EX = "api/v1/executions/{execution_id}"
 NSF = "api/v1/flows/{namespace}/{flow_id}"
+NSFILES = "api/v1/namespaces/{namespace}/files"
+TRIGGER = {"namespace": "{namespace}", "flowId": "{flow_id}", "triggerId": "{trigger_id}"}
 
 RULES: tuple[Rule, ...] = (
     # Executions (apps/executions/api)
@@ -138,11 +140,36 @@ RULES: tuple[Rule, ...] = (
     Rule("api/v1/namespaces/{namespace}/kv/inheritance", {"GET": _n(D)}),
     Rule("api/v1/namespaces/{namespace}/kv/{key}", {"GET": _n(D), "PUT": _n(U, W), "DELETE": _n(X, W)},
          {"PUT": Sample(body='"v2"', content_type="text/plain")}),
+    # Triggers (apps/triggers/api)
+    Rule("api/v1/triggers", {"PUT": _n(U, W)}, {"PUT": Sample(body={
+        "namespace": "{namespace}", "flowId": "{flow_id}", "triggerId": "{trigger_id}", "disabled": True})}),
+    Rule("api/v1/triggers/search", {"GET": LISTED}, {"GET": Sample(query="namespace={namespace}")}),
+    Rule("api/v1/triggers/preview", {"POST": SIGNED_IN}, {"POST": Sample(body={"cron": "0 9 * * *"})}),
+    Rule("api/v1/triggers/backfill/pause", {"PUT": _n(A, W)}, {"PUT": Sample(body=TRIGGER)}),
+    Rule("api/v1/triggers/backfill/unpause", {"PUT": _n(A, W)}, {"PUT": Sample(body=TRIGGER)}),
+    Rule("api/v1/triggers/backfill/delete", {"POST": _n(A, W)}, {"POST": Sample(body=TRIGGER)}),
+    Rule("api/v1/triggers/set-disabled/by-triggers", {"POST": _n(U, W)},
+         {"POST": Sample(query="disabled=true", body=[TRIGGER])}),
+    Rule("api/v1/triggers/set-disabled/by-query", {"POST": _n(U, W)},
+         {"POST": Sample(query="disabled=true&namespace={namespace}")}),
+    Rule("api/v1/triggers/{namespace}/{flow_id}/{trigger_id}/unlock", {"POST": _n(A, W)}),
+    Rule("api/v1/triggers/{namespace}/{flow_id}", {"GET": _n(D)}),
     # Secrets (apps/secrets)
     Rule("api/v1/namespaces/{namespace}/secrets", {"GET": _n(S, OWN), "PUT": _n(S, OWN), "POST": _n(S, OWN)},
          {"PUT": Sample(body={"key": "NEW_ONE", "value": "v"}), "POST": Sample(body={"key": "NEW_ONE", "value": "v"})}),
     Rule("api/v1/namespaces/{namespace}/secrets/{key}", {"PUT": _n(S, OWN), "DELETE": _n(S, OWN)},
          {"PUT": Sample(body={"value": "v2"})}),
+    # Namespace files (apps/files)
+    Rule(NSFILES, {"GET": _n(F), "POST": _n(F, W), "PUT": _n(F, W), "DELETE": _n(F, W)},
+         {"GET": Sample(query="path=docs/hello.txt"), "DELETE": Sample(query="path=docs/hello.txt"),
+          "PUT": Sample(query="from=docs/hello.txt&to=docs/moved.txt"),
+          "POST": Sample(query="path=docs/new.txt", body="{multipart_file}", content_type="multipart/form-data")}),
+    Rule(NSFILES + "/stats", {"GET": _n(F)}, {"GET": Sample(query="path=docs/hello.txt")}),
+    Rule(NSFILES + "/directory", {"GET": _n(F), "POST": _n(F, W)},
+         {"GET": Sample(query="path=docs"), "POST": Sample(query="path=newdir")}),
+    Rule(NSFILES + "/search", {"GET": _n(F)}, {"GET": Sample(query="q=hello")}),
+    Rule(NSFILES + "/revisions", {"GET": _n(F)}, {"GET": Sample(query="path=docs/hello.txt")}),
+    Rule(NSFILES + "/export", {"GET": _n(F)}),
     # Audit (apps/audit)
     Rule("api/v1/audit", {"GET": LISTED}, {"GET": Sample(query="namespace={namespace}")}),
     # Namespaces, members, invitations (apps/namespaces)
@@ -226,10 +253,13 @@ RULES: tuple[Rule, ...] = (
          page=True),
     Rule("namespaces/{namespace}/secrets/", {"GET": _n(S, OWN), "POST": _n(S, OWN)},
          {"POST": Sample(body={"key": "PAGE_ONE", "value": "v"})}, page=True),
+    Rule("namespaces/{namespace}/files/", {"GET": _n(F)}, page=True),
     Rule("audit/", {"GET": LISTED}, {"GET": Sample(query="namespace={namespace}")}, page=True),
     Rule("", {"GET": LISTED}, {"GET": Sample(query="namespace={namespace}")}, page=True),
     Rule("flows/new/", {"GET": SIGNED_IN}, page=True),
     Rule("dashboard/", {"GET": SIGNED_IN}, page=True),
+    Rule("triggers/", {"GET": LISTED, "POST": _n(U, W)}, {"GET": Sample(query="namespace={namespace}"), "POST": Sample(
+        body={**TRIGGER, "action": "disable"})}, page=True),
     Rule("flows/{namespace}/{flow_id}/", {"GET": _n(D)}, page=True),
     Rule("flows/{namespace}/{flow_id}/revisions/", {"GET": _n(D)}, page=True),
     Rule("flows/{namespace}/{flow_id}/edit/", {"GET": _n(U, W)}, page=True),

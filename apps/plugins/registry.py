@@ -80,6 +80,18 @@ class Registry:
             close = [by_short[m] for m in difflib.get_close_matches(short, list(by_short), n=n, cutoff=0.7)]
         return close
 
+    def mistaken(self, type_name: str) -> str | None:
+        """What to use instead of a type no Kestra version has (a tutorial's invention)."""
+        from apps.plugins.families import MISTAKES
+
+        return MISTAKES.get(type_name)
+
+    def missing_family(self, type_name: str) -> str | None:
+        """The Kestra plugin family an unknown type belongs to, when Weir provides none of it."""
+        from apps.plugins.families import missing_family
+
+        return missing_family(type_name, self.names())
+
     def ensure_loaded(self) -> None:
         """Run discovery once per process (thread-safe)."""
         if self._loaded:

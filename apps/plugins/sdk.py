@@ -24,11 +24,33 @@ from __future__ import annotations
 import builtins
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Literal, Protocol
+from typing import IO, TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    WithJsonSchema,
+    WrapValidator,
+    model_validator,
+)
+
+from apps.plugins import ion
+from apps.plugins.egress import EgressDenied, Target
+from apps.plugins.egress import check_host as egress_check_host
+from apps.plugins.egress import resolve as egress_resolve
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    import httpx
+
+    from apps.plugins.nethttp import HttpCall as HttpCall
 
 __all__ = [
     "ID_PATTERN",
@@ -37,10 +59,14 @@ __all__ = [
     "ConditionSpec",
     "DagEntry",
     "Duration",
+    "Dyn",
+    "DynBool",
+    "DynInt",
     "FlowableProperties",
     "FlowableTask",
     "Issue",
     "LogLevel",
+    "NamespaceFiles",
     "NoOutputs",
     "Plugin",
     "PluginKind",
@@ -59,6 +85,7 @@ __all__ = [
     "condition_map",
     "dag_tasks",
     "dynamic",
+    "glob_regex",
     "parse_duration",
     "regex_problem",
     "task_list",
@@ -144,11 +171,31 @@ class Properties(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_default=False)
 
+    property_hints: ClassVar[dict[str, str]] = {}
+    """Unknown property → the fix the validator names (properties tutorials invent, e.g. `ttl`)."""
+
 
 def dynamic(default: Any = ..., *, description: str = "", title: str | None = None, **kw: Any) -> Any:
     """Declare a property rendered by the expression engine before use (`$dynamic` in schemas)."""
     return Field(default, description=description or None, title=title,
                  json_schema_extra={"$dynamic": True}, **kw)
+
+
+def _dynamic_value(value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+    """Kestra's `Property<T>`: before rendering an expression string stands in for any T; after
+    rendering (validation context `{"rendered": True}`) the value must be a T (`"true"` → True)."""
+    rendered = isinstance(info.context, dict) and info.context.get("rendered")
+    if not rendered and isinstance(value, str) and ("{{" in value or "{%" in value):
+        return value
+    return handler(value)
+
+
+Dyn = WrapValidator(_dynamic_value)
+"""Marker for a typed dynamic property: `Annotated[Literal["A", "B"], Dyn]`."""
+
+_EXPR_SCHEMA: dict[str, Any] = {"type": "string", "pattern": r".*\{[{%].*"}
+DynBool = Annotated[bool, Dyn, WithJsonSchema({"anyOf": [{"type": "boolean"}, _EXPR_SCHEMA]})]
+DynInt = Annotated[int, Dyn, WithJsonSchema({"anyOf": [{"type": "integer"}, _EXPR_SCHEMA]})]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -355,6 +402,55 @@ class ValidationContext(Protocol):
         ...
 
 
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """A Java glob (or a `regex:` pattern) as a compiled expression matched against whole
+    `/`-separated relative paths: `*` stays within a directory, `**` crosses directories, `?` is one
+    character, `{a,b}` alternatives, `[…]` classes; `glob:` is an explicit prefix."""
+    if pattern.startswith("regex:"):
+        return re.compile(pattern[len("regex:"):])
+    if pattern.startswith("glob:"):
+        pattern = pattern[len("glob:"):]
+    out, i, depth = [], 0, 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "*":
+            if pattern.startswith("**", i):
+                out.append(".*")
+                i += 2
+                continue
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif char == "{":
+            depth += 1
+            out.append("(?:")
+        elif char == "}" and depth:
+            depth -= 1
+            out.append(")")
+        elif char == "," and depth:
+            out.append("|")
+        elif char == "[":
+            end = pattern.find("]", i + 1)
+            if end == -1:
+                out.append(re.escape(char))
+            else:
+                body = pattern[i + 1:end].replace("\\", "\\\\")
+                out.append("[^" + body[1:] + "]" if body.startswith("!") else "[" + body + "]")
+                i = end
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return re.compile("".join(out))
+
+
+class NamespaceFiles(Properties):
+    """Which namespace files to copy into the working directory."""
+
+    enabled: bool = Field(True, description="Inject the namespace files at all.")
+    include: list[str] | None = dynamic(None, description="Glob patterns of files to include.")
+    exclude: list[str] | None = dynamic(None, description="Glob patterns of files to exclude.")
+
+
 class TaskFailed(Exception):
     """Raise from `run()` to fail the attempt with a readable message (no stack trace logged)."""
 
@@ -388,8 +484,17 @@ class RunContext(Protocol):
     task_run_value: str | None
     attempt: int
 
-    def render(self, value: Any) -> Any: ...
+    def render(self, value: Any, variables: Mapping[str, Any] | None = None) -> Any:
+        """Render `value` against the task's context, plus `variables` when given (script tasks
+        add `workingDir`)."""
+        ...
+    def set_state(self, state: str) -> None:
+        """End the attempt in WARNING (or another terminal state) instead of SUCCESS."""
+        ...
     def render_typed(self, value: Any) -> Any: ...
+    def render_with(self, value: str, variables: Mapping[str, Any]) -> str:
+        """Render with extra top-level variables (e.g. one item's fields) over the usual context."""
+        ...
     def log(self, level: str, message: str) -> None: ...
     def sleep(self, seconds: float) -> None:
         """Wait, but stop at once (raising) if the attempt is killed."""
@@ -413,6 +518,56 @@ class RunContext(Protocol):
                overwrite: bool = True) -> None: ...
     def secret(self, name: str) -> str: ...
     def working_dir(self) -> str: ...
+    def shared_working_dir(self) -> str | None:
+        """The enclosing WorkingDirectory's folder (shared by its children), else None."""
+        ...
+    def namespace_files(self, namespace: str, include: list[str] | None = None,
+                        exclude: list[str] | None = None) -> list[str]:
+        """Paths of a namespace's files matching the globs (PLUGINS.md §5: `*` stays in a
+        directory; a pattern starting with a word character gets an implicit `**/`)."""
+        ...
+    def namespace_file_read(self, namespace: str, path: str) -> bytes: ...
+    def namespace_file_write(self, namespace: str, path: str, data: bytes, overwrite: bool = True) -> bool:
+        """Write a namespace file (a new version); False when it exists and `overwrite` is off."""
+        ...
+    def namespace_file_delete(self, namespace: str, path: str) -> bool: ...
+    def is_cancelled(self) -> bool:
+        """True once the attempt is killed, timed out or lost its lease: long-running work
+        (a child process) polls it and stops."""
+        ...
+    def check_cancelled(self) -> None:
+        """Raise (the attempt ends KILLED) if the attempt was cancelled."""
+        ...
+    def flush_logs(self) -> None:
+        """Persist the lines logged so far now, so the live views show them while the task
+        still runs (otherwise they are written with the result)."""
+        ...
+    def put_local_file(self, path: str, name: str | None = None) -> str:
+        """Upload a local file (streamed, not read into memory) to this task run's storage;
+        returns its `kestra:///…` URI."""
+    # Streaming storage: large files never pass through memory whole.
+    def open_file(self, uri: str) -> IO[bytes]:
+        """A binary stream over a stored file (close it, or use `with`)."""
+        ...
+    def put_path(self, path: str, name: str | None = None) -> str:
+        """Upload a local file under `name` (default: its base name), delete it, return its URI."""
+        ...
+    def file_size(self, uri: str) -> int: ...
+    def delete_file(self, uri: str) -> bool:
+        """Delete a stored file of this execution; False when it did not exist."""
+        ...
+    def execution_files(self) -> list[str]:
+        """URIs of every stored file of this execution (inputs and task outputs)."""
+        ...
+    def run_task(self, spec: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Validate and run one (already rendered) runnable task spec in this attempt; its outputs."""
+        ...
+    def mail_defaults(self) -> dict[str, Any]:
+        """The instance's SMTP settings: host, port, username, password, strategy, from."""
+        ...
+    def seal(self, text: str) -> str:
+        """`text` encrypted with the instance key (shown masked everywhere)."""
+        ...
 
 
 class Plugin:
@@ -509,4 +664,95 @@ class Condition(Plugin):
     kind = PluginKind.CONDITION
 
 
-__all__ += ["ExecutableMixin", "SlotKind", "SlotShape", "TaskFailed", "is_truthy"]
+# ---------------------------------------------------------------------------------------------
+# Polling triggers (KESTRA.md §4.5)
+
+
+class PollingTriggerProperties(TriggerProperties):
+    """What every polling trigger accepts: the common trigger properties and `interval`."""
+
+    interval: Duration = Field("PT60S", description="How long to wait between two evaluations.")
+
+
+class TriggerContext(Protocol):
+    """What a polling trigger's `evaluate` gets on the worker (apps/triggers/polling.py)."""
+
+    namespace: str
+    flow_id: str
+    trigger_id: str
+
+    def render(self, value: Any) -> Any:
+        """Render an expression with the flow's variables (`flow`, `envs`, `globals`, `secret()`)."""
+        ...
+    def log(self, level: str, message: str) -> None: ...
+    def secret(self, name: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class PollResult:
+    """One execution to create: `variables` become its `trigger.*`; `inputs` and `labels` are
+    added to what the trigger declares."""
+
+    variables: Mapping[str, Any] = field(default_factory=dict)
+    inputs: Mapping[str, Any] | None = None
+    labels: Mapping[str, Any] | None = None
+
+
+class PollingTrigger(Trigger):
+    """A trigger evaluated on a worker every `interval` (use `PollingTriggerProperties`).
+
+    The contract the scheduler keeps:
+    - `evaluate` runs on a worker with the validated properties as written (render dynamic ones
+      with `ctx.render`, which knows `flow`, `envs`, `globals` and `secret()`) and returns None
+      (nothing happened) or one `PollResult` (one execution is created, in the transaction that
+      records the evaluation);
+    - it is never called while the previous evaluation runs or while the execution it created
+      last is not terminal (no overlap);
+    - an exception it raises is logged on the trigger (the state's `last_error`, the worker's log)
+      and the trigger is evaluated again after `interval`: an error never stops a trigger.
+    """
+
+    polling: ClassVar[bool] = True
+
+    def evaluate(self, ctx: TriggerContext, props: Any) -> PollResult | None:
+        raise NotImplementedError(f"{self.type} does not implement evaluate()")
+
+
+# Network: every plugin connection goes through the egress policy (apps/plugins/egress.py)
+
+
+def http_call(**kwargs: Any) -> HttpCall:
+    """Describe an HTTP request for `http_send` (fields of `apps.plugins.nethttp.HttpCall`)."""
+    from apps.plugins.nethttp import HttpCall as HttpCall
+
+    return HttpCall(**kwargs)
+
+
+def http_send(call: HttpCall) -> AbstractContextManager[tuple[httpx.Response, str]]:
+    """Send `call` through the egress policy (checked and pinned at every redirect hop).
+
+    A context manager yielding the unread httpx response and the final URL.
+    """
+    from apps.plugins.nethttp import send
+
+    return send(call)
+
+
+__all__ += [
+    "EgressDenied",
+    "ExecutableMixin",
+    "PollResult",
+    "PollingTrigger",
+    "PollingTriggerProperties",
+    "SlotKind",
+    "SlotShape",
+    "Target",
+    "TaskFailed",
+    "TriggerContext",
+    "egress_check_host",
+    "egress_resolve",
+    "http_call",
+    "http_send",
+    "ion",
+    "is_truthy",
+]

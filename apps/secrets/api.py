@@ -46,7 +46,8 @@ class NamespaceSecrets(APIView):
 
 class NamespaceSecret(APIView):
     @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT},
-                   tags=["secrets"], summary="Create or replace one secret: body {value, description?}")
+                   tags=["secrets"], summary="Create or replace one secret: body {value, description?}",
+                   operation_id="v1_namespaces_secret_update")
     def put(self, request: Request, namespace: str, key: str) -> Response:
         return _saved(request, namespace, key, _body(request))
 

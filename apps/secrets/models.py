@@ -25,3 +25,21 @@ class Secret(models.Model):
 
     def __str__(self) -> str:
         return f"{self.namespace}/{self.name}"
+
+
+class DerivedSecret(models.Model):
+    """A value an execution computed from a secret (`secret('x') | reverse`…), kept encrypted so a
+    process that never ran the task masks it too (`derived.py`). `digest` (SHA-256 of the value)
+    makes recording idempotent; no foreign key, so recording never waits on the execution row lock."""
+
+    execution_id = models.CharField(max_length=64)
+    digest = models.CharField(max_length=64)
+    ciphertext = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "weir_derived_secret"
+        constraints = [models.UniqueConstraint(fields=["execution_id", "digest"], name="derived_secret_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.execution_id}/{self.digest[:12]}"

@@ -49,12 +49,38 @@ def sealed_in(data: Any) -> list[str]:
     return []
 
 
+def executions_in(data: Any, depth: int = 3) -> set[str]:
+    """Ids of the executions a response talks about: `executionId` keys, and the `id` (and
+    `parentId`) of an execution (a map with `namespace` and `flowId`)."""
+    found: set[str] = set()
+    if depth < 0:
+        return found
+    if isinstance(data, Mapping):
+        if isinstance(data.get("executionId"), str):
+            found.add(data["executionId"])
+        if isinstance(data.get("id"), str) and "namespace" in data and "flowId" in data:
+            found.add(data["id"])
+            if isinstance(data.get("parentId"), str):  # a subflow's inputs come from its parent's values
+                found.add(data["parentId"])
+        for value in data.values():
+            if isinstance(value, Mapping | list):
+                found |= executions_in(value, depth - 1)
+    elif isinstance(data, list):
+        for item in data[:1000]:
+            found |= executions_in(item, depth - 1)
+    return found
+
+
 def learn(data: Any) -> None:
-    """Remember the secrets a response may show: its namespaces' and its SECRET inputs'."""
+    """Remember the secrets a response may show: what its executions derived from secrets, its
+    namespaces' secrets and its SECRET inputs (in that order, so the registry's most recent
+    entries are the namespaces' own secrets)."""
     from apps.secrets.crypto import InvalidToken
+    from apps.secrets.derived import remember_executions
     from apps.secrets.sealing import unseal
     from apps.secrets.services import remember_namespace
 
+    remember_executions(executions_in(data))
     for namespace in sorted(namespaces_in(data))[:MAX_NAMESPACES]:
         remember_namespace(namespace)
     for envelope in sealed_in(data):

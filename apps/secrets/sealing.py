@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from apps.engine.expressions.taint import Tainted
 from apps.executions.secrets_mask import SEALED_PREFIX, remember
 from apps.secrets import crypto
 
@@ -44,12 +45,12 @@ def seal_inputs(declarations: Sequence[Mapping[str, Any]], inputs: dict[str, Any
 
 
 def reveal_inputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of `inputs` with sealed values decrypted and remembered for masking."""
+    """A copy of `inputs` with sealed values decrypted (as `Tainted` strings) and remembered for masking."""
     def reveal(value: Any) -> Any:
         if is_sealed(value):
             plain = unseal(value)
             remember(plain)
-            return plain
+            return Tainted(plain)  # what a render computes from it is masked too
         if isinstance(value, Mapping):
             return {k: reveal(v) for k, v in value.items()}
         return value

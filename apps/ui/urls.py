@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from apps.ui import views, views_dashboard, views_executions
+from apps.ui import views, views_dashboard, views_executions, views_triggers
 
 app_name = "ui"
 urlpatterns = [
@@ -18,5 +18,6 @@ urlpatterns = [
          name="flow_execute_form"),
     path("executions/", views_executions.executions, name="executions"),
     path("dashboard/", views_dashboard.dashboard, name="dashboard"),
+    path("triggers/", views_triggers.triggers, name="triggers"),
     path("executions/<str:execution_id>/", views_executions.execution_detail, name="execution"),
 ]

@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PAGE_SIZE = 25
-TABS = ("topology", "source", "revisions")
+TABS = ("topology", "source", "triggers", "revisions")
 _NAMESPACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,149}$")
 
 STARTER_FLOW = """\
@@ -147,7 +147,20 @@ def flow_detail(request: HttpRequest, namespace: str, flow_id: str) -> HttpRespo
         "tab": tab,
         "topology_props": {"graph": graph, "message": graph_message},
         "can_edit": can(request.user, Action.WRITE, flow.namespace),
+        **_triggers_tab(request, flow.namespace, flow.flow_id, tab),
     })
+
+
+def _triggers_tab(request: HttpRequest, namespace: str, flow_id: str, tab: str) -> dict[str, Any]:
+    from apps.triggers import services as trigger_services
+    from apps.ui import views_triggers
+
+    states = list(trigger_services.states(request.user, namespace=namespace, flow_id=flow_id)
+                  .filter(namespace=namespace))
+    if tab != "triggers":
+        return {"trigger_count": len(states)}
+    return {"trigger_count": len(states), "rows": views_triggers.rows(request.user, states),
+            "progress_props": views_triggers.progress_props(namespace, flow_id)}
 
 
 @login_required

@@ -121,11 +121,12 @@ def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
 def _mask_shown(ex: Execution, runs: list[TaskRun]) -> None:
     """Mask secrets in what the page shows (inputs, outputs, task-run outputs), as the API's
     answers are (apps/secrets/renderers.py): this process learns the execution's namespace
-    secrets and SECRET inputs first. The rows are only displayed, never saved."""
+    secrets, SECRET inputs and the values it derived from secrets first. The rows are only displayed, never saved."""
     from apps.executions.secrets_mask import mask_value
     from apps.secrets.renderers import learn
 
-    learn({"namespace": ex.namespace, "inputs": ex.inputs})
+    learn({"id": ex.id, "flowId": ex.flow_id, "parentId": ex.trigger_execution_id or ex.parent_id,
+           "namespace": ex.namespace, "inputs": ex.inputs})
     ex.inputs, ex.outputs = mask_value(ex.inputs or {}), mask_value(ex.outputs)
     for run in runs:
         run.outputs = mask_value(run.outputs)

@@ -183,14 +183,6 @@ def _label_text(value: Any) -> str:
 # Files
 
 
-class NamespaceFiles(Properties):
-    """Which namespace files to copy into the working directory."""
-
-    enabled: bool = Field(True, description="Inject the namespace files at all.")
-    include: list[str] | None = dynamic(None, description="Glob patterns of files to include.")
-    exclude: list[str] | None = dynamic(None, description="Glob patterns of files to exclude.")
-
-
 InputFiles = dict[str, str] | Expression
 """Files to create: `{relative/path: content}`, or an expression rendering to such a JSON map."""
 

@@ -13,6 +13,7 @@ from apps.plugins.sdk import (
     FlowableProperties,
     FlowableTask,
     Issue,
+    NamespaceFiles,
     Plugin,
     PluginKind,
     Properties,
@@ -25,7 +26,7 @@ from apps.plugins.sdk import (
     parse_duration,
     task_list,
 )
-from plugins.core._common import InputFiles, InputSpec, NamespaceFiles
+from plugins.core._common import InputFiles, InputSpec
 from plugins.core.flow_executable import EXECUTABLE_TYPES
 
 GROUP = "io.kestra.plugin.core.flow"

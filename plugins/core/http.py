@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from apps.plugins.sdk import Duration, Plugin, Properties, RunnableTask, TaskProperties, dynamic
+from apps.plugins.sdk import (
+    Duration,
+    Issue,
+    Plugin,
+    Properties,
+    RunContext,
+    RunnableTask,
+    TaskProperties,
+    ValidationContext,
+    dynamic,
+)
+from plugins.core import http_run
 from plugins.core._common import Expression, NonNegativeInt, PositiveInt
 
 GROUP = "io.kestra.plugin.core.http"
@@ -55,21 +67,41 @@ class HttpProperties(TaskProperties):
     )
     contentType: str | None = dynamic(None, description="The request `Content-Type`.")
     headers: dict[str, Any] | None = dynamic(None, description="Request headers.")
-    options: RequestOptions | None = Field(None, description="Timeouts, proxy, authentication, redirects.")
+    options: RequestOptions | None = dynamic(None, description="Timeouts, proxy, authentication, redirects.")
     sslOptions: SslOptions | None = Field(None, description="TLS settings.")
 
 
-class Request(RunnableTask):
+def _no_proxy(raw: Mapping[str, Any]) -> Iterable[Issue]:
+    options = raw.get("options")
+    if isinstance(options, Mapping) and options.get("proxyType") not in (None, "DIRECT"):
+        yield ("options", "proxyType"), (
+            "Weir's HTTP tasks connect directly (through the egress policy); proxies are not supported: "
+            "remove proxyType or set it to DIRECT")
+
+
+class HttpTask(RunnableTask):
+    """Shared validation of the HTTP tasks."""
+
+    @classmethod
+    def validate(cls, props: Any, raw: Mapping[str, Any], ctx: ValidationContext) -> Iterable[Issue]:
+        return _no_proxy(raw)
+
+
+class Request(HttpTask):
     """Send an HTTP request and return the response.
 
     Use it to call a REST API, a webhook or any HTTP endpoint. A response code ≥ 400 fails the
     task unless `allowFailed: true`.
 
-    Outputs: `uri`, `code`, `headers` and `body`. A JSON response body is decoded, so
-    `{{ outputs.call.body.id }}` works; otherwise `body` is the text. With `encryptBody: true` the
-    body is stored encrypted as `encryptedBody` (for secrets; needs the encryption key) and
-    decrypted when rendered. For large or binary responses use `Download` instead, which writes
-    the body to internal storage.
+    Outputs: `uri` (the requested URL, not a file), `code`, `headers` and `body`. The body is
+    always a string: read JSON with `{{ fromJson(outputs.call.body).id }}` or
+    `{{ outputs.call.body | jq('.id') }}`. With `encryptBody: true` the body is stored encrypted as
+    `encryptedBody` instead (shown masked). For large or binary responses use `Download`, which
+    streams the body to internal storage. Bodies over `options.maxContentLength` (10 MiB) fail.
+
+    Every connection goes through Weir's egress policy: only http and https, and private,
+    loopback, link-local and metadata addresses are refused (after DNS resolution, at every
+    redirect hop) unless `WEIR_EGRESS_ALLOW` lists them.
     """
 
     type = "io.kestra.plugin.core.http.Request"
@@ -99,6 +131,13 @@ tasks:
     )
 
     class Properties(HttpProperties):
+        property_hints = {
+            "store": "Request has no file output; use io.kestra.plugin.core.http.Download to store the body",
+            "outputFile": "Request has no file output; use io.kestra.plugin.core.http.Download to store the body",
+            "queryParams": "put query parameters in `uri` (`?a=1&b=2`)",
+            "pagination": "Request sends one request; loop with ForEach or WaitFor for pages",
+            "rateLimit": "Request sends one request; space calls with retry or flow.Sleep",
+        }
         allowFailed: bool = Field(False, description="Do not fail on a response code ≥ 400.")
         encryptBody: bool = Field(False, description="Store the body encrypted in `encryptedBody`.")
 
@@ -106,11 +145,14 @@ tasks:
         uri: str | None = Field(None, description="The requested URL.")
         code: int | None = Field(None, description="The response status code.")
         headers: dict[str, list[str]] | None = Field(None, description="The response headers.")
-        body: Any = Field(None, description="The body, JSON-decoded when possible.")
+        body: str | None = Field(None, description="The response body, as text.")
         encryptedBody: Any = Field(None, description="The encrypted body (with `encryptBody`).")
 
+    def run(self, ctx: RunContext, props: Properties) -> Outputs:  # type: ignore[override]
+        return self.Outputs(**http_run.request(ctx, props))
 
-class Download(RunnableTask):
+
+class Download(HttpTask):
     """Download a file over HTTP into internal storage.
 
     The response body is streamed to a `kestra://` file, so it suits large or binary payloads;
@@ -147,6 +189,9 @@ tasks:
         code: int | None = Field(None, description="The response status code.")
         length: int | None = Field(None, description="Size of the file in bytes.")
         headers: dict[str, list[str]] | None = Field(None, description="The response headers.")
+
+    def run(self, ctx: RunContext, props: Properties) -> Outputs:  # type: ignore[override]
+        return self.Outputs(**http_run.download(ctx, props))
 
 
 PLUGINS: list[type[Plugin]] = [Request, Download]

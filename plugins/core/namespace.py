@@ -11,12 +11,32 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from apps.plugins.sdk import Issue, Plugin, RunnableTask, TaskProperties, ValidationContext, dynamic
+from apps.plugins.sdk import (
+    Issue,
+    Plugin,
+    RunContext,
+    RunnableTask,
+    TaskFailed,
+    TaskProperties,
+    ValidationContext,
+    dynamic,
+    glob_regex,
+)
 
 GROUP = "io.kestra.plugin.core.namespace"
 
 FileList = list[str] | str
 """One pattern/path, or a list of them."""
+
+
+def patterns(value: FileList | None) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else [str(v) for v in value]
+
+
+def join(folder: str, path: str) -> str:
+    return "/".join(p for p in (folder.strip("/"), path.strip("/")) if p)
 
 
 class UploadFiles(RunnableTask):
@@ -68,6 +88,54 @@ tasks:
         if raw.get("files") is None and raw.get("filesMap") is None:
             yield (), "Set `files` or `filesMap`: there is nothing to upload"
 
+    def run(self, ctx: RunContext, props: Properties) -> Outputs:  # type: ignore[override]
+        sources: dict[str, bytes | str] = {}
+        if props.files is not None:
+            import os
+
+            root = ctx.working_dir()
+            compiled = [glob_regex(p.lstrip("/")) for p in patterns(props.files)]
+            for folder, dirs, names in os.walk(root):
+                dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(folder, d))]
+                for name in names:
+                    full = os.path.join(folder, name)
+                    rel = os.path.relpath(full, root).replace(os.sep, "/")
+                    if not os.path.islink(full) and any(rx.fullmatch(rel) for rx in compiled):
+                        with open(full, "rb") as handle:
+                            sources[join(props.destination, rel)] = handle.read()
+        files_map = props.filesMap
+        if isinstance(files_map, str):
+            import json
+
+            try:
+                files_map = json.loads(files_map)
+            except ValueError as error:
+                raise TaskFailed(f"filesMap must be a map or a JSON object: {error}") from error
+        for target, source in (files_map or {}).items():
+            if source is None:
+                continue
+            sources[join(props.destination, str(target))] = str(source)
+        uploaded: list[str] = []
+        for target, source in sorted(sources.items()):
+            if isinstance(source, str):
+                if not source.startswith("kestra://"):
+                    ctx.log("WARN", f"filesMap: {source!r} is not a kestra:// URI; skipped")
+                    continue
+                try:
+                    data = ctx.get_file(source)
+                except (FileNotFoundError, OSError):
+                    ctx.log("WARN", f"filesMap: {source} does not exist; skipped")
+                    continue
+            else:
+                data = source
+            if ctx.namespace_file_write(props.namespace, target, data, overwrite=props.conflict == "OVERWRITE"):
+                uploaded.append("/" + target)
+            elif props.conflict == "ERROR":
+                raise TaskFailed(f"the namespace file '/{target}' already exists in '{props.namespace}' "
+                                 "(conflict: ERROR)")
+        ctx.log("INFO", f"uploaded {len(uploaded)} file(s) to namespace '{props.namespace}'")
+        return self.Outputs(files=uploaded)
+
 
 class DownloadFiles(RunnableTask):
     """Copy namespace files into internal storage so tasks can read them.
@@ -107,6 +175,15 @@ tasks:
     class Outputs(BaseModel):
         files: dict[str, str] | None = Field(None, description="Path → `kestra://` URI.")
 
+    def run(self, ctx: RunContext, props: Properties) -> Outputs:  # type: ignore[override]
+        found = ctx.namespace_files(props.namespace, patterns(props.files))
+        files = {}
+        for path in found:
+            name = join(props.destination, path)
+            files["/" + name] = ctx.put_file(name.replace("/", "_"), ctx.namespace_file_read(props.namespace, path))
+        ctx.metric("counter", "downloaded", len(files))
+        return self.Outputs(files=files)
+
 
 class DeleteFiles(RunnableTask):
     """Delete namespace files matching `files` (a glob or a list of globs).
@@ -137,6 +214,12 @@ tasks:
 
     class Outputs(BaseModel):
         files: list[str] | None = Field(None, description="The deleted paths.")
+
+    def run(self, ctx: RunContext, props: Properties) -> Outputs:  # type: ignore[override]
+        deleted = [path for path in ctx.namespace_files(props.namespace, patterns(props.files))
+                   if ctx.namespace_file_delete(props.namespace, path)]
+        ctx.metric("counter", "deleted", len(deleted))
+        return self.Outputs(files=["/" + p for p in deleted])
 
 
 PLUGINS: list[type[Plugin]] = [UploadFiles, DownloadFiles, DeleteFiles]

@@ -10,7 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from apps.plugins.sdk import Plugin, RunnableTask, TaskProperties, dynamic
+from apps.plugins.sdk import Plugin, RunContext, RunnableTask, TaskFailed, TaskProperties, dynamic
+from plugins.core import storage_run
 from plugins.core._common import PositiveInt
 
 GROUP = "io.kestra.plugin.core.storage"
@@ -56,6 +57,9 @@ tasks:
 
     class Outputs(BaseModel):
         uri: str | None = Field(None, description="`kestra://` URI of the concatenated file.")
+
+    def run(self, ctx: RunContext, props: Properties) -> Outputs:  # type: ignore[override]
+        return self.Outputs(uri=storage_run.concat(ctx, props.files, props.separator, props.extension))
 
 
 class Split(RunnableTask):
@@ -104,6 +108,11 @@ tasks:
     class Outputs(BaseModel):
         uris: list[str] | None = Field(None, description="`kestra://` URIs of the parts.")
 
+    def run(self, ctx: RunContext, props: Properties) -> Outputs:  # type: ignore[override]
+        size = storage_run.parse_bytes(props.bytes) if props.bytes is not None else None
+        return self.Outputs(uris=storage_run.split(ctx, props.from_, size, props.partitions, props.rows,
+                                                   props.separator))
+
 
 class Size(RunnableTask):
     """Get the size of an internal-storage file.
@@ -135,6 +144,14 @@ tasks:
 
     class Outputs(BaseModel):
         size: int | None = Field(None, description="Size in bytes.")
+
+    def run(self, ctx: RunContext, props: Properties) -> Outputs:  # type: ignore[override]
+        try:
+            return self.Outputs(size=ctx.file_size(props.uri))
+        except (FileNotFoundError, OSError) as error:
+            raise TaskFailed(f"cannot read {props.uri}: file not found") from error
+        except ValueError as error:
+            raise TaskFailed(str(error)) from error
 
 
 class Delete(RunnableTask):
@@ -172,6 +189,15 @@ tasks:
         uri: str | None = Field(None, description="The deleted file.")
         deleted: bool | None = Field(None, description="Whether a file was deleted.")
 
+    def run(self, ctx: RunContext, props: Properties) -> Outputs:  # type: ignore[override]
+        try:
+            deleted = ctx.delete_file(props.uri)
+        except ValueError as error:
+            raise TaskFailed(str(error)) from error
+        if not deleted and props.errorOnMissing:
+            raise TaskFailed(f"Unable to find file '{props.uri}'")
+        return self.Outputs(uri=props.uri, deleted=deleted)
+
 
 class Reverse(RunnableTask):
     """Reverse the order of the lines of a file (the last line first).
@@ -205,6 +231,9 @@ tasks:
 
     class Outputs(BaseModel):
         uri: str | None = Field(None, description="`kestra://` URI of the reversed file.")
+
+    def run(self, ctx: RunContext, props: Properties) -> Outputs:  # type: ignore[override]
+        return self.Outputs(uri=storage_run.reverse(ctx, props.from_, props.separator, props.charset))
 
 
 class FilterItems(RunnableTask):
@@ -252,6 +281,11 @@ tasks:
         processedItemsTotal: int | None = Field(None, description="Items read.")
         droppedItemsTotal: int | None = Field(None, description="Items dropped.")
 
+    def run(self, ctx: RunContext, props: Properties) -> Outputs:  # type: ignore[override]
+        uri, processed, dropped = storage_run.filter_items(
+            ctx, props.from_, props.filterCondition, props.filterType == "INCLUDE", props.errorOrNullBehavior)
+        return self.Outputs(uri=uri, processedItemsTotal=processed, droppedItemsTotal=dropped)
+
 
 class DeduplicateItems(RunnableTask):
     """Remove duplicate items from a file, keeping the **last** item for each key.
@@ -292,6 +326,10 @@ tasks:
         processedItemsTotal: int | None = Field(None, description="Items read.")
         droppedItemsTotal: int | None = Field(None, description="Items dropped.")
 
+    def run(self, ctx: RunContext, props: Properties) -> Outputs:  # type: ignore[override]
+        uri, keys, processed, dropped = storage_run.deduplicate(ctx, props.from_, props.expr)
+        return self.Outputs(uri=uri, numKeys=keys, processedItemsTotal=processed, droppedItemsTotal=dropped)
+
 
 class PurgeCurrentExecutionFiles(RunnableTask):
     """Delete every internal-storage file of the current execution (inputs, outputs, triggers).
@@ -325,6 +363,12 @@ tasks:
 
     class Outputs(BaseModel):
         uris: list[str] | None = Field(None, description="The deleted files.")
+
+    def run(self, ctx: RunContext, props: Properties) -> Outputs:  # type: ignore[override]
+        uris = ctx.execution_files()
+        for uri in uris:
+            ctx.delete_file(uri)
+        return self.Outputs(uris=uris)
 
 
 class LocalFiles(RunnableTask):
@@ -370,6 +414,9 @@ tasks:
 
     class Outputs(BaseModel):
         uris: dict[str, str] | None = Field(None, description="Uploaded files: path → `kestra://` URI.")
+
+    def run(self, ctx: RunContext, props: Properties) -> Outputs:  # type: ignore[override]
+        return self.Outputs(uris=storage_run.local_files(ctx, props.inputs, props.outputs))
 
 
 PLUGINS: list[type[Plugin]] = [

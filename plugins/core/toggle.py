@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from apps.plugins.sdk import Plugin, RunnableTask, TaskProperties, dynamic
+from apps.plugins.sdk import Plugin, RunContext, RunnableTask, TaskProperties, dynamic
 
 
 class Toggle(RunnableTask):
@@ -42,6 +42,10 @@ triggers:
         flowId: str | None = dynamic(None, description="Flow holding the trigger; default: the current one.")
         trigger: str = dynamic(description="Id of the trigger.")
         enabled: bool = Field(False, description="true enables the trigger, false disables it.")
+
+    def run(self, ctx: RunContext, props: Properties) -> None:  # type: ignore[override]
+        ctx.host().toggle_trigger(props.namespace, props.flowId, props.trigger, props.enabled)
+        ctx.log("INFO", f"trigger '{props.trigger}' {'enabled' if props.enabled else 'disabled'}")
 
 
 PLUGINS: list[type[Plugin]] = [Toggle]

@@ -447,6 +447,43 @@ def test_eval_renders_in_the_task_run_context(api: Any, greet: Any) -> None:
 
 
 @pytest.mark.django_db
+def test_eval_needs_write_on_the_namespace(api: Any, greet: Any, reader: Any, viewer: Any) -> None:
+    """It runs arbitrary expressions (secrets included): EXECUTE is not enough (issue 11)."""
+    from rest_framework.test import APIClient
+
+    row = _create(inputs={"name": "Ada"})
+    lifecycle.start(row.id)
+    hello = TaskRun.objects.get(execution_id=row.id, task_id="hello")
+    url = f"/api/v1/executions/{row.id}/eval/{hello.id}"
+    for user, status in ((reader, 403), (viewer, 403)):
+        client = APIClient()
+        client.force_authenticate(user)
+        denied = client.generic("POST", url, "{{ 1 + 1 }}", content_type="text/plain")
+        assert denied.status_code == status, (user.username, denied.status_code)
+        assert "result" not in denied.json()
+    assert api.generic("POST", url, "{{ 1 + 1 }}", content_type="text/plain").json() == {"result": "2"}
+
+
+@pytest.mark.django_db
+def test_a_slow_eval_stops_at_the_render_time_limit(api: Any, greet: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same budget as a task's rendering (limits.MAX_RENDER_SECONDS); past it, a 422 JSON."""
+    from apps.engine.expressions import limits
+
+    monkeypatch.setattr(limits, "MAX_RENDER_SECONDS", 0.3)
+    row = _create(inputs={"name": "Ada"})
+    lifecycle.start(row.id)
+    hello = TaskRun.objects.get(execution_id=row.id, task_id="hello")
+    slow = ("{% for i in range(1, 100000) %}{% for j in range(1, 100000) %}"
+            "{% endfor %}{% endfor %}")
+    answer = api.generic("POST", f"/api/v1/executions/{row.id}/eval/{hello.id}", slow, content_type="text/plain")
+    assert answer.status_code == 422, answer.content
+    assert "longer than 0.3 s" in answer.json()["message"]
+    fine = api.generic("POST", f"/api/v1/executions/{row.id}/eval/{hello.id}", "{{ inputs.name }}",
+                       content_type="text/plain")
+    assert fine.json() == {"result": "Ada"}
+
+
+@pytest.mark.django_db
 def test_files_outside_the_execution_are_refused(api: Any, greet: Any, storage: Any) -> None:
     row = _create()
     other = _create()

@@ -220,7 +220,7 @@ def test_the_list_announces_new_executions_and_the_dashboard_charts_them(
     page.screenshot(path=str(artifacts / "list.png"))
     page.goto(f"{asgi_server.url}/dashboard/?namespace=acme&range=24h")
     page.wait_for_selector(".dash-chart rect[data-state=SUCCESS]")
-    assert page.locator(".dash-summary").inner_text().startswith("2 executions")
+    assert page.locator("[data-island=dashboard] .dash-summary").inner_text().startswith("2 executions")
     page.screenshot(path=str(artifacts / "dashboard.png"))
     page.emulate_media(color_scheme="dark")
     page.wait_for_timeout(300)  # let colour transitions finish

@@ -33,6 +33,7 @@ REPORT_DIR = Path(os.environ.get("WEIR_FAULTS_REPORT_DIR", Path(tempfile.gettemp
 
 def service_env(workdir: Path, **extra: str) -> dict[str, str]:
     """The environment of a worker/scheduler: the test's database, the broker, short timings."""
+    from django.conf import settings
     from django.db import connection
 
     db = connection.settings_dict
@@ -43,6 +44,7 @@ def service_env(workdir: Path, **extra: str) -> dict[str, str]:
     env.update({
         "DATABASE_URL": url, "REDIS_URL": os.environ["REDIS_URL"], "DJANGO_SETTINGS_MODULE": "config.settings",
         "WEIR_DATA_DIR": str(workdir), "WEIR_LOG_LEVEL": "INFO", "WEIR_LEASE_SECONDS": "2",
+        "WEIR_SECRET_KEY": settings.SECRET_KEY,
         "WEIR_SWEEP_SECONDS": "2", "PYTHONUNBUFFERED": "1",
     })
     env.update(extra)
@@ -299,3 +301,110 @@ def report(scenario: str, figures: dict[str, Any]) -> Path:
     path.write_text(json.dumps(figures, indent=2, default=str))
     print(f"\n{scenario}: {json.dumps(figures, default=str)}\n  -> {path}")
     return path
+
+
+# ---------------------------------------------------------------------------------------------
+# A private PostgreSQL cluster (F6: restarted and crashed by the test, nobody else's database)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def postgres_bin(name: str) -> str | None:
+    """A PostgreSQL server program (`initdb`, `pg_ctl`): Debian keeps them out of PATH."""
+    import glob
+    import shutil
+
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=lambda p: int(p.split("/")[4]))
+    return found[-1] if found else shutil.which(name)
+
+
+class PrivatePostgres:
+    """A throw-away cluster on a free loopback port, in a temporary directory. initdb refuses to
+    run as root, so as root the cluster belongs to the `postgres` user and its programs run
+    through `runuser`."""
+
+    def __init__(self) -> None:
+        import shutil
+
+        self.root = Path(tempfile.mkdtemp(prefix="weir-pg-"))
+        self.data = self.root / "data"
+        self.port = free_port()
+        self.as_root = os.geteuid() == 0
+        if self.as_root:
+            shutil.chown(self.root, "postgres", "postgres")
+
+    def _run(self, *argv: str, timeout: float = 60) -> None:
+        prefix = ["runuser", "-u", "postgres", "--"] if self.as_root else []
+        done = subprocess.run([*prefix, *argv], capture_output=True, text=True, timeout=timeout, check=False)
+        if done.returncode:
+            raise AssertionError(f"{' '.join(argv)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}\n"
+                                 f"{self.log()[-3000:]}")
+
+    def log(self) -> str:
+        try:
+            return (self.root / "server.log").read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def init(self) -> PrivatePostgres:
+        self._run(str(postgres_bin("initdb")), "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
+                  "--no-sync", timeout=120)
+        return self
+
+    def start(self) -> None:
+        # fsync=off survives a crash of the server's processes (the kernel keeps what was written);
+        # asynchronous commit would not: committed transactions would vanish with the crash.
+        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+                   "-c max_connections=200")
+        self._run(str(postgres_bin("pg_ctl")), "-D", str(self.data), "-l", str(self.root / "server.log"),
+                  "-o", options, "-w", "-t", "60", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run(str(postgres_bin("pg_ctl")), "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop")
+
+    def postmaster_pid(self) -> int | None:
+        try:
+            return int((self.data / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def kill9(self) -> None:
+        """A crash: SIGKILL the postmaster and its backends at once (the next start recovers from WAL)."""
+        pid = self.postmaster_pid()
+        assert pid is not None and alive(pid), "the private PostgreSQL is not running"
+        for victim in [pid, *children(pid)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while alive(pid):
+            assert time.monotonic() < deadline, "the postmaster survived SIGKILL"
+            time.sleep(0.01)
+        # Until its zombie is reaped, the next postmaster takes the pid file for a live server.
+        deadline = time.monotonic() + 5
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        (self.data / "postmaster.pid").unlink(missing_ok=True)
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+    def destroy(self) -> None:
+        import shutil
+
+        pid = self.postmaster_pid()
+        if pid is not None and alive(pid):
+            with contextlib.suppress(AssertionError, subprocess.TimeoutExpired):
+                self.stop("immediate")
+        shutil.rmtree(self.root, ignore_errors=True)

@@ -123,6 +123,19 @@ CALLERS: dict[str, str] = {
     "kv_fn": caller_flow("kv_fn", """    type: io.kestra.plugin.core.debug.Return
     format: "{{ kv('k', namespace=inputs.ns) }}"
 """),
+    "nsf_download": caller_flow("nsf_download", """    type: io.kestra.plugin.core.namespace.DownloadFiles
+    namespace: "{{ inputs.ns }}"
+    files: ["shared/data.txt"]
+"""),
+    "nsf_upload": caller_flow("nsf_upload", """    type: io.kestra.plugin.core.namespace.UploadFiles
+    namespace: "{{ inputs.ns }}"
+    filesMap:
+      up/x.txt: "{{ inputs.items }}"
+""", inputs=("ns", "items")),
+    "nsf_delete": caller_flow("nsf_delete", """    type: io.kestra.plugin.core.namespace.DeleteFiles
+    namespace: "{{ inputs.ns }}"
+    files: ["shared/del.txt"]
+"""),
     "kv_set": caller_flow("kv_set", """    type: io.kestra.plugin.core.kv.Set
     namespace: "{{ inputs.ns }}"
     key: w
@@ -229,6 +242,7 @@ def run(namespace: str, flow_id: str, inputs: dict[str, Any] | None = None) -> A
 def build() -> World:
     from django.contrib.auth import get_user_model
 
+    from apps.files import store
     from apps.flows import services as flows
     from apps.namespaces import services as namespaces
     from apps.namespaces.models import Binding, Role
@@ -258,6 +272,8 @@ def build() -> World:
         assert seed.state == "SUCCESS", (target, seed.state)
         world.seeds[target] = seed
         world.files[target] = seed.inputs["data"]
+        store.write(target, "shared/data.txt", f"nsfile-of-{target}".encode())
+        store.write(target, "shared/del.txt", b"delete me")
         world.paused[target] = run(target, "waiting").id
         world.victims[target] = run(target, "victim").id
         world.chatty[target] = run(target, "chatty").id
@@ -356,6 +372,32 @@ def kv_set(world: World, c: Column) -> Seen:
 def kv_delete(world: World, c: Column) -> Seen:
     seen = _outcome(run(CALLER, "kv_delete", {"ns": c.target}))
     assert _kv(c.target, "d") == ((False, None) if seen.allowed else (True, f"del-of-{c.target}"))
+    return seen
+
+
+def nsf_download(world: World, c: Column) -> Seen:
+    row = run(CALLER, "nsf_download", {"ns": c.target})
+    seen = _outcome(row)
+    if seen.allowed:
+        assert list(_output(row)["files"]) == ["/shared/data.txt"]
+    else:
+        assert not _output(row)
+    return seen
+
+
+def nsf_upload(world: World, c: Column) -> Seen:
+    from apps.files import store
+
+    seen = _outcome(run(CALLER, "nsf_upload", {"ns": c.target, "items": b"uploaded"}))
+    assert (store.find(c.target, "up/x.txt") is not None) == seen.allowed
+    return seen
+
+
+def nsf_delete(world: World, c: Column) -> Seen:
+    from apps.files import store
+
+    seen = _outcome(run(CALLER, "nsf_delete", {"ns": c.target}))
+    assert (store.find(c.target, "shared/del.txt") is None) == seen.allowed
     return seen
 
 
@@ -496,6 +538,9 @@ CROSSINGS = [
     Crossing("kv.GetKeys", R, kv_keys),
     Crossing("kv()", R, kv_fn),
     Crossing("kv.Set", W, kv_set),
+    Crossing("namespace.DownloadFiles", R, nsf_download),
+    Crossing("namespace.UploadFiles", W, nsf_upload),
+    Crossing("namespace.DeleteFiles", W, nsf_delete),
     Crossing("kv.Delete", W, kv_delete),
     Crossing("read()", R, read_fn),
     Crossing("fileSize()", R, file_size_fn),

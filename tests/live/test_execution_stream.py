@@ -124,9 +124,10 @@ def test_bad_subscriptions_get_a_json_reason(chatty: Any, writer: Any, ws: Calla
     assert frame["type"] == "error" and frame["status"] == status and frame["message"]
 
 
-def test_anonymous_and_bad_tokens_are_refused(chatty: Any, writer: Any, ws: Callable[..., Any]) -> None:
+def test_anonymous_and_bad_tokens_are_refused(chatty: Any, writer: Any, ws: Callable[..., Any],
+                                              asgi_server: Any) -> None:
     execution_id = _start(writer)
-    for headers in ({}, {"Authorization": "Bearer not-a-token"}):
+    for headers in ({"Origin": asgi_server.url}, {"Authorization": "Bearer not-a-token"}):
         sock = ws(f"/ws/v1/executions/{execution_id}", headers)
         frame = sock.frame()
         assert (frame["type"], frame["status"]) == ("error", 401)

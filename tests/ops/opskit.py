@@ -107,6 +107,9 @@ class WebServer:
 
 def server_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-    env.update({"DJANGO_SETTINGS_MODULE": "config.settings", "PYTHONUNBUFFERED": "1", "WEIR_LOG_LEVEL": "WARNING"})
+    from django.conf import settings
+
+    env.update({"DJANGO_SETTINGS_MODULE": "config.settings", "PYTHONUNBUFFERED": "1", "WEIR_LOG_LEVEL": "WARNING",
+                "WEIR_SECRET_KEY": settings.SECRET_KEY})
     env.update(extra)
     return env

@@ -220,3 +220,32 @@ def test_progress_is_plain_lines_off_a_terminal_and_a_bar_on_one() -> None:
         progress.line("a.yml:1:1: broken")
     assert "a.yml:1:1: broken" in terminal.getvalue()
     assert "[1/2]" not in terminal.getvalue()
+
+
+def test_namespace_files_sync_dry_run_apply_idempotent_delete(remote: Remote, tmp_path: Path) -> None:
+    from apps.files import store
+
+    store.write(NS, "old/stale.sql", b"select 1")
+    store.write(NS, "etl/keep.py", b"print('same')\n")
+    folder = tmp_path / "files"
+    (folder / "etl").mkdir(parents=True)
+    (folder / "etl" / "keep.py").write_bytes(b"print('same')\n")
+    (folder / "etl" / "clean.py").write_bytes(b"print('new')\n")
+    (folder / ".git").mkdir()
+    (folder / ".git" / "HEAD").write_text("ref: x")
+    dry = remote.run("namespace", "files", "sync", str(folder), "--namespace", NS)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "+ /etl/clean.py" in dry.stdout and "dry run" in dry.stdout
+    assert "1 file(s) only on the server are kept" in dry.stdout
+    assert store.find(NS, "etl/clean.py") is None
+    applied = remote.run("namespace", "files", "sync", str(folder), "--namespace", NS, "--apply", "--delete")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "- /old/stale.sql" in applied.stdout and "applied" in applied.stdout
+    clean = store.find(NS, "etl/clean.py")
+    assert clean is not None and store.read_bytes(clean) == b"print('new')\n"
+    assert store.find(NS, "old/stale.sql") is None and store.find(NS, ".git/HEAD") is None
+    again = remote.run("namespace", "files", "sync", str(folder), "--namespace", NS, "--apply", "--delete")
+    assert again.returncode == 0 and "nothing to change" in again.stdout, again.stdout
+    (folder / "etl" / "clean.py").write_bytes(b"print('changed')\n")
+    update = remote.run("namespace", "files", "sync", str(folder), "--namespace", NS, "--apply")
+    assert "~ /etl/clean.py" in update.stdout and store.read_bytes(store.find(NS, "etl/clean.py")) == b"print('changed')\n"

@@ -128,6 +128,10 @@ tasks:
   - id: hello
     type: io.kestra.plugin.core.log.Log
     message: hello from {namespace}
+triggers:
+  - id: nightly
+    type: io.kestra.plugin.core.trigger.Schedule
+    cron: "0 3 * * *"
 """
 
 
@@ -172,10 +176,11 @@ def world(django_db_setup: Any, django_db_blocker: Any) -> Iterator[World]:
                 Binding.objects.create(user=mia, namespace=ns, role=Role.READ)
                 _secret(users["superuser"], ns)
                 kvstore.put(ns, "K1", "kv-value")
+                _namespace_file(ns)
                 values[label] = {
                     "namespace": ns, "flow_id": flow_id, "new_flow": f"new{i}z", "execution_id": row.id,
                     "task_run_id": task_run.id if task_run else "none", "file_uri": quote(row.inputs["doc"], safe=""),
-                    "key": "K1", "username": "mallory", "member": "mia", "group": crew.name,
+                    "key": "K1", "trigger_id": "nightly", "username": "mallory", "member": "mia", "group": crew.name,
                     "service_account": "robot", "new_namespace": f"{ns}.made", "multipart_flow": "",
                 }
         finally:
@@ -194,14 +199,23 @@ def _secret(user: Any, namespace: str) -> None:
     secrets.set_secret(user, namespace, "K1", "s3cr3t-value")
 
 
+def _namespace_file(namespace: str) -> None:
+    try:
+        from apps.files import store
+    except ImportError:
+        return
+    store.write(namespace, "docs/hello.txt", b"hello")
+
+
 def _clean() -> None:
     from django.apps import apps as registry
 
     from apps.accounts.models import User
 
-    for label in ("executions.Execution", "executions.KVEntry", "flows.FlowRevision", "flows.Flow", "namespaces.Binding",
+    for label in ("executions.Execution", "executions.KVEntry", "triggers.TriggerState", "flows.FlowRevision",
+                  "flows.Flow", "namespaces.Binding",
                   "namespaces.Namespace", "accounts.ApiToken", "accounts.Invitation", "audit.AuditEvent",
-                  "secrets.Secret", "auth.Group"):
+                  "secrets.Secret", "files.NamespaceFile", "auth.Group"):
         try:
             registry.get_model(label).objects.all().delete()
         except LookupError:
@@ -236,6 +250,8 @@ def _call(client: Client, rule: Rule, method: str, values: dict[str, str]) -> An
     query = _fill(sample.query, values)
     full = f"{url}?{query}" if query else url
     body = _fill(sample.body, values)
+    if sample.content_type.startswith("multipart") and sample.body == "{multipart_file}":
+        return client.post(full, {"fileContent": SimpleUploadedFile("new.txt", b"new content", "text/plain")})
     if sample.content_type.startswith("multipart"):
         from apps.namespaces.policy import FLOW_YAML
 

@@ -1,5 +1,6 @@
-"""RELIABILITY.md §4 rows 20-23, 30 and 34 (rows 18-19 are secrets' tests; 35-36, the WebSocket
-handshake and subscriptions, are apps/live's, which calls the same `can()`)."""
+"""RELIABILITY.md §4 rows 20-23, 30 and 34 (rows 18-19 are secrets' tests; 28 and 39 are in
+test_reliability_rows_more.py; 35-37, the WebSocket handshake, subscriptions and frames, are in
+tests/live, which calls the same `can()`)."""
 
 from __future__ import annotations
 

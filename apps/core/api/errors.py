@@ -3,17 +3,19 @@
 - 400 unreadable input (YAML, limits, unknown types/properties, bad parameters)
 - 401 not authenticated · 403 forbidden (CSRF) · 404 not found or not visible
 - 409 state conflict (stale revision, existing id) · 413 too large · 422 rule violations
+- 503 the database is unreachable, with `Retry-After` (apps/core/unavailable.py, docs/adr/0013)
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponseBase, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from apps.core import unavailable
 from apps.core.errors import BadRequest, Conflict, NotFound, SourceInvalid, SourceTooLarge, Unprocessable
 from apps.flows.services import DeployInvalid
 
@@ -22,7 +24,11 @@ def _body(message: str, **extra: Any) -> dict[str, Any]:
     return {"message": message, **extra}
 
 
-def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponseBase | None:
+    if "request" in context:  # authentication included: it runs inside the view
+        outage = unavailable.answer_if_unreachable(context["request"], exc)
+        if outage is not None:
+            return outage
     if isinstance(exc, SourceInvalid):
         unreadable = exc.phase == "parse" or any(p.unreadable for p in exc.problems)
         first = exc.problems[0] if exc.problems else None

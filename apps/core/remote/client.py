@@ -50,6 +50,21 @@ class Client:
             raise ApiError(0, f"cannot reach {self.server}: {reason}") from error
         return _json(raw) if raw else None
 
+    def raw(self, method: str, path: str, query: dict[str, str] | None = None) -> bytes:
+        """The answer's bytes, not parsed (a zip export)."""
+        req = urllib.request.Request(self.url(path, query), method=method,
+                                     headers={"Authorization": f"Bearer {self.token}"})
+        try:
+            with urllib.request.urlopen(req, timeout=TIMEOUT_SECONDS) as response:
+                data: bytes = response.read()
+                return data
+        except urllib.error.HTTPError as error:
+            body = _json(error.read())
+            message = body.get("message") if isinstance(body, dict) else None
+            raise ApiError(error.code, str(message or error.reason), body) from error
+        except (urllib.error.URLError, OSError) as error:
+            raise ApiError(0, f"cannot reach {self.server}: {getattr(error, 'reason', error)}") from error
+
     def get(self, path: str, query: dict[str, str] | None = None) -> Any:
         return self.request("GET", path, query=query)
 

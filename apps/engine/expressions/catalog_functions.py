@@ -27,6 +27,7 @@ from jinja2.runtime import Context, Macro
 
 from .limits import check_deadline, nested_render
 from .runtime import call_service
+from .taint import secret_read
 from .values import defined_arguments, expect_string, require_defined, type_name
 
 _RENDER_PASSES = 16
@@ -61,8 +62,7 @@ def secret(context: Context, key: Any = None, namespace: Any = None, subkey: Any
         item = document[subkey]
         value = item if isinstance(item, str) else json.dumps(item, separators=(",", ":"))
     text = value if isinstance(value, str) else str(value)
-    call_service("secret", lambda services: services.mark_secret(text))
-    return text
+    return secret_read(text)
 
 
 def _flow_namespace(context: Context) -> Any:

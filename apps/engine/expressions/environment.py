@@ -23,10 +23,13 @@ Design choices, each for Kestra fidelity or safety:
   ``TemplateRuntimeError`` with a one-line message.
 * Functions that need the host (``secret``, ``kv``, ``read``…) use the ``RenderServices`` passed as
   ``render(..., services=…)`` or installed with ``runtime.using_services``.
+* Every filter, call, operator, subscript, ``~``, loop and printed value propagates taint
+  (``taint``): what a render computes from a secret is registered with the host for masking.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, MutableMapping
@@ -40,13 +43,13 @@ from jinja2.environment import Environment, TemplateExpression
 from jinja2.exceptions import SecurityError, TemplateError, TemplateRuntimeError, UndefinedError
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import _PassArg
 
 from . import catalog
 from .catalog import FILTERS, FUNCTIONS, TESTS
 from .errors import ExpressionLimitError
 from .limits import (
     MAX_REPEAT,
-    bounded_concat,
     check_deadline,
     check_int_product,
     check_length,
@@ -57,6 +60,16 @@ from .limits import (
 )
 from .parser import HELPER_PREFIX
 from .runtime import RenderServices, using_services
+from .taint import (
+    Tainted,
+    TaintedCharacters,
+    concat_output,
+    outputs_of,
+    propagate,
+    propagate_call,
+    text,
+    tracking,
+)
 from .translate import translate, translate_full
 
 __all__ = [
@@ -161,7 +174,13 @@ class PebbleUndefined(StrictUndefined):
 
 
 class PebbleCodeGenerator(CodeGenerator):
-    """Compiles ``__weir_*`` marker calls into direct (and, where needed, lazy) helper calls."""
+    """Compiles ``__weir_*`` marker calls into direct (and, where needed, lazy) helper calls, and
+    printed values through ``weir_text`` (Jinja's ``str`` would drop their taint)."""
+
+    def _output_child_pre(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
+        self.write("environment.weir_text(")
+        if finalize.src is not None:
+            self.write(finalize.src)
 
     def visit_Call(self, node: nodes.Call, frame: Frame, forward_caller: bool = False) -> None:
         target = node.node
@@ -195,7 +214,7 @@ class PebbleTemplate(Template):
         namespace: MutableMapping[str, Any],
         globals: MutableMapping[str, Any],
     ) -> Template:
-        namespace["str_join"] = lambda parts: bounded_concat(map(str, parts))
+        namespace["str_join"] = lambda parts: concat_output(map(text, parts))
         namespace["markup_join"] = namespace["str_join"]
         namespace["TemplateReference"] = _no_template_reference
         return super()._from_namespace(environment, namespace, globals)
@@ -207,18 +226,17 @@ class PebbleEnvironment(ImmutableSandboxedEnvironment):
     code_generator_class = PebbleCodeGenerator
     template_class = PebbleTemplate
     intercepted_binops = frozenset({"*", "**", "+", "%"})
-    concat = staticmethod(bounded_concat)
+    concat = staticmethod(concat_output)
+    weir_text = staticmethod(text)
 
     weir_nc = staticmethod(catalog.null_coalesce)
     weir_uc = staticmethod(catalog.undefined_coalesce)
     weir_defined = staticmethod(catalog.is_defined)
     weir_default = staticmethod(catalog.default_coalesce)
-    weir_concat = staticmethod(catalog.concat)
     weir_div = staticmethod(catalog.divide)
     weir_mod = staticmethod(catalog.modulo)
     weir_contains = staticmethod(catalog.contains)
     weir_range = staticmethod(catalog.pebble_range)
-    weir_iter = staticmethod(catalog.iterate)
 
     def __init__(self) -> None:
         super().__init__(
@@ -226,16 +244,26 @@ class PebbleEnvironment(ImmutableSandboxedEnvironment):
             autoescape=False,
             loader=None,
             keep_trailing_newline=True,
-            finalize=catalog.finalize,
+            finalize=_finalize,
             cache_size=0,
             auto_reload=False,
         )
         # Pebble's catalog replaces Jinja's: `| int`, `map(...)`, `tojson`, `dict()` must not exist.
-        self.filters = dict(FILTERS)
+        self.filters = {name: _tainting(function) for name, function in FILTERS.items()}
         self.tests = dict(TESTS)
         self.globals = dict(FUNCTIONS)
         self._compiled: OrderedDict[str, Template] = OrderedDict()
         self._compiled_lock = threading.Lock()
+
+    @staticmethod
+    def weir_concat(*parts: Any) -> str:
+        return propagate(catalog.concat(*parts), parts)  # type: ignore[no-any-return]
+
+    @staticmethod
+    def weir_iter(value: Any) -> Any:
+        if isinstance(value, Tainted):  # each character of a secret is part of it
+            return catalog.iterate(TaintedCharacters(value))
+        return catalog.iterate(value)
 
     def pebble_template(self, source: str) -> Template:
         """Translate and compile a Pebble template, with an LRU cache of ``TEMPLATE_CACHE_SIZE``."""
@@ -270,6 +298,8 @@ class PebbleEnvironment(ImmutableSandboxedEnvironment):
                 return obj[argument]
             except (TypeError, LookupError):
                 return self.undefined(obj=obj, name=argument)
+        if isinstance(obj, Tainted):
+            return propagate(super().getitem(obj, argument), obj)
         return super().getitem(obj, argument)
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
@@ -289,7 +319,9 @@ class PebbleEnvironment(ImmutableSandboxedEnvironment):
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         check_deadline()
         _check_method_call(__obj, args, kwargs)
-        return super().call(__context, __obj, *args, **kwargs)
+        result = super().call(__context, __obj, *args, **kwargs)
+        receiver = getattr(__obj, "__self__", None)  # `secret('x').upper()`
+        return propagate_call(result, (receiver, *args) if isinstance(receiver, str) else args, kwargs)
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         if operator == "*":
@@ -304,7 +336,7 @@ class PebbleEnvironment(ImmutableSandboxedEnvironment):
                 raise ExpressionLimitError(f"the list would have more than {MAX_REPEAT} items")
         elif operator == "%" and isinstance(left, str | bytes):
             raise SecurityError("the % string formatting operator is not available in expressions")
-        return super().call_binop(context, operator, left, right)
+        return propagate(super().call_binop(context, operator, left, right), left, right)
 
     def get_template(self, *args: Any, **kwargs: Any) -> NoReturn:
         _refuse_templates()
@@ -320,6 +352,21 @@ def _refuse_templates() -> NoReturn:
     raise TemplateRuntimeError(
         "expressions can not include, import or extend other templates (there is no template loader)"
     )
+
+
+def _finalize(value: Any) -> Any:
+    return propagate(catalog.finalize(value), value)
+
+
+def _tainting(function: Any) -> Any:
+    """``function`` (a filter) returning a tainted result whenever an argument is tainted."""
+    skip = 1 if _PassArg.from_obj(function) is not None else 0  # the context/environment Jinja passes
+
+    @functools.wraps(function)
+    def apply(*args: Any, **kwargs: Any) -> Any:
+        return propagate_call(function(*args, **kwargs), args[skip:], kwargs)
+
+    return apply
 
 
 def make_environment() -> PebbleEnvironment:
@@ -360,12 +407,14 @@ def _undefined_error(error: UndefinedError, source: str) -> UndefinedError:
 
 
 @contextmanager
-def _rendering(source: str, services: RenderServices | None) -> Iterator[None]:
-    """Run a render with its services and clock, translating Python errors into short template errors."""
+def _rendering(source: str, context: Mapping[str, Any], services: RenderServices | None) -> Iterator[None]:
+    """Run a render with its services, clock and taint tracking, translating Python errors into
+    short template errors."""
     try:
         with ExitStack() as stack:
             if services is not None:
                 stack.enter_context(using_services(services))
+            stack.enter_context(tracking(context))
             stack.enter_context(time_limit())
             yield
     except UndefinedError as error:
@@ -392,7 +441,7 @@ def render(source: str, context: Mapping[str, Any], *, services: RenderServices 
     if "{" not in source:
         return source
     template = _template(source)
-    with _rendering(source, services):
+    with _rendering(source, context, services):
         return template.render(context)
 
 
@@ -404,8 +453,9 @@ def render_typed(source: str, context: Mapping[str, Any], *, services: RenderSer
     expression = _typed_expression(source)
     if expression is None:
         return render(source, context, services=services)
-    with _rendering(source, services):
+    with _rendering(source, context, services):
         value = expression(context)
         catalog.require_defined(value)
         check_size(value)
+        outputs_of(value)
     return value

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from apps.core.errors import NotFound
+from apps.core.errors import NotFound, Unprocessable
 from apps.engine import context
-from apps.engine.expressions import render
+from apps.engine.expressions import ExpressionLimitError, render
 from apps.executions import lifecycle, runner
 from apps.executions.api.serializers import task_run_json
 from apps.executions.models import Execution, TaskRun
@@ -40,8 +40,10 @@ def evaluate(row: Execution, task_run_id: str | None, expression: str) -> dict[s
     """Render `expression` as the task run's own properties would be rendered (the debug console),
     or at execution level (flow outputs' context) without a task run.
 
-    A rendering failure is the answer, not an error of the request: `{"error": message}`.
-    Secret values read while rendering are masked in the result, as in logs.
+    A rendering failure is the answer, not an error of the request: `{"error": message}`. An
+    expression past a render limit (the same time budget and sizes as a task's rendering,
+    `apps/engine/expressions/limits.py`) is refused with 422. Secret values read while rendering,
+    and every value computed from them (taint tracking), are masked in the result and in errors.
     """
     _, data = runner.snapshot(row.id)
     try:
@@ -53,6 +55,8 @@ def evaluate(row: Execution, task_run_id: str | None, expression: str) -> dict[s
     values = context.build(flow, data, env, run, flow.by_id.get(run.task_id) if run is not None else None)
     try:
         result = render(expression, values, services=env.services)
-    except Exception as error:  # any failure of a user's expression is reported, never raised
+    except ExpressionLimitError as error:
+        raise Unprocessable(f"the expression was stopped: {mask(str(error))}") from error
+    except Exception as error:  # any other failure of a user's expression is reported, never raised
         return {"error": mask(str(error))}
     return {"result": mask(result)}

@@ -1,15 +1,17 @@
 """/api/v1/executions…, /api/v1/logs…, /api/v1/metrics… (KESTRA.md §7.2, §7.3).
 
 Included at `api/v1/` before the catch-all of `apps.core.api.urls`. As in Kestra, a two-segment
-path whose second segment is an action word (`/executions/{id}/pause`) is that action; any other
-two-segment POST creates an execution of the flow `/executions/{namespace}/{flowId}`.
+path whose second segment is an action word (`/executions/{id}/pause`) is that action, and any
+other two-segment POST creates an execution of the flow `/executions/{namespace}/{flowId}`; when
+the second segment is an action word *and* names a flow the caller may read while no execution
+of that id is readable, the flow is executed (`dispatch.py` holds the one rule).
 """
 
 from __future__ import annotations
 
 from django.urls import path, re_path
 
-from apps.executions.api import stats, stats_flows, views, views_logs, webhook_views
+from apps.executions.api import dispatch, stats, stats_flows, views, views_logs, webhook_views
 
 SEG = r"[^/]+"
 EX = rf"(?P<execution_id>{SEG})"
@@ -22,21 +24,11 @@ urlpatterns = [
     path("executions", views.FlowExecutions.as_view(), name="api-executions"),
     path("executions/search", views.ExecutionSearch.as_view(), name="api-executions-search"),
     re_path(rf"^executions/trigger/{NS}/{FLOW}$", views.CreateExecution.as_view()),
-    re_path(rf"^executions/{EX}/kill$", views.Kill.as_view()),
-    re_path(rf"^executions/{EX}/restart$", views.Restart.as_view()),
-    re_path(rf"^executions/{EX}/replay$", views.Replay.as_view()),
-    re_path(rf"^executions/{EX}/resume/validate$", views.ResumeValidate.as_view()),
-    re_path(rf"^executions/{EX}/resume$", views.Resume.as_view()),
-    re_path(rf"^executions/{EX}/pause$", views.Pause.as_view()),
-    re_path(rf"^executions/{EX}/change-status$", views.ChangeStatus.as_view()),
-    re_path(rf"^executions/{EX}/state$", views.TaskRunState.as_view()),
-    re_path(rf"^executions/{EX}/labels$", views.Labels.as_view()),
-    re_path(rf"^executions/{EX}/unqueue$", views.Unqueue.as_view()),
-    re_path(rf"^executions/{EX}/force-run$", views.ForceRun.as_view()),
+    *(re_path(rf"^executions/{EX}/{word}$", dispatch.action(word)) for word in dispatch.ACTIONS),
+    re_path(rf"^executions/{EX}/resume/validate$", dispatch.resume_validate()),
     re_path(rf"^executions/{EX}/file/metas$", views.ExecutionFileMetas.as_view()),
-    re_path(rf"^executions/{EX}/file$", views.ExecutionFile.as_view()),
-    re_path(rf"^executions/{EX}/graph$", views.ExecutionGraph.as_view()),
-    re_path(rf"^executions/{EX}/eval/(?P<task_run_id>{SEG})$", views.Eval.as_view()),
+    re_path(rf"^executions/{EX}/eval/(?P<task_run_id>{SEG})$", dispatch.eval_or_validate()),
+    re_path(rf"^executions/{EX}/file/preview$", views.ExecutionFilePreview.as_view()),
     re_path(rf"^executions/{NS}/{FLOW}/validate$", views.ValidateInputs.as_view()),
     re_path(rf"^executions/{NS}/{FLOW}$", views.CreateExecution.as_view(), name="api-execution-create"),
     re_path(rf"^executions/{EX}$", views.ExecutionDetail.as_view(), name="api-execution"),

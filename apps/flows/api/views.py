@@ -210,14 +210,16 @@ def _zip(flows: Any) -> HttpResponse:
 class NamespaceFlows(APIView):
     parser_classes = [YamlParserMatchingAnything]
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="Flows of one namespace", tags=["flows"])
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="Flows of one namespace", tags=["flows"],
+                   operation_id="v1_flows_namespace_list")
     def get(self, request: Request, namespace: str) -> Response:
         flows = search.filtered(request.user).filter(namespace=namespace).order_by("flow_id")
         return Response([flow_json(f) for f in flows])
 
     @extend_schema(request=YAML_BODY, parameters=[OpenApiParameter("delete", bool)],
                    responses={200: OpenApiTypes.OBJECT},
-                   summary="Replace a namespace's flows (deletes the others unless delete=false)", tags=["flows"])
+                   summary="Replace a namespace's flows (deletes the others unless delete=false)", tags=["flows"],
+                   operation_id="v1_flows_namespace_deploy")
     def post(self, request: Request, namespace: str) -> Response:
         return Response(services.deploy(request.user, _source(request), namespace=namespace,
                                         delete=_bool(request, "delete", True)))

@@ -37,7 +37,7 @@ class PluginList(APIView):
 
 class PluginDetail(APIView):
     @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="Docs and JSON Schema of one plugin",
-                   tags=["plugins"])
+                   tags=["plugins"], operation_id="v1_plugin_retrieve")
     def get(self, request: Request, cls: str) -> Response:
         plugin = registry.get(cls)
         if plugin is None:
@@ -64,7 +64,8 @@ class InputTypes(APIView):
 
 
 class InputType(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="JSON Schema of one input type", tags=["plugins"])
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="JSON Schema of one input type", tags=["plugins"],
+                   operation_id="v1_plugins_input_retrieve")
     def get(self, request: Request, name: str) -> Response:
         if name not in INPUT_MODELS:
             raise NotFound(f"no input type {name!r}; known: {', '.join(sorted(INPUT_MODELS))}")

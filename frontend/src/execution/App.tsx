@@ -12,6 +12,7 @@ import { TopologyView } from "../topology/render";
 import { Actions } from "./actions";
 import { formatDuration, Gantt, treeOrder } from "./gantt";
 import { LogViewer } from "./logs";
+import { OutputFiles } from "./files";
 import { type ExecutionStore, type TaskRun, tone } from "./store";
 import { decorate } from "./topology";
 import { type NodeTask, unroll, unrollKey } from "./unroll";
@@ -88,7 +89,7 @@ function OutputsPane({ runs, outputs, terminated }: { runs: TaskRun[]; outputs: 
                 <td style={{ paddingLeft: `${12 + depth * 14}px` }}><span className="task-id">{run.taskId}</span></td>
                 <td>{run.value !== null && <code>{run.value}</code>}</td>
                 <td><span className={`state state-${tone(run.state.current)}`}>{run.state.current}</span></td>
-                <td><Json value={run.outputs} /></td>
+                <td><Json value={run.outputs} /><OutputFiles base={fileBase} outputs={run.outputs} /></td>
               </tr>
             ))}
           </tbody>

@@ -19,10 +19,11 @@ import { applyText, createCodeView, type Problem, redoCode, revealId, showProble
 import { ConflictPanel, type Conflict } from "./Conflict";
 import { buildPicture } from "./graph";
 import { type Box, cachedLayout, layout } from "./layout";
-import { buildModel, type Path, taskForProblemPath } from "./model";
+import { buildModel, isTriggerPath, type Path, TRIGGERS, taskForProblemPath } from "./model";
 import * as ops from "./ops";
 import { Palette } from "./Palette";
 import { PropertyForm } from "./PropertyForm";
+import { SCHEDULE, SchedulePreview } from "./SchedulePreview";
 import { type Catalog, loadCatalog } from "./schema";
 
 export interface EditorProps {
@@ -52,6 +53,12 @@ type Status = { kind: "pending" | "valid" | "invalid" | "unknown" | "saving" | "
 
 const VALIDATE_DELAY_MS = 400;
 const MODEL_DELAY_MS = 120;
+/** What a new trigger starts with, so that it validates at once. */
+const TRIGGER_STARTERS: Record<string, Record<string, unknown>> = {
+  [SCHEDULE]: { cron: "0 9 * * *" },
+  "io.kestra.plugin.core.trigger.ScheduleOnDates": { dates: [new Date(Date.now() + 86_400_000).toISOString().slice(0, 19) + "Z"] },
+  "io.kestra.plugin.core.trigger.Webhook": { key: Math.random().toString(36).slice(2, 14) + Math.random().toString(36).slice(2, 14) },
+};
 const WRAP_TYPES = ["Parallel", "Sequential", "ForEach", "AllowFailure", "WorkingDirectory"].map((n) => `io.kestra.plugin.core.flow.${n}`);
 
 function fill(template: string, ns: string, id: string): string {
@@ -215,26 +222,40 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
 
   const select = useCallback((ids: string[]) => setSelected(new Set(ids)), []);
 
+  const isTriggerType = useCallback((type: string) => !!catalog?.byType.get(type)?.trigger, [catalog]);
+
   const insertAt = useCallback(
     (type: string, target: DropTarget) => {
+      const trigger = isTriggerType(type);
+      if (!trigger && isTriggerPath(target.slotPath)) {
+        setNotice({ tone: "error", text: "Only triggers go in the triggers lane: drop tasks into the flow's task lists." });
+        return;
+      }
       let newId = "";
       if (edit((src) => {
-        const r = ops.insertTask(src, target.slotPath, target.index, { type });
+        const r = trigger
+          ? ops.insertTask(src, [TRIGGERS], buildModel(src).slots.find((sl) => isTriggerPath(sl.path))?.tasks.length ?? 0,
+            { type, props: TRIGGER_STARTERS[type] })
+          : ops.insertTask(src, target.slotPath, target.index, { type });
         newId = r.id;
         return r.text;
       })) select([newId]);
     },
-    [edit, select],
+    [edit, select, isTriggerType],
   );
 
   const addAfterSelection = useCallback(
     (type: string) => {
+      if (isTriggerType(type)) {
+        insertAt(type, { slotPath: [TRIGGERS], index: 0 });
+        return;
+      }
       const m = buildModel(viewRef.current?.state.doc.toString() ?? "");
       const sel = [...selected].map((id) => m.byId.get(id)).filter((t) => !!t);
       const last = sel.sort((a, b) => b.index - a.index)[0];
       insertAt(type, last ? { slotPath: last.slot.path, index: last.index + 1 } : { slotPath: ["tasks"], index: m.slots[0]?.tasks.length ?? 0 });
     },
-    [insertAt, selected],
+    [insertAt, selected, isTriggerType],
   );
 
   const actions = useMemo(
@@ -610,6 +631,7 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
                   onSet={onSetProperty}
                   onRename={onRename}
                 />
+                {single.type === SCHEDULE ? <SchedulePreview api={props.urls.api} value={singleValue} /> : null}
               </aside>
             ) : selected.size > 1 ? (
               <aside className="fe-side fe-muted" aria-label="Selection">

@@ -8,7 +8,7 @@
 
 import type { ElkExtendedEdge, ElkNode } from "elkjs/lib/elk-api";
 
-import { type FlowModel, type Path, pathKey, type SlotInfo, type TaskInfo } from "./model";
+import { type FlowModel, isTriggerPath, type Path, pathKey, type SlotInfo, type TaskInfo } from "./model";
 
 export const TASK_W = 220;
 export const TASK_H = 58;
@@ -87,6 +87,7 @@ export function buildPicture(model: FlowModel, collapsed: ReadonlySet<string>, p
       return;
     }
     if (slot.owner && PARALLEL.test(slot.owner.type) && slot.label === "tasks") return;
+    if (isTriggerPath(slot.path)) return; // triggers start the flow side by side: no order between them
     for (let i = 1; i < slot.tasks.length; i++) {
       const a = slot.tasks[i - 1];
       const b = slot.tasks[i];
@@ -132,7 +133,7 @@ export function buildPicture(model: FlowModel, collapsed: ReadonlySet<string>, p
     boxes.push({
       id,
       parent,
-      data: { kind: "lane", label: s.label, slotPath: s.path, dag: s.dag, dagKind: s.kind === "dag", canDag: true, childCount: s.tasks.length },
+      data: { kind: "lane", label: s.label, slotPath: s.path, dag: s.dag, dagKind: s.kind === "dag", canDag: !isTriggerPath(s.path), childCount: s.tasks.length },
     });
     for (const c of s.tasks) addTask(c, id);
     slotEdges(s, (c) => taskNodeId(c.id));

@@ -15,6 +15,12 @@ export type Path = (string | number)[];
 /** Keys that hold task lists in Kestra flows and flowables. `cases` holds a map of lists. */
 export const LIST_SLOTS = ["tasks", "then", "else", "defaults", "errors", "finally", "afterExecution"] as const;
 export const ROOT_SLOTS = ["tasks", "errors", "finally", "afterExecution"] as const;
+/** The flow's triggers: a root list of `{id, type}` maps the canvas shows as its own lane. */
+export const TRIGGERS = "triggers";
+
+export function isTriggerPath(path: Path): boolean {
+  return path[0] === TRIGGERS;
+}
 
 export interface TaskInfo {
   /** Stable key of the task: its id (ids are unique in a flow). */
@@ -153,15 +159,13 @@ export function buildModel(src: string): FlowModel {
     if (key !== "tasks" && !doc.has(key)) continue;
     model.slots.push(readSlot(doc, [key], key, null, model));
   }
+  if (doc.has(TRIGGERS)) model.slots.push(readSlot(doc, [TRIGGERS], TRIGGERS, null, model));
   return model;
 }
 
 /** Every task and trigger id in the document (for unique names on insert and paste). */
 export function allIds(model: FlowModel): Set<string> {
-  const ids = new Set(model.tasks.map((t) => t.id));
-  const triggers = model.doc.get("triggers", true);
-  if (isSeq(triggers)) for (const t of triggers.items) if (isMap(t)) ids.add(scalarString(t.get("id", true)) ?? "");
-  return ids;
+  return new Set(model.tasks.map((t) => t.id));
 }
 
 export function findSlot(model: FlowModel, path: Path): SlotInfo | null {

@@ -16,12 +16,15 @@ export interface TaskType {
   docs: string;
   flowable: boolean;
   deprecated: boolean;
+  /** A trigger type (it goes under `triggers:`), not a task. */
+  trigger: boolean;
   def: Json;
 }
 
 export interface Catalog {
   schema: Json;
   tasks: TaskType[];
+  triggers: TaskType[];
   byType: Map<string, TaskType>;
 }
 
@@ -129,12 +132,9 @@ export function fieldsOf(catalog: Catalog, type: string): Field[] {
   return [...fields.filter((f) => f.required), ...fields.filter((f) => !f.required)];
 }
 
-export function buildCatalog(schema: Json): Catalog {
-  const defs = isObj(schema.definitions) ? schema.definitions : {};
-  const union = deref(schema, defs.Task);
+function typesOf(schema: Json, union: Json, trigger: boolean, byType: Map<string, TaskType>): TaskType[] {
   const members = (Array.isArray(union.anyOf) ? union.anyOf : Array.isArray(union.oneOf) ? union.oneOf : []) as unknown[];
-  const tasks: TaskType[] = [];
-  const byType = new Map<string, TaskType>();
+  const out: TaskType[] = [];
   for (const m of members) {
     const def = deref(schema, m);
     const typeProp = isObj(def.properties) ? deref(schema, def.properties.type) : {};
@@ -151,13 +151,22 @@ export function buildCatalog(schema: Json): Catalog {
       docs: str(def.markdownDescription) || str(def.description),
       flowable,
       deprecated: /deprecated/i.test(title) || def.$deprecated === true,
+      trigger,
       def,
     };
-    tasks.push(t);
+    out.push(t);
     byType.set(type, t);
   }
-  tasks.sort((a, b) => a.group.localeCompare(b.group) || a.name.localeCompare(b.name));
-  return { schema, tasks, byType };
+  out.sort((a, b) => a.group.localeCompare(b.group) || a.name.localeCompare(b.name));
+  return out;
+}
+
+export function buildCatalog(schema: Json): Catalog {
+  const defs = isObj(schema.definitions) ? schema.definitions : {};
+  const byType = new Map<string, TaskType>();
+  const tasks = typesOf(schema, deref(schema, defs.Task), false, byType);
+  const triggers = typesOf(schema, deref(schema, defs.Trigger), true, byType);
+  return { schema, tasks, triggers, byType };
 }
 
 let pending: Promise<Catalog> | null = null;
