@@ -10,7 +10,6 @@ from django.contrib.auth import authenticate
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from apps.accounts import throttle
 from apps.accounts.services import user_for_token
 
 
@@ -39,8 +38,10 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
 
 class BasicAuthentication(authentication.BaseAuthentication):
     """Username and password on every request, as Kestra's clients send them (kestrapy's
-    `KestraClient(username=…, password=…)`). Failures are throttled per username and per client
-    address (apps/accounts/throttle.py); service accounts have no password and cannot use it."""
+    `KestraClient(username=…, password=…)`). The check goes through `authenticate()` with the
+    request, so the sign-in throttle (backends.LoginThrottleBackend, django-axes) counts and locks
+    out failures exactly as on the login page (429 once locked); service accounts have no
+    password and cannot use it."""
 
     keyword = "basic"
 
@@ -57,15 +58,9 @@ class BasicAuthentication(authentication.BaseAuthentication):
                 from error
         if not sep or not username:
             raise exceptions.AuthenticationFailed("malformed basic credentials: not base64 of user:password")
-        address = str(request.META.get("REMOTE_ADDR") or "")
-        if throttle.locked(username, address):
-            raise exceptions.Throttled(wait=throttle.retry_after(),
-                                       detail="too many failed sign-ins for this user or address; try again later")
         user = authenticate(request._request, username=username, password=password)
         if user is None or not user.is_active or getattr(user, "is_service_account", False):
-            throttle.failed(username, address)
             raise exceptions.AuthenticationFailed("invalid username or password")
-        throttle.succeeded(username, address)
         return user, None
 
     def authenticate_header(self, request: Request) -> str:

@@ -69,7 +69,7 @@ def asgi_server(transactional_db: Any, monkeypatch: pytest.MonkeyPatch) -> Itera
 def admin(asgi_server: ServerThread, django_user_model: Any) -> Any:
     from django.core.cache import cache
 
-    cache.clear()  # basic-auth failure counters of earlier tests
+    cache.clear()  # throttle counters of earlier tests
     return django_user_model.objects.create_superuser(username=USERNAME, password=PASSWORD, email="")
 
 

@@ -233,6 +233,7 @@ def test_kv_put_get_list_delete(kestra: Any) -> None:
 
 
 def test_basic_auth_and_tenants(kestra_basic: Any, asgi_server: Any) -> None:
+    from django.conf import settings
     from kestrapy import KestraClient
     from kestrapy.exceptions import ApiException, NotFoundException, UnauthorizedException
 
@@ -246,7 +247,7 @@ def test_basic_auth_and_tenants(kestra_basic: Any, asgi_server: Any) -> None:
 
     user = f"nobody-{uuid.uuid4().hex[:6]}"
     with KestraClient(host=asgi_server.url, username=user, password="wrong", timeout=30) as stranger:
-        for _ in range(5):
+        for _ in range(settings.AXES_FAILURE_LIMIT - 1):
             with pytest.raises(UnauthorizedException):
                 stranger.flows.search_flows(TENANT)
         with pytest.raises(ApiException) as throttled:
