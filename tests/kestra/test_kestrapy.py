@@ -339,7 +339,10 @@ triggers:
 """))
     found = kestra.triggers.search_triggers(TENANT, filters=[{"field": "namespace", "operation": "EQUALS",
                                                               "value": NS}])
-    assert [row.get("triggerId") or row.get("triggerContext", {}).get("triggerId")
-            for row in found["results"]] == ["hourly"]
+    assert [(row["triggerContext"]["triggerId"], row["triggerContext"]["disabled"])
+            for row in found["results"]] == [("hourly", False)]
     kestra.triggers.disabled_triggers_by_query(TENANT, filters=[{"field": "namespace", "operation": "EQUALS",
                                                                  "value": NS}], disabled=True)
+    after = kestra.triggers.search_triggers(TENANT, filters=[{"field": "namespace", "operation": "EQUALS",
+                                                              "value": NS}])
+    assert [row["triggerContext"]["disabled"] for row in after["results"]] == [True]
