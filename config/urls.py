@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("apps.executions.api.ops_urls")),
+    path("api/v1/", include("apps.executions.api.kestra_urls")),
     path("api/v1/", include("apps.executions.api.urls")),
     path("api/v1/", include("apps.triggers.api.urls")),
     path("api/v1/", include("apps.secrets.api_urls")),
@@ -23,6 +24,7 @@ urlpatterns = [
     path("", include("apps.accounts.urls")),
     path("", include("apps.namespaces.urls")),
     path("", include("apps.secrets.urls")),
+    path("", include("apps.executions.kv_urls")),
     path("", include("apps.files.urls")),
     path("", include("apps.audit.urls")),
     path("", include("apps.ui.urls")),

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from apps.engine.inputs import instant_string
 from apps.engine.model import CompiledFlow, ExecutionData, TaskNode, TaskRunData
 
 
@@ -111,7 +112,7 @@ def build(flow: CompiledFlow, ex: ExecutionData, env: Env, run: TaskRunData | No
     outputs, states = outputs_and_states(ex)
     context: dict[str, Any] = {
         "flow": {"id": flow.id, "namespace": flow.namespace, "revision": flow.revision, "tenantId": None},
-        "execution": {"id": ex.id, "startDate": ex.start_date, "originalId": ex.original_id,
+        "execution": {"id": ex.id, "startDate": instant_string(ex.start_date), "originalId": ex.original_id,
                       "state": ex.state.value},
         "outputs": outputs,
         "tasks": states,
@@ -133,7 +134,8 @@ def build(flow: CompiledFlow, ex: ExecutionData, env: Env, run: TaskRunData | No
     if run is not None:
         index = {r.id: r for r in ex.task_runs}
         count = run.attempt_count - 1 if running_attempt else run.attempt_count
-        taskrun: dict[str, Any] = {"id": run.id, "startDate": run.start_date, "attemptsCount": max(count, 0),
+        taskrun: dict[str, Any] = {"id": run.id, "startDate": instant_string(run.start_date),
+                                   "attemptsCount": max(count, 0),
                                    "parentId": run.parent_id, "value": run.value, "iteration": run.iteration}
         if "items" in run.plan:
             taskrun["items"] = run.plan["items"]

@@ -621,6 +621,19 @@ def _instant(value: Any) -> tuple[dt.datetime, int]:
     return moment.astimezone(dt.UTC), int((fraction or "").ljust(9, "0"))
 
 
+def instant_string(value: Any) -> Any:
+    """A moment as Kestra shows it, in expressions and API answers alike: ``Instant.toString``
+    (UTC, ``Z``, the fraction in groups of 3 digits, none when zero). Weir stores moments as
+    ``isoformat()`` (fixed precision, so they sort as text); this is their outward form. Anything
+    that is not a date-time with a zone is returned unchanged."""
+    if isinstance(value, dt.datetime) or (isinstance(value, str) and "T" in value):
+        try:
+            return _format_instant(*_instant(value))
+        except _Invalid:
+            return value
+    return value
+
+
 def _format_instant(moment: dt.datetime, nanos: int) -> str:
     """``Instant.toString``: always seconds, the fraction in groups of 3 digits, ``Z``."""
     return moment.strftime("%Y-%m-%dT%H:%M:%S") + _fraction(nanos, groups=True) + "Z"

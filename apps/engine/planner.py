@@ -336,7 +336,8 @@ class Planner:
                 value = self.render(output.get("value"), None, None, typed=True)
                 value = flowables.typed_output(output.get("type", "STRING"), value)
             except (RenderFailed, ValueError) as error:
-                self.log(None, "ERROR", f"Failed to render output '{output.get('id')}': {error}")
+                # Kestra's wording (one message for all outputs), with the output named.
+                self.log(None, "ERROR", f"Failed to render output values: output '{output.get('id')}': {error}")
                 return None
             ctx._place(result, str(output.get("id")), [], value)
         self.ex.dirty = True

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+import re
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from apps.executions.models import KVEntry
+from apps.plugins.sdk import parse_duration
 
 
 def _live() -> Q:
@@ -55,3 +58,86 @@ def keys(namespace: str, prefix: str | None = None, scope: str = "kv") -> list[s
 def delete(namespace: str, key: str, scope: str = "kv") -> bool:
     deleted, _ = KVEntry.objects.filter(namespace=namespace, scope=scope, key=key).delete()
     return bool(deleted)
+
+
+# ---------------------------------------------------------------------------------------------
+# The KV API and page (KESTRA.md §7.4): typed values as Kestra's `PUT /namespaces/{ns}/kv/{key}`
+# reads them, entries with their dates.
+
+KEY_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class Expired(Exception):
+    """The key exists but its time to live has passed (Kestra answers 410)."""
+
+
+def check_key(key: str) -> None:
+    if not KEY_PATTERN.match(key):
+        raise ValueError(f"invalid KV key {key!r}: it must start with a letter or digit and contain only "
+                         "letters, digits, '.', '_' and '-'")
+
+
+def kind_of(value: Any) -> str:
+    """The KV type of a JSON value, as the kv.Set task infers it without `kvType`."""
+    if isinstance(value, bool):
+        return "BOOLEAN"
+    if isinstance(value, int | float):
+        return "NUMBER"
+    if isinstance(value, dict | list):
+        return "JSON"
+    return "STRING"
+
+
+def read_typed(text: str) -> tuple[Any, str]:
+    """A PUT body as Kestra's ION reader types it: JSON first (a quoted string stays a STRING,
+    numbers, booleans, objects and arrays keep their type); otherwise an ISO date-time with a
+    zone is a DATETIME, `yyyy-mm-dd` a DATE, an ISO duration a DURATION, anything else a STRING."""
+    stripped = text.strip()
+    try:
+        value = json.loads(stripped)
+    except ValueError:
+        pass
+    else:
+        if value is not None:
+            return value, kind_of(value)
+    if _DATE.match(stripped):
+        try:
+            date.fromisoformat(stripped)
+            return stripped, "DATE"
+        except ValueError:
+            pass
+    try:
+        moment = datetime.fromisoformat(stripped.replace("Z", "+00:00"))
+        if moment.tzinfo is not None:
+            return stripped, "DATETIME"
+    except ValueError:
+        pass
+    if stripped.upper().startswith(("P", "-P")):
+        try:
+            parse_duration(stripped)
+            return stripped, "DURATION"
+        except ValueError:
+            pass
+    return text, "STRING"
+
+
+def detail(namespace: str, key: str) -> KVEntry | None:
+    """The entry, live; None when missing; raises Expired when its time to live has passed."""
+    row = KVEntry.objects.filter(namespace=namespace, scope="kv", key=key).first()
+    if row is not None and row.expires_at is not None and row.expires_at <= timezone.now():
+        raise Expired(f"The requested value for key '{key}' in namespace '{namespace}' has expired")
+    return row
+
+
+def live_entries() -> QuerySet[KVEntry]:
+    return KVEntry.objects.filter(_live(), scope="kv")
+
+
+def delete_many(namespace: str, names: list[str]) -> list[str]:
+    """Delete `names` in one statement; the keys that existed."""
+    with transaction.atomic():
+        rows = KVEntry.objects.filter(namespace=namespace, scope="kv", key__in=names)
+        found = sorted(rows.values_list("key", flat=True))
+        rows.delete()
+    return found

@@ -118,6 +118,9 @@ RULES: tuple[Rule, ...] = (
     Rule(EX + "/file", {"GET": _n(F)}, {"GET": Sample(query="path={file_uri}")}),
     Rule(EX + "/graph", {"GET": _n(D)}),
     Rule(EX + "/eval/{task_run_id}", {"POST": _n(A, W)}, {"POST": Sample(body="{{ 1 + 1 }}", content_type="text/plain")}),
+    Rule(EX + "/follow", {"GET": _n(D)}),
+    Rule(EX + "/file/preview", {"GET": _n(F)}, {"GET": Sample(query="path={file_uri}")}),
+    Rule(EX + "/actions/eval", {"POST": _n(A, W)}, {"POST": Sample(body="{{ 1 + 1 }}", content_type="text/plain")}),
     Rule("api/v1/executions/{namespace}/{flow_id}/validate", {"POST": _n(C, E)}, {"POST": Sample(body={})}),
     Rule("api/v1/executions/{namespace}/{flow_id}", {"POST": _n(C, E)}, {"POST": Sample(body={})}),
     Rule(EX, {"GET": _n(D), "DELETE": _n(X, W)}),
@@ -127,8 +130,16 @@ RULES: tuple[Rule, ...] = (
     Rule("api/v1/stats/flows/timeline", {"GET": LISTED}, {"GET": Sample(query="namespace={namespace}")}),
     Rule("api/v1/logs/search", {"GET": Need(LOGS, Scope.LIST)}, {"GET": Sample(query="namespace={namespace}")}),
     Rule("api/v1/logs/{execution_id}/download", {"GET": _n(LOGS)}),
+    Rule("api/v1/logs/{execution_id}/follow", {"GET": _n(LOGS)}),
     Rule("api/v1/logs/{execution_id}", {"GET": _n(LOGS), "DELETE": _n(LOGS, W)}),
     Rule("api/v1/metrics/{execution_id}", {"GET": _n(D)}),
+    # The KV store (apps/executions/api/views_kv.py)
+    Rule("api/v1/kv", {"GET": LISTED}, {"GET": Sample(query="namespace={namespace}")}),
+    Rule("api/v1/namespaces/{namespace}/kv", {"GET": _n(D), "DELETE": _n(X, W)},
+         {"DELETE": Sample(body={"keys": ["{key}"]})}),
+    Rule("api/v1/namespaces/{namespace}/kv/inheritance", {"GET": _n(D)}),
+    Rule("api/v1/namespaces/{namespace}/kv/{key}", {"GET": _n(D), "PUT": _n(U, W), "DELETE": _n(X, W)},
+         {"PUT": Sample(body='"v2"', content_type="text/plain")}),
     # Triggers (apps/triggers/api)
     Rule("api/v1/triggers", {"PUT": _n(U, W)}, {"PUT": Sample(body={
         "namespace": "{namespace}", "flowId": "{flow_id}", "triggerId": "{trigger_id}", "disabled": True})}),
@@ -197,6 +208,8 @@ RULES: tuple[Rule, ...] = (
          {"DELETE": Sample(body=[{"namespace": "{namespace}", "id": "{flow_id}"}])}),
     Rule(NSF + "/revisions", {"GET": _n(D)}),
     Rule(NSF + "/graph", {"GET": _n(D)}),
+    Rule(NSF + "/dependencies", {"GET": _n(D)}),
+    Rule("api/v1/namespaces/{namespace}/dependencies", {"GET": _n(D)}),
     Rule(NSF + "/tasks/{task_id}", {"GET": _n(D)}, params={"task_id": "hello"}),
     Rule(NSF, {"GET": _n(D), "PUT": _n(U, W), "DELETE": _n(X, W)},
          {"PUT": Sample(body=FLOW_YAML.replace("{new_flow}", "{flow_id}").replace("hi", "changed"),
@@ -218,6 +231,8 @@ RULES: tuple[Rule, ...] = (
     # Prometheus series name every namespace and flow: superusers only (docs/adr/0018)
     Rule("metrics", {"GET": Need(D, Scope.SUPERUSER)}),
     Rule("api/docs/", {"GET": PUBLIC}),
+    # What Kestra's clients read before signing in (apps/core/api/views.py)
+    Rule("api/v1/configs", {"GET": PUBLIC}),
     # Pages
     Rule("login/", {"GET": PUBLIC}, page=True),
     Rule("logout/", {"POST": PUBLIC}, page=True),
@@ -234,6 +249,8 @@ RULES: tuple[Rule, ...] = (
          page=True),
     Rule("namespaces/{namespace}/members/", {"GET": _n(L, OWN), "POST": _n(C, OWN)},
          {"POST": Sample(body={"kind": "user", "name": "{username}", "role": "READ"})}, page=True),
+    Rule("namespaces/{namespace}/kv/", {"GET": _n(D), "POST": _n(U, W)}, {"POST": Sample(body={"key": "page_kv", "value": "1"})},
+         page=True),
     Rule("namespaces/{namespace}/secrets/", {"GET": _n(S, OWN), "POST": _n(S, OWN)},
          {"POST": Sample(body={"key": "PAGE_ONE", "value": "v"})}, page=True),
     Rule("namespaces/{namespace}/files/", {"GET": _n(F)}, page=True),

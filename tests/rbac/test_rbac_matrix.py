@@ -45,6 +45,7 @@ ROLES = {"READ": 1, "EXECUTE": 2, "WRITE": 3, "OWNER": 4}
 PERSONAS = ("anonymous", "outsider", "READ", "EXECUTE", "WRITE", "OWNER", "superuser")
 EXECUTION_LISTS = {"api/v1/executions", "api/v1/executions/search", "api/v1/logs/search", "executions/"}
 COUNTED_LISTS = {"api/v1/stats/executions/daily"}
+KV_LISTS = {"api/v1/kv"}
 NAMESPACE_LISTS = {"api/v1/namespaces", "api/v1/flows/distinct-namespaces", "namespaces/"}
 COUNTS: Counter[str] = Counter()
 KNOWN_GAPS = {
@@ -145,6 +146,7 @@ def world(django_db_setup: Any, django_db_blocker: Any) -> Iterator[World]:
     from django.contrib.auth.models import Group
 
     from apps.accounts.models import User
+    from apps.executions import kvstore
     from apps.executions import services as ex_services
     from apps.flows import services as flow_services
     from apps.namespaces.models import Binding, Namespace, Role
@@ -173,6 +175,7 @@ def world(django_db_setup: Any, django_db_blocker: Any) -> Iterator[World]:
                 task_run = row.task_runs.order_by("seq").first()
                 Binding.objects.create(user=mia, namespace=ns, role=Role.READ)
                 _secret(users["superuser"], ns)
+                kvstore.put(ns, "K1", "kv-value")
                 _namespace_file(ns)
                 values[label] = {
                     "namespace": ns, "flow_id": flow_id, "new_flow": f"new{i}z", "execution_id": row.id,
@@ -209,7 +212,8 @@ def _clean() -> None:
 
     from apps.accounts.models import User
 
-    for label in ("executions.Execution", "triggers.TriggerState", "flows.FlowRevision", "flows.Flow", "namespaces.Binding",
+    for label in ("executions.Execution", "executions.KVEntry", "triggers.TriggerState", "flows.FlowRevision",
+                  "flows.Flow", "namespaces.Binding",
                   "namespaces.Namespace", "accounts.ApiToken", "accounts.Invitation", "audit.AuditEvent",
                   "secrets.Secret", "files.NamespaceFile", "auth.Group"):
         try:
@@ -288,6 +292,8 @@ def _marker(route: str, values: dict[str, str], body: bytes) -> bool:
         return sum(int(bucket["total"]) for bucket in json.loads(text)) > 0
     if route in NAMESPACE_LISTS:
         return values["namespace"] in _namespaces_listed(text)
+    if route in KV_LISTS:
+        return values["namespace"] in {row["namespace"] for row in json.loads(text)["results"]}
     return values["flow_id"] in text
 
 

@@ -36,8 +36,9 @@ def graph(row: Execution) -> dict[str, Any]:
     return {**topology, "taskRunList": runs}
 
 
-def evaluate(row: Execution, task_run_id: str, expression: str) -> dict[str, Any]:
-    """Render `expression` as the task run's own properties would be rendered (the debug console).
+def evaluate(row: Execution, task_run_id: str | None, expression: str) -> dict[str, Any]:
+    """Render `expression` as the task run's own properties would be rendered (the debug console),
+    or at execution level (flow outputs' context) without a task run.
 
     A rendering failure is the answer, not an error of the request: `{"error": message}`. An
     expression past a render limit (the same time budget and sizes as a task's rendering,
@@ -46,12 +47,12 @@ def evaluate(row: Execution, task_run_id: str, expression: str) -> dict[str, Any
     """
     _, data = runner.snapshot(row.id)
     try:
-        run = data.run(task_run_id)
+        run = data.run(task_run_id) if task_run_id is not None else None
     except KeyError as error:
         raise NotFound(f"Task run '{task_run_id}' not found in execution '{row.id}'") from error
     flow = runner.compiled(row.namespace, row.flow_id, row.flow_revision)
     env = runner.env(lifecycle.render_services(row))
-    values = context.build(flow, data, env, run, flow.by_id.get(run.task_id))
+    values = context.build(flow, data, env, run, flow.by_id.get(run.task_id) if run is not None else None)
     try:
         result = render(expression, values, services=env.services)
     except ExpressionLimitError as error:

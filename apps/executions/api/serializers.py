@@ -5,20 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from apps.engine.inputs import instant_string as at
 from apps.executions.models import Execution, LogLine, TaskRun
 
 
 def _state(current: str, history: list[dict[str, Any]], start: str | None, end: str | None) -> dict[str, Any]:
-    return {"current": current, "histories": history, "startDate": start or (history[0]["date"] if history else None),
-            "endDate": end}
+    """Moments are shown as Kestra's API shows Instants (`at`), whatever their stored form."""
+    return {"current": current, "histories": [{**h, "date": at(h.get("date"))} for h in history],
+            "startDate": at(start or (history[0]["date"] if history else None)), "endDate": at(end)}
 
 
 def task_run_json(run: TaskRun) -> dict[str, Any]:
     return {
         "id": run.id, "executionId": run.execution_id, "taskId": run.task_id,
         "parentTaskRunId": run.parent_task_run_id, "value": run.value, "iteration": run.iteration,
-        "attempts": [{"state": {"current": a.get("state"), "startDate": a.get("startDate"),
-                                "endDate": a.get("endDate")}} for a in run.attempts],
+        "attempts": [{"state": {"current": a.get("state"), "startDate": at(a.get("startDate")),
+                                "endDate": at(a.get("endDate"))}} for a in run.attempts],
         "outputs": run.outputs, "state": _state(run.state, run.history, run.start_date, run.end_date),
     }
 
@@ -32,8 +34,8 @@ def execution_json(row: Execution, runs: Iterable[TaskRun] | None = None) -> dic
         "inputs": row.inputs, "outputs": row.outputs or {}, "labels": row.labels, "variables": row.variables,
         "trigger": row.trigger, "parentId": row.parent_id, "originalId": row.original_id,
         "metadata": {"attemptNumber": meta.get("attemptNumber", 1),
-                     "originalCreatedDate": meta.get("originalCreatedDate")},
-        "scheduleDate": row.schedule_date.isoformat() if row.schedule_date else None,
+                     "originalCreatedDate": at(meta.get("originalCreatedDate"))},
+        "scheduleDate": at(row.schedule_date),
         "deleted": row.deleted,
     }
     if runs is not None:
@@ -49,6 +51,6 @@ def log_json(line: LogLine, row: Execution | None = None) -> dict[str, Any]:
     return {
         "seq": line.seq, "executionId": line.execution_id, "taskRunId": line.task_run_id, "taskId": line.task_id,
         "attemptNumber": line.attempt, "level": line.level, "message": line.message,
-        "timestamp": line.timestamp.isoformat(),
+        "timestamp": at(line.timestamp),
         "namespace": row.namespace if row else None, "flowId": row.flow_id if row else None,
     }

@@ -7,13 +7,17 @@ writing (offset paging would). The download streams the whole log as text.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from typing import Any, cast
 
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from apps.executions import search
@@ -53,7 +57,19 @@ class ExecutionLogs(APIView):
         return Response(status=204)
 
 
+class TextRenderer(BaseRenderer):
+    """Lets `Accept: text/plain` (Kestra's SDKs) through content negotiation; errors stay JSON."""
+
+    media_type = "text/plain"
+    format = "txt"
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+        return json.dumps(data).encode() if data is not None else b""
+
+
 class DownloadLogs(APIView):
+    renderer_classes: list[type[BaseRenderer]] = [*cast("list[type[BaseRenderer]]", api_settings.DEFAULT_RENDERER_CLASSES), TextRenderer]
+
     @extend_schema(parameters=LOG_FILTERS, responses={(200, "text/plain"): OpenApiTypes.STR}, tags=["logs"],
                    summary="An execution's log as text: `timestamp level [taskId] message` lines")
     def get(self, request: Request, execution_id: str) -> StreamingHttpResponse:

@@ -8,6 +8,7 @@ comes through the `World` protocol, which the harness implements.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections import Counter
@@ -398,8 +399,38 @@ WORLD_CHECKS = {
 }
 
 
+ALIASES = {
+    "final_state": "state", "end_state": "state", "execution_state": "state", "status": "state",
+    "taskrun_count": "taskruns", "task_runs": "taskruns", "taskrun": "taskruns", "task_run_count": "taskruns",
+    "task_states": "tasks", "taskrun_states": "tasks", "task_outputs": "outputs",
+    "execution_outputs": "flow_outputs", "outputs_of_flow": "flow_outputs", "flowoutputs": "flow_outputs",
+    "labels_equal": "labels_exact", "labels_contain": "labels_include", "labels_includes": "labels_include",
+    "state_after_restart": "state_after_restart_request", "taskruns_after_restart": "taskruns_after_restart_request",
+    "state_on_pause": "state_when_paused", "state_while_paused": "state_when_paused",
+    "taskruns_while_paused": "taskruns_when_paused", "tasks_while_paused": "tasks_when_paused",
+    "created": "execution_created", "status_code": "http_status", "http_code": "http_status",
+}
+"""Other spellings of the keys, read as the key (after `canonical_key`'s case and separator folding)."""
+
+
+def _known() -> list[str]:
+    return [*CHECKS, *WORLD_CHECKS, *IGNORED]
+
+
+def canonical_key(key: str) -> str:
+    """`Task-Runs`, `task runs`, `taskRuns` → `task_runs` → its alias, if it has one."""
+    folded = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", str(key).strip())
+    folded = re.sub(r"[\s.-]+", "_", folded).lower()
+    return ALIASES.get(folded, folded)
+
+
 def unknown_keys(expect: dict[str, Any]) -> list[str]:
-    return [k for k in expect if k not in CHECKS and k not in WORLD_CHECKS and k not in IGNORED]
+    return [k for k in expect if canonical_key(k) not in _known()]
+
+
+def nearest_key(key: str) -> str:
+    close = difflib.get_close_matches(canonical_key(key), _known(), n=1, cutoff=0.0)
+    return close[0] if close else ""
 
 
 def _resolved(expected: Any, execution: Json, world: World) -> Any:
@@ -411,9 +442,11 @@ def check(expect: dict[str, Any], execution: Json | None, world: World) -> list[
     problems: list[str] = []
     unknown = unknown_keys(expect)
     if unknown:
-        problems.append(f"unknown expectation key(s) {', '.join(unknown)} (not checkable)")
-    for key, expected in expect.items():
-        if key in IGNORED or key in unknown:
+        problems.append("unknown expectation key(s) " + ", ".join(f"{k} (nearest: {nearest_key(k)})" for k in unknown)
+                        + " (not checkable; the keys: apps/executions/conformance/README.md)")
+    for raw_key, expected in expect.items():
+        key = canonical_key(raw_key)
+        if key in IGNORED or raw_key in unknown:
             continue
         try:
             if key in WORLD_CHECKS:

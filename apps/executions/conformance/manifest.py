@@ -105,13 +105,23 @@ def _mapping(value: Any) -> dict[str, Any]:
     return dict(value) if isinstance(value, dict) else {}
 
 
+def _expectations(value: Any) -> dict[str, Any]:
+    """The `expect` map with every known key in its canonical spelling (expect.canonical_key);
+    unknown keys stay as written, so the check names them."""
+    from apps.executions.conformance.expect import canonical_key, unknown_keys
+
+    raw = _mapping(value)
+    unknown = set(unknown_keys(raw))
+    return {key if key in unknown else canonical_key(key): item for key, item in raw.items()}
+
+
 def _scenario(valid: dict[str, Any], case: dict[str, Any] | None, sid: str, position: int) -> Scenario:
     entry = case if case is not None else valid
     merged = {key: entry[key] if key in entry else valid.get(key) for key in INHERITED}
     expect = entry.get("expect")
-    actions = [*(entry.get("actions") or []), *(_mapping(expect).get("actions") or [])]
+    actions = [*(entry.get("actions") or []), *(_expectations(expect).get("actions") or [])]
     return Scenario(
-        id=sid, valid=valid, case=case, expect=_mapping(expect),
+        id=sid, valid=valid, case=case, expect=_expectations(expect),
         inputs=_mapping(merged["inputs"]), inputs_mode=str(merged["inputs_mode"] or "none"),
         execution_labels=_mapping(merged["execution_labels"]), preconditions=str(merged["preconditions"] or ""),
         text=str(entry.get("scenario") or valid.get("scenario") or ""), base_text=str(valid.get("scenario") or ""),

@@ -287,6 +287,9 @@ class ScenarioRun(Observations):
         _call(services.kill, execution_id)
 
     def _do_restart(self, step: Step) -> None:
+        if step.get("api"):
+            self._api_action(Step("http", {"method": "POST"}), "/api/v1/executions/{id}/restart")
+            return
         row = _call(services.restart, self._ended())
         self.shots["restart"] = full_execution_json(row)
 

@@ -22,6 +22,7 @@ urlpatterns = [
     path("/delete/by-ids", views.DeleteByIds.as_view()),
     re_path(rf"^/{NS}/{ID}/revisions$", views.FlowRevisions.as_view()),
     re_path(rf"^/{NS}/{ID}/graph$", views.FlowGraph.as_view()),
+    re_path(rf"^/{NS}/{ID}/dependencies$", views.FlowDependencies.as_view()),
     re_path(rf"^/{NS}/{ID}/tasks/(?P<task_id>[^/]+)$", views.FlowTask.as_view()),
     re_path(rf"^/{NS}/{ID}$", views.FlowDetail.as_view(), name="api-flow"),
     re_path(rf"^/{NS}$", views.NamespaceFlows.as_view()),

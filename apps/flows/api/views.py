@@ -14,10 +14,11 @@ from rest_framework.views import APIView
 
 from apps.core.api.parsers import YamlParserMatchingAnything, YamlSourceParser
 from apps.core.errors import BadRequest, NotFound
-from apps.flows import archive, search, services
+from apps.flows import archive, dependencies, search, services
 from apps.flows.api.serializers import flow_json, flow_summary, revision_json, validation_json
 from apps.flows.graph import build_graph
 from apps.flows.models import Flow
+from apps.namespaces.permissions import Action, require
 
 YAML_BODY = {"application/x-yaml": {"type": "string"}}
 SEARCH_PARAMS = {"q", "namespace", "labels", "page", "size", "sort", "scope"}
@@ -302,3 +303,23 @@ def _find_task(node: Any, task_id: str) -> dict[str, Any] | None:
 
 
 __all__ = ["YamlSourceParser"]
+
+
+class FlowDependencies(APIView):
+    @extend_schema(parameters=[OpenApiParameter("destinationOnly", bool), OpenApiParameter("expandAll", bool)],
+                   responses={200: OpenApiTypes.OBJECT}, tags=["flows"],
+                   summary="Flows this flow starts (Subflow) and that start it (Flow trigger)")
+    def get(self, request: Request, namespace: str, flow_id: str) -> Response:
+        services.get_flow(request.user, namespace, flow_id)
+        return Response(dependencies.of_flow(request.user, namespace, flow_id,
+                                             destination_only=_bool(request, "destinationOnly", False),
+                                             expand_all=_bool(request, "expandAll", False)))
+
+
+class NamespaceDependencies(APIView):
+    @extend_schema(parameters=[OpenApiParameter("destinationOnly", bool)], responses={200: OpenApiTypes.OBJECT},
+                   tags=["flows"], summary="Dependencies of the flows of one namespace")
+    def get(self, request: Request, namespace: str) -> Response:
+        require(request.user, Action.READ, namespace)
+        return Response(dependencies.of_namespace(request.user, namespace,
+                                                  destination_only=_bool(request, "destinationOnly", False)))

@@ -1,0 +1,29 @@
+"""Routes Kestra's clients use that Weir's own API did not have: SSE `follow` streams,
+execution-level eval, a namespace's flow dependencies and the KV store (KESTRA.md §7.2-§7.4).
+
+Included at `api/v1/` before `apps.executions.api.urls`, whose `/executions/{namespace}/{flowId}`
+pattern would otherwise take `/executions/{id}/follow`. Kestra 1.x's tenant-prefixed and
+`actions/` forms reach these routes through apps/core/api/kestra1.py.
+"""
+
+from __future__ import annotations
+
+from django.urls import path, re_path
+
+from apps.executions.api import views_eval, views_follow, views_kv
+from apps.flows.api.views import NamespaceDependencies
+
+SEG = r"[^/]+"
+EX = rf"(?P<execution_id>{SEG})"
+NS = rf"(?P<namespace>{SEG})"
+
+urlpatterns = [
+    re_path(rf"^executions/{EX}/follow$", views_follow.FollowExecution.as_view(), name="api-execution-follow"),
+    re_path(rf"^executions/{EX}/actions/eval$", views_eval.EvalExecution.as_view(), name="api-execution-eval"),
+    re_path(rf"^logs/{EX}/follow$", views_follow.FollowLogs.as_view(), name="api-logs-follow"),
+    re_path(rf"^namespaces/{NS}/dependencies$", NamespaceDependencies.as_view(), name="api-namespace-dependencies"),
+    path("kv", views_kv.AllKeys.as_view(), name="api-kv"),
+    re_path(rf"^namespaces/{NS}/kv$", views_kv.NamespaceKeys.as_view(), name="api-namespace-kv"),
+    re_path(rf"^namespaces/{NS}/kv/inheritance$", views_kv.InheritedKeys.as_view(), name="api-namespace-kv-inherited"),
+    re_path(rf"^namespaces/{NS}/kv/(?P<key>{SEG})$", views_kv.KeyValue.as_view(), name="api-namespace-kv-key"),
+]
