@@ -681,11 +681,15 @@ class TriggerContext(Protocol):
     flow_id: str
     trigger_id: str
 
-    def render(self, value: Any) -> Any:
-        """Render an expression with the flow's variables (`flow`, `envs`, `globals`, `secret()`)."""
+    def render(self, value: Any, variables: Mapping[str, Any] | None = None) -> Any:
+        """Render an expression (strings inside maps and lists too) with the flow's variables
+        (`flow`, `envs`, `globals`, `secret()`) and `variables` (an HTTP trigger's `response`)."""
         ...
     def log(self, level: str, message: str) -> None: ...
     def secret(self, name: str) -> str: ...
+    def seal(self, text: str) -> str:
+        """`text` encrypted with the instance key; masked wherever it is shown."""
+        ...
 
 
 @dataclass(frozen=True)

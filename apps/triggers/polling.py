@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -70,16 +71,26 @@ class _Context:
         self._services = RenderServices(state.namespace)
         self._variables = {"flow": {"id": state.flow_id, "namespace": state.namespace, "revision": state.revision}}
 
-    def render(self, value: Any) -> Any:
+    def render(self, value: Any, variables: Mapping[str, Any] | None = None) -> Any:
         from apps.engine.expressions import render
 
+        if isinstance(value, Mapping):
+            return {self.render(str(k), variables): self.render(v, variables) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.render(v, variables) for v in value]
         if not isinstance(value, str) or "{" not in value:
             return value
-        return render(value, self._variables, services=self._services)
+        context = {**self._variables, **variables} if variables else self._variables
+        return render(value, context, services=self._services)
 
     def log(self, level: str, message: str) -> None:
         log.log(logging.getLevelName(level.upper()) if isinstance(logging.getLevelName(level.upper()), int)
                 else logging.INFO, "trigger %s.%s:%s %s", self.namespace, self.flow_id, self.trigger_id, message)
+
+    def seal(self, text: str) -> str:
+        from apps.secrets.sealing import seal
+
+        return seal(text)
 
     def secret(self, name: str) -> str:
         quoted = name.replace("'", "")

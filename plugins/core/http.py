@@ -71,7 +71,7 @@ class HttpProperties(TaskProperties):
     sslOptions: SslOptions | None = Field(None, description="TLS settings.")
 
 
-def _no_proxy(raw: Mapping[str, Any]) -> Iterable[Issue]:
+def no_proxy(raw: Mapping[str, Any]) -> Iterable[Issue]:
     options = raw.get("options")
     if isinstance(options, Mapping) and options.get("proxyType") not in (None, "DIRECT"):
         yield ("options", "proxyType"), (
@@ -84,7 +84,7 @@ class HttpTask(RunnableTask):
 
     @classmethod
     def validate(cls, props: Any, raw: Mapping[str, Any], ctx: ValidationContext) -> Iterable[Issue]:
-        return _no_proxy(raw)
+        return no_proxy(raw)
 
 
 class Request(HttpTask):

@@ -57,7 +57,8 @@ EXPECTED: dict[PluginKind, list[str]] = {
         )),
         f"{CORE}.trigger.Toggle",
     ],
-    PluginKind.TRIGGER: [f"{CORE}.trigger.{n}" for n in ("Schedule", "ScheduleOnDates", "Flow", "Webhook")],
+    PluginKind.TRIGGER: [*(f"{CORE}.trigger.{n}" for n in ("Schedule", "ScheduleOnDates", "Flow", "Webhook")),
+                         f"{CORE}.http.Trigger"],
     PluginKind.CONDITION: [
         f"{CORE}.condition.{n}" for n in (
             "DateTimeBetween", "DayWeek", "DayWeekInMonth", "Weekend", "TimeBetween", "PublicHoliday",
