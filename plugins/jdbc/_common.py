@@ -19,22 +19,26 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from apps.plugins.sdk import Dyn, DynInt, RunContext, TaskFailed, TaskProperties, dynamic, ion
+from apps.plugins.sdk import Dyn, DynInt, Properties, RunContext, TaskFailed, TaskProperties, dynamic, ion
 
 FetchType = Literal["FETCH_ONE", "FETCH", "STORE", "NONE"]
 
 _PARAM = re.compile(r":\w+")
 
 
-class ConnectionProperties(TaskProperties):
-    """Where to connect (PLUGINS.md §6.1)."""
+class ConnectionFields(Properties):
+    """Where to connect (PLUGINS.md §6.1); shared by the tasks and the polling trigger."""
 
     url: str = dynamic(description="JDBC URL, e.g. `jdbc:postgresql://host:5432/db`.")
     username: str | None = dynamic(None, description="Database user.")
     password: str | None = dynamic(None, description="Database password.")
 
 
-class QueryProperties(ConnectionProperties):
+class ConnectionProperties(ConnectionFields, TaskProperties):
+    """A task's connection properties."""
+
+
+class QueryFields(ConnectionFields):
     """A query and how its results come back."""
 
     sql: str = dynamic(description="The SQL to run.")
@@ -47,6 +51,10 @@ class QueryProperties(ConnectionProperties):
     fetch: bool = Field(False, description="Deprecated: use `fetchType: FETCH`.")
     fetchOne: bool = Field(False, description="Deprecated: use `fetchType: FETCH_ONE`.")
     store: bool = Field(False, description="Deprecated: use `fetchType: STORE`.")
+
+
+class QueryProperties(QueryFields, TaskProperties):
+    """A query task's properties."""
 
 
 class QueryOutputs(BaseModel):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -24,16 +24,24 @@ from apps.plugins.sdk import (
     DynBool,
     DynInt,
     EgressDenied,
+    Issue,
     Plugin,
+    PollingTrigger,
+    PollingTriggerProperties,
+    PollResult,
     RunContext,
     RunnableTask,
     TaskFailed,
+    TaskProperties,
+    TriggerContext,
+    ValidationContext,
     dynamic,
     egress_check_host,
     ion,
 )
 from plugins.jdbc._common import (
-    ConnectionProperties,
+    ConnectionFields,
+    QueryFields,
     QueryOutputs,
     QueryProperties,
     bind,
@@ -50,13 +58,17 @@ SslMode = Literal["DISABLE", "ALLOW", "PREFER", "REQUIRE", "VERIFY_CA", "VERIFY_
 FROM = Field(alias="from")
 
 
-class SslProperties(ConnectionProperties):
+class SslFields(ConnectionFields):
     ssl: DynBool = dynamic(False, description="Use TLS.")
     sslMode: Annotated[SslMode, Dyn] | None = dynamic(None, description="libpq sslmode.")
     sslRootCert: str | None = dynamic(None, description="CA certificate (PEM text).")
     sslCert: str | None = dynamic(None, description="Client certificate (PEM text).")
     sslKey: str | None = dynamic(None, description="Client key (PEM text).")
     sslKeyPassword: str | None = dynamic(None, description="Password of the client key.")
+
+
+class SslProperties(SslFields, TaskProperties):
+    """A task's connection, with TLS."""
 
 
 def conninfo(ctx: RunContext, props: Any) -> dict[str, Any]:
@@ -515,4 +527,89 @@ def _flush(cur: psycopg.Cursor[Any], statement: str, pending: list[list[Any]]) -
     return count
 
 
-PLUGINS: list[type[Plugin]] = [Query, Queries, CopyIn, CopyOut, Batch]
+class _Polling:
+    """What the query helpers need of a context, for a trigger evaluation: no storage, no
+    metrics; certificates go to a private temporary folder."""
+
+    def __init__(self, ctx: TriggerContext) -> None:
+        self.trigger = ctx
+        self.task_run_id = f"trigger_{ctx.trigger_id}"
+        self._folder = tempfile.mkdtemp(prefix="weir-jdbc-trigger-")
+
+    def working_dir(self) -> str:
+        return self._folder
+
+    def metric(self, kind: str, name: str, value: float, tags: Any = None) -> None:
+        return None
+
+    def log(self, level: str, message: str) -> None:
+        self.trigger.log(level, message)
+
+
+class Trigger(PollingTrigger):
+    """Run a query every `interval` and start an execution when it returns rows (PLUGINS.md §6.5).
+
+    With `fetchType: FETCH_ONE` the execution gets `trigger.row`, with FETCH `trigger.rows`; both
+    set `trigger.size`. The default NONE never fires. STORE is not offered here (a trigger has no
+    execution to store a file in yet): use FETCH, or a Query task in the flow. Typically the flow
+    then marks the rows it handled, so the next evaluation does not see them again.
+    """
+
+    type = "io.kestra.plugin.jdbc.postgresql.Trigger"
+    title = "PostgreSQL trigger"
+    group = GROUP
+    icon = "database"
+    examples = (
+        f"""\
+id: outbox
+namespace: company.team
+tasks:
+  - id: each
+    type: io.kestra.plugin.core.log.Log
+    message: "{{{{ trigger.rows }}}}"
+triggers:
+  - id: new_rows
+    type: io.kestra.plugin.jdbc.postgresql.Trigger
+    url: {_EXAMPLE_URL}
+    username: "{{{{ secret('PG_USER') }}}}"
+    password: "{{{{ secret('PG_PASS') }}}}"
+    sql: SELECT * FROM outbox WHERE sent = false
+    fetchType: FETCH
+    interval: PT30S
+""",
+    )
+
+    class Properties(QueryFields, SslFields, PollingTriggerProperties):
+        pass
+
+    @classmethod
+    def validate(cls, props: Any, raw: Mapping[str, Any], ctx: ValidationContext) -> Iterable[Issue]:
+        if raw.get("fetchType") == "STORE" or raw.get("store"):
+            yield ("fetchType",), ("STORE is not available on the trigger (there is no execution to store the "
+                                   "file in yet): use FETCH or FETCH_ONE")
+
+    def evaluate(self, ctx: TriggerContext, props: Any) -> PollResult | None:
+        rendered = props.model_copy(update={
+            name: ctx.render(getattr(props, name)) for name in (
+                "url", "username", "password", "sql", "parameters", "timeZoneId", "sslRootCert", "sslCert",
+                "sslKey", "sslKeyPassword")})
+        mode = fetch_type(rendered)
+        if mode not in ("FETCH", "FETCH_ONE"):
+            return None  # NONE never fires (PLUGINS.md §6.5)
+        polling = _Polling(ctx)
+        try:
+            with connect(polling, rendered) as conn:  # type: ignore[arg-type]
+                out = run_query(polling, conn, rendered.sql, rendered.parameters, mode,  # type: ignore[arg-type]
+                                rendered.fetchSize)
+        except TaskFailed as error:
+            raise ValueError(str(error)) from error
+        finally:
+            import shutil
+
+            shutil.rmtree(polling.working_dir(), ignore_errors=True)
+        if not out.get("size"):
+            return None
+        return PollResult(variables=out)
+
+
+PLUGINS: list[type[Plugin]] = [Query, Queries, CopyIn, CopyOut, Batch, Trigger]
