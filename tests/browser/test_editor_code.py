@@ -63,13 +63,13 @@ def test_a_typed_flow_is_created_then_updated(page: Any, asgi_server: Any) -> No
 
     page.keyboard.press("Control+s")
     page.wait_for_url(f"{asgi_server.url}/flows/acme.code/pipeline/edit/")
-    assert page.locator(".we-revision").inner_text() == "revision 1"
-    assert page.locator(".we-dirty").is_hidden()
+    page.wait_for_function("() => document.querySelector('.we-revision')?.textContent === 'revision 1'")
+    page.wait_for_selector(".we-dirty", state="hidden")
 
     page.locator(".cm-content").click()
     page.keyboard.press("Control+End")
     page.keyboard.insert_text("  - id: last\n    type: io.kestra.plugin.core.log.Log\n    message: bye\n")
-    assert page.locator(".we-dirty").is_visible()
+    page.wait_for_selector(".we-dirty", state="visible")
     page.wait_for_selector(".fe-task[data-task-id=last]")
     page.click(".we-save")
     page.wait_for_function("() => document.querySelector('.we-revision').textContent === 'revision 2'")
