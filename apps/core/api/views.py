@@ -6,6 +6,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -42,7 +43,8 @@ class Configs(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
 
-    @extend_schema(tags=["misc"], summary="Server configuration for clients: version, edition, auth")
+    @extend_schema(tags=["misc"], summary="Server configuration for clients: version, edition, auth",
+                   responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
         return Response({"version": _version(), "edition": "OSS", "commitId": None, "uuid": None,
                          "isBasicAuthEnabled": True, "isTaskRunEnabled": False,

@@ -84,14 +84,16 @@ class AllKeys(APIView):
 class NamespaceKeys(APIView):
     parser_classes = [JSONParser]
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, tags=TAG, summary="A namespace's KV keys")
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, tags=TAG, summary="A namespace's KV keys",
+                   operation_id="kv_list")
     def get(self, request: Request, namespace: str) -> Response:
         require(request.user, Action.READ, namespace)
         rows = kvstore.live_entries().filter(namespace=namespace).order_by("key")
         return Response([entry_json(r) for r in rows[:parse_int(request.query_params, "size", 1000, 1, 10_000)]])
 
     @extend_schema(request={"application/json": {"type": "object", "properties": {"keys": {"type": "array"}}}},
-                   responses={200: OpenApiTypes.OBJECT}, tags=TAG, summary="Delete several keys")
+                   responses={200: OpenApiTypes.OBJECT}, tags=TAG, summary="Delete several keys",
+                   operation_id="kv_delete_many")
     def delete(self, request: Request, namespace: str) -> Response:
         require(request.user, Action.WRITE, namespace)
         keys = request.data.get("keys") if isinstance(request.data, dict) else None
@@ -113,7 +115,8 @@ class InheritedKeys(APIView):
 class KeyValue(APIView):
     parser_classes: list[Any] = []
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, tags=TAG, summary="A key's {type, value}")
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, tags=TAG, summary="A key's {type, value}",
+                   operation_id="kv_get")
     def get(self, request: Request, namespace: str, key: str) -> Response:
         require(request.user, Action.READ, namespace)
         try:
@@ -143,7 +146,8 @@ class KeyValue(APIView):
         kvstore.put(namespace, key, value, kind=kind, ttl=_ttl(request))
         return Response(status=204)
 
-    @extend_schema(responses={200: OpenApiTypes.BOOL}, tags=TAG, summary="Delete a key; true if it existed")
+    @extend_schema(responses={200: OpenApiTypes.BOOL}, tags=TAG, summary="Delete a key; true if it existed",
+                   operation_id="kv_delete")
     def delete(self, request: Request, namespace: str, key: str) -> Response:
         require(request.user, Action.WRITE, namespace)
         return Response(kvstore.delete(namespace, _key(key)))
