@@ -78,10 +78,10 @@ def test_a_typed_flow_is_created_then_updated(page: Any, asgi_server: Any) -> No
 
     # Double-clicking a node puts the cursor on its `id:` line.
     page.locator(".react-flow__node[data-id='t:right']").dblclick()
-    line = page.evaluate(
-        "() => { const v = document.querySelector('[data-island=flow-editor]').editorView;"
-        " return v.state.doc.lineAt(v.state.selection.main.head).text; }")
-    assert line.strip() == "- id: right"
+    cursor_line = ("() => { const v = document.querySelector('[data-island=flow-editor]').editorView;"
+                   " return v.state.doc.lineAt(v.state.selection.main.head).text.trim(); }")
+    page.wait_for_function(f"() => ({cursor_line})() === '- id: right'", timeout=10_000)
+    assert page.evaluate(cursor_line) == "- id: right"
 
 
 def test_validation_errors_mark_the_gutter_and_the_node(page: Any, asgi_server: Any, artifacts: Path) -> None:

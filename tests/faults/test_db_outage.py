@@ -147,6 +147,7 @@ class Stack:
 @pytest.fixture
 def stack(postgres: faultkit.PrivatePostgres, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stack]:
     import httpx
+    from django.conf import settings
 
     faultkit.flush_broker()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "WEIR_FAILPOINT"))}
@@ -154,6 +155,7 @@ def stack(postgres: faultkit.PrivatePostgres, tmp_path: Path, request: pytest.Fi
         "DATABASE_URL": postgres.url("weir"), "REDIS_URL": os.environ["REDIS_URL"],
         "DJANGO_SETTINGS_MODULE": "config.settings", "WEIR_DATA_DIR": str(tmp_path), "WEIR_LOG_LEVEL": "INFO",
         "WEIR_LEASE_SECONDS": "5", "WEIR_SWEEP_SECONDS": "2", "PYTHONUNBUFFERED": "1",
+        "WEIR_SECRET_KEY": settings.SECRET_KEY,  # `weir server web` refuses the development key
     })
     done = subprocess.run([sys.executable, "-c", BOOTSTRAP], input=FLOW, capture_output=True, text=True,
                           env=env, cwd=faultkit.ROOT, timeout=120, check=False)
