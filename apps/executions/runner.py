@@ -31,7 +31,7 @@ from apps.executions.models import Delay, Execution, LogLine, TaskRun
 from apps.flows import services as flow_services
 from apps.flows import validation
 from apps.flows.models import FlowRevision
-from apps.live import publish as live_publish  # live views (apps/live, H3)
+from apps.live import publish as live_publish  # live views (apps/live)
 
 log = logging.getLogger(__name__)
 
@@ -318,7 +318,7 @@ def append_logs(row: Execution, lines: list[tuple[str | None, str, str]], data: 
     telemetry.log_lines(level for _, level, _ in lines)
     if save:
         Execution.objects.filter(id=row.id).update(log_seq=row.log_seq)
-        transaction.on_commit(lambda: live_publish.row_changed(row))  # live views (apps/live, H3)
+        transaction.on_commit(lambda: live_publish.row_changed(row))  # live views (apps/live)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -390,7 +390,7 @@ def _conclude(row: Execution, flow: CompiledFlow, data: ExecutionData, effects: 
     if loaded is not None:
         snapshots.keep_after_commit(data.id, data.task_runs, loaded)
     lifecycle.after_commit(row, data, effects)
-    transaction.on_commit(lambda: live_publish.row_changed(row))  # live views (apps/live, H3)
+    transaction.on_commit(lambda: live_publish.row_changed(row))  # live views (apps/live)
     if to_dispatch:
         attempts = [(run, run.attempt_count) for run in to_dispatch]
         transaction.on_commit(lambda: dispatch.publish_many(data, attempts))
