@@ -107,6 +107,15 @@ def _sleepers(marker: str) -> list[int]:
     return found
 
 
+def _describe(pid: int) -> str:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+        parent = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]
+    except OSError:
+        return "gone"
+    return f"{cmdline} (parent {parent})"
+
+
 def test_kill_ends_the_whole_process_tree(worker: faultkit.Service) -> None:
     from apps.executions import services
     from apps.executions.models import LogLine
@@ -122,9 +131,10 @@ def test_kill_ends_the_whole_process_tree(worker: faultkit.Service) -> None:
         time.sleep(0.1)
     started = time.monotonic()
     services.kill(execution_id)
-    while _sleepers("30") and time.monotonic() - started < 10:
+    while _sleepers("30") and time.monotonic() - started < 30:  # a liveness bound, not a timing assert
         time.sleep(0.05)
     gone_after = time.monotonic() - started
     print(f"process tree gone {gone_after:.2f} s after the kill")
-    assert _sleepers("30") == [], "a child, grandchild or setsid process survived the kill"
+    survivors = {pid: _describe(pid) for pid in _sleepers("30")}
+    assert survivors == {}, f"processes survived the kill: {survivors}\n{worker.log()[-3000:]}"
     assert faultkit.wait_terminal([execution_id], 30)[execution_id] == "KILLED"
