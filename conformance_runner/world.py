@@ -17,12 +17,12 @@ from django.utils import timezone
 from apps.engine.states import TERMINATED
 from apps.executions import services
 from apps.executions.api.serializers import full_execution_json, log_json
-from apps.executions.conformance import expect
-from apps.executions.conformance.manifest import Scenario
 from apps.executions.models import Execution, LogLine
+from conformance_runner import expect
+from conformance_runner.manifest import Scenario
 
 if TYPE_CHECKING:
-    from apps.executions.conformance.harness import Harness
+    from conformance_runner.harness import Harness
 
 Json = dict[str, Any]
 POLL = 0.01
