@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "channels",
     "apps.live",
     "axes",
+    "conformance_runner",  # test tooling (`manage.py conformance`); depends on the apps, never the reverse
 ]
 
 MIDDLEWARE = [

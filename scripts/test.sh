@@ -13,7 +13,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 echo "==> ruff, mypy"
 .venv/bin/ruff check .
-.venv/bin/mypy apps config plugins
+.venv/bin/mypy apps config plugins conformance_runner
 echo "==> front-end unit tests (vitest)"
 (cd frontend && npm test --silent)
 echo "==> pytest"

@@ -7,152 +7,16 @@ value groups, DAG), and how the parent ends once its active branch is done.
 
 from __future__ import annotations
 
-import itertools
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from apps.engine import foreachitem, protocol
 from apps.engine.context import loop_value
 from apps.engine.model import Delay, TaskNode, TaskRunData
-from apps.engine.states import TERMINATED, State, is_truthy
+from apps.engine.protocol import Behaviour, PlannerPort, RenderFailed, Resolved
+from apps.engine.states import State, is_truthy
 from apps.plugins.sdk import parse_duration
-
-if TYPE_CHECKING:
-    from apps.engine.planner import Planner
-
-Resolved = tuple[TaskNode, str | None]
-OK_STATES = frozenset({State.SUCCESS, State.WARNING, State.SKIPPED})
-
-
-@dataclass
-class Behaviour:
-    mode: str = "sequential"  # sequential | parallel | groups | dag
-    children: list[Resolved] = field(default_factory=list)
-    concurrency: int = 0
-    iteration: int | None = None
-    wait: bool = False
-    on_done: Callable[[Planner, TaskNode, TaskRunData, State, bool], State | None] | None = None
-
-    def finish(self, planner: Planner, node: TaskNode, run: TaskRunData, state: State, in_errors: bool) -> bool:
-        if self.on_done is not None:
-            decided = self.on_done(planner, node, run, state, in_errors)
-            if decided is None:
-                return True  # the behaviour scheduled more work (WaitFor loop)
-            state = decided
-        planner.finish_run(run, state)
-        return True
-
-
-# ---------------------------------------------------------------------------------------------
-# Branch mechanics shared by every flowable and the root
-
-
-def _key(run: TaskRunData) -> tuple[str, str | None]:
-    return run.task_id, run.value
-
-
-def _index(kids: Sequence[TaskRunData]) -> dict[tuple[str, str | None], TaskRunData]:
-    """Children by (task id, value); the latest run wins. Children usually arrive in `seq`
-    order already (the snapshot is read so and new runs get the next seq), so sort only if not."""
-    ordered = all(a.seq < b.seq for a, b in itertools.pairwise(kids))
-    return {_key(kid): kid for kid in (kids if ordered else sorted(kids, key=lambda r: r.seq))}
-
-
-Index = dict[tuple[str, str | None], TaskRunData]
-
-
-def current_branch(normal: list[Resolved], errors: list[Resolved],
-                   kids: Sequence[TaskRunData], index: Index | None = None) -> tuple[list[Resolved], bool]:
-    """The normal children, or the `errors` branch once a child failed for good (or an error
-    task already exists). KESTRA.md §5.4 "branch selection"."""
-    index = _index(kids) if index is None else index
-    if any((n.id, v) in index for n, v in errors):
-        return errors, True
-    for n, v in normal:
-        run = index.get((n.id, v))
-        if run is not None and run.state in (State.FAILED, State.KILLED):
-            return errors, True
-    return normal, False
-
-
-def branch_done(current: list[Resolved], kids: Sequence[TaskRunData], in_errors: bool,
-                index: Index | None = None) -> bool:
-    index = _index(kids) if index is None else index
-    for n, v in current:
-        run = index.get((n.id, v))
-        if run is None or run.state not in TERMINATED:
-            return False
-    return True
-
-
-def nexts(mode: str, current: list[Resolved], kids: Sequence[TaskRunData], concurrency: int,
-          index: Index | None = None) -> list[Resolved]:
-    if not current:
-        return []
-    index = _index(kids) if index is None else index
-    runs = [index.get((n.id, v)) for n, v in current]
-    if mode == "sequential":
-        return _sequential(current, runs)
-    active = sum(1 for r in runs if r is not None and r.state not in TERMINATED)
-    if mode == "parallel":
-        missing = [c for c, r in zip(current, runs, strict=True) if r is None]
-        if concurrency > 0:
-            missing = missing[:max(concurrency - active, 0)]
-        return missing
-    if mode == "groups":
-        return _groups(current, runs, concurrency)
-    if mode == "dag":
-        result = []
-        for (n, v), r in zip(current, runs, strict=True):
-            if r is not None:
-                continue
-            present = {c.id for c, _ in current}
-            deps = [index.get((dep, v)) for dep in n.depends_on if dep in present]
-            if all(d is not None and d.state in OK_STATES for d in deps):
-                result.append((n, v))
-        if concurrency > 0:
-            result = result[:max(concurrency - active, 0)]
-        return result
-    raise ValueError(f"unknown planning mode {mode!r}")
-
-
-def _sequential(current: list[Resolved], runs: list[TaskRunData | None]) -> list[Resolved]:
-    created = [i for i, r in enumerate(runs) if r is not None]
-    if not created:
-        return [current[0]]
-    if any(r is not None and r.state not in TERMINATED for r in runs):
-        return []
-    last = created[-1]
-    return [current[last + 1]] if last + 1 < len(current) else []
-
-
-def _groups(current: list[Resolved], runs: list[TaskRunData | None], limit: int) -> list[Resolved]:
-    groups: dict[str | None, list[tuple[Resolved, TaskRunData | None]]] = {}
-    for item, run in zip(current, runs, strict=True):
-        groups.setdefault(item[1], []).append((item, run))
-    result: list[Resolved] = []
-    active = 0
-    waiting: list[Resolved] = []
-    for members in groups.values():
-        created = [r for _, r in members if r is not None]
-        if not created:
-            waiting.append(members[0][0])
-            continue
-        group_runs = [r for _, r in members]
-        following = _sequential([m for m, _ in members], group_runs)
-        busy = any(r is not None and r.state not in TERMINATED for r in group_runs)
-        if busy or following:
-            active += 1
-        result.extend(following)
-    for first in waiting:
-        if limit > 0 and active >= limit:
-            break
-        result.append(first)
-        active += 1
-    return result
-
 
 # ---------------------------------------------------------------------------------------------
 # Behaviours
@@ -169,7 +33,8 @@ def _int(value: Any, default: int) -> int:
         return default
 
 
-def behaviour(planner: Planner, node: TaskNode, run: TaskRunData) -> Behaviour:
+@protocol.flowable_behaviour.register
+def behaviour(planner: PlannerPort, node: TaskNode, run: TaskRunData) -> Behaviour:
     raw = node.raw
     name = node.planner
     if name in ("sequential",):
@@ -197,8 +62,6 @@ def behaviour(planner: Planner, node: TaskNode, run: TaskRunData) -> Behaviour:
     if name == "pause":
         return Behaviour(children=_list(node, "tasks"), on_done=_pause_done)
     if name == "for_each_item":
-        from apps.engine import foreachitem
-
         return Behaviour(children=_list(node, "tasks"), on_done=foreachitem.finish)
     if name == "wait_for":
         if run.plan.get("waiting"):
@@ -209,16 +72,16 @@ def behaviour(planner: Planner, node: TaskNode, run: TaskRunData) -> Behaviour:
     return Behaviour(children=_list(node, "tasks"))
 
 
-def _allow_failure_done(planner: Planner, node: TaskNode, run: TaskRunData, state: State,
+def _allow_failure_done(planner: PlannerPort, node: TaskNode, run: TaskRunData, state: State,
                         in_errors: bool) -> State:
     return State.WARNING if state in (State.FAILED, State.KILLED) else state
 
 
-def _pause_done(planner: Planner, node: TaskNode, run: TaskRunData, state: State, in_errors: bool) -> State:
+def _pause_done(planner: PlannerPort, node: TaskNode, run: TaskRunData, state: State, in_errors: bool) -> State:
     return state
 
 
-def _wait_for_done(planner: Planner, node: TaskNode, run: TaskRunData, state: State,
+def _wait_for_done(planner: PlannerPort, node: TaskNode, run: TaskRunData, state: State,
                    in_errors: bool) -> State | None:
     iteration = int(run.plan.get("iteration", 0))
     run.outputs = {"iterationCount": iteration + 1}
@@ -250,7 +113,8 @@ def _wait_for_done(planner: Planner, node: TaskNode, run: TaskRunData, state: St
 # Starting a flowable task run
 
 
-def start(planner: Planner, node: TaskNode, run: TaskRunData) -> None:
+@protocol.start_flowable.register
+def start(planner: PlannerPort, node: TaskNode, run: TaskRunData) -> None:
     """A CREATED flowable goes RUNNING and resolves what it needs once (branch, loop values)."""
     raw = node.raw
     name = node.planner
@@ -276,8 +140,6 @@ def start(planner: Planner, node: TaskNode, run: TaskRunData) -> None:
     elif name in ("foreach", "each_sequential", "each_parallel"):
         run.plan["values"] = _loop_values(planner, node, run, raw.get("values" if name == "foreach" else "value"))
     elif name == "for_each_item":
-        from apps.engine import foreachitem
-
         foreachitem.start(planner, node, run)
     elif name == "wait_for":
         run.plan["iteration"] = 0
@@ -287,9 +149,7 @@ def start(planner: Planner, node: TaskNode, run: TaskRunData) -> None:
     planner.set_run(run, State.RUNNING)
 
 
-def _loop_values(planner: Planner, node: TaskNode, run: TaskRunData, spec: Any) -> list[str]:
-    from apps.engine.planner import RenderFailed
-
+def _loop_values(planner: PlannerPort, node: TaskNode, run: TaskRunData, spec: Any) -> list[str]:
     if isinstance(spec, str):
         rendered = planner.render(spec, run, node)
         try:
@@ -326,7 +186,7 @@ def java_repr(value: Any) -> str:
     return str(value)
 
 
-def _start_pause(planner: Planner, node: TaskNode, run: TaskRunData) -> None:
+def _start_pause(planner: PlannerPort, node: TaskNode, run: TaskRunData) -> None:
     raw = node.raw
     planner.set_run(run, State.RUNNING)
     delay = raw.get("delay")
@@ -341,7 +201,8 @@ def _start_pause(planner: Planner, node: TaskNode, run: TaskRunData) -> None:
     planner.set_run(run, State.PAUSED)
 
 
-def resume_pause(planner: Planner, run: TaskRunData, on_resume: dict[str, Any] | None) -> None:
+@protocol.resume_pause.register
+def resume_pause(planner: PlannerPort, run: TaskRunData, on_resume: dict[str, Any] | None) -> None:
     """Resume a paused Pause task run: SUCCESS at once without children, else RUNNING them."""
     node = planner.flow.node(run.task_id)
     if node.raw.get("onResume") is not None or on_resume:
@@ -350,29 +211,3 @@ def resume_pause(planner: Planner, run: TaskRunData, on_resume: dict[str, Any] |
     planner.set_run(run, State.RUNNING)
     if not node.slot_tasks("tasks"):
         planner.finish_run(run, State.SUCCESS)
-
-
-def typed_output(kind: str, value: Any) -> Any:
-    """Type a flow output the way Kestra's FlowInputOutput does for its common types."""
-    kind = kind.upper()
-    if value is None:
-        return None
-    if kind in ("INT",):
-        return int(value)
-    if kind == "FLOAT":
-        return float(value)
-    if kind in ("BOOLEAN", "BOOL"):
-        if isinstance(value, str):
-            if value.lower() not in ("true", "false"):
-                raise ValueError(f"'{value}' is not a boolean")
-            return value.lower() == "true"
-        return bool(value)
-    if kind in ("JSON", "ARRAY", "MULTISELECT") and isinstance(value, str):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    if kind in ("STRING", "ENUM", "SELECT", "URI", "EMAIL", "DATETIME", "DATE", "TIME", "DURATION", "SECRET",
-                "FILE") and not isinstance(value, str):
-        return loop_value(value)
-    return value

@@ -13,13 +13,13 @@ Pure: the cutting rules (`split_items`) are here too, so they are tested without
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from apps.engine import protocol
 from apps.engine.model import HostStep, SubflowRequest, TaskNode, TaskRunData
+from apps.engine.protocol import PlannerPort, RenderFailed
+from apps.engine.rendering import labels_list, render_deep
 from apps.engine.states import TERMINATED, State, worst
-
-if TYPE_CHECKING:
-    from apps.engine.planner import Planner
 
 FAILED_CHILD = frozenset({State.FAILED, State.KILLED, State.WARNING, State.CANCELLED})
 _SIZE = re.compile(r"^\s*(\d+)\s*([KMGT]?B?)\s*$", re.IGNORECASE)
@@ -92,7 +92,7 @@ def merge_lines(outputs: dict[str, Any]) -> list[dict[str, Any]]:
 # The ForEachItem task run and its parts
 
 
-def start(planner: Planner, node: TaskNode, run: TaskRunData) -> None:
+def start(planner: PlannerPort, node: TaskNode, run: TaskRunData) -> None:
     """Render `items` and `batch` once; the split part reads them from the plan."""
     raw = node.raw
     items = planner.render(str(raw.get("items", "")), run, node)
@@ -103,10 +103,9 @@ def start(planner: Planner, node: TaskNode, run: TaskRunData) -> None:
     run.plan["batch"] = rendered
 
 
-def start_part(planner: Planner, node: TaskNode, run: TaskRunData) -> bool:
+@protocol.start_internal_part.register
+def start_part(planner: PlannerPort, node: TaskNode, run: TaskRunData) -> bool:
     """Start `<id>_split`, `<id>_items` or `<id>_merge`; returns True (the snapshot changed)."""
-    from apps.engine.planner import RenderFailed
-
     assert node.parent is not None
     owner = _owner(planner, run)
     planner.set_run(run, State.RUNNING)
@@ -129,9 +128,7 @@ def start_part(planner: Planner, node: TaskNode, run: TaskRunData) -> bool:
     return True
 
 
-def _start_items(planner: Planner, node: TaskNode, owner: TaskRunData, run: TaskRunData) -> None:
-    from apps.engine.planner import _render_deep, labels_list
-
+def _start_items(planner: PlannerPort, node: TaskNode, owner: TaskRunData, run: TaskRunData) -> None:
     split = _sibling(planner, run, "split")
     count = int((split.outputs or {}).get("numberOfBatches", 0)) if split is not None else 0
     prefix = str(split.plan.get("batchPrefix", "")) if split is not None else ""
@@ -149,13 +146,11 @@ def _start_items(planner: Planner, node: TaskNode, owner: TaskRunData, run: Task
     for iteration in range(1, count + 1):
         context["taskrun"] = {**base, "items": batch_uri(prefix, iteration), "iteration": iteration}
         try:
-            inputs = _render_deep(raw.get("inputs") or {}, context, planner.env.services)
-            labels = labels_list(_render_deep(raw.get("labels") or {}, context, planner.env.services))
+            inputs = render_deep(raw.get("inputs") or {}, context, planner.env.services)
+            labels = labels_list(render_deep(raw.get("labels") or {}, context, planner.env.services))
             schedule = raw.get("scheduleDate")
-            schedule_date = str(_render_deep(schedule, context, planner.env.services)) if schedule else None
+            schedule_date = str(render_deep(schedule, context, planner.env.services)) if schedule else None
         except Exception as error:
-            from apps.engine.planner import RenderFailed
-
             raise RenderFailed(f"{type(error).__name__}: {error}") from error
         planner.effects.subflows.append(SubflowRequest(
             task_run_id=run.id, namespace=namespace, flow_id=flow_id, revision=raw.get("revision"),
@@ -168,7 +163,8 @@ def batch_uri(prefix: str, iteration: int) -> str:
     return f"{prefix}{iteration}.txt"
 
 
-def iteration_ended(planner: Planner, run: TaskRunData, iteration: int, state: State,
+@protocol.iteration_ended.register
+def iteration_ended(planner: PlannerPort, run: TaskRunData, iteration: int, state: State,
                     outputs: dict[str, Any] | None) -> None:
     """One batch's subflow ended (or was created, without `wait`): count it; the last one ends
     the `<id>_items` run, FAILED when a subflow failed and `transmitFailed` holds."""
@@ -194,7 +190,8 @@ def iteration_ended(planner: Planner, run: TaskRunData, iteration: int, state: S
     _end(planner, run, final)
 
 
-def part_ended(planner: Planner, run: TaskRunData, state: State, outputs: dict[str, Any] | None,
+@protocol.host_step_ended.register
+def part_ended(planner: PlannerPort, run: TaskRunData, state: State, outputs: dict[str, Any] | None,
                plan: dict[str, Any] | None = None) -> None:
     """The host finished a split or merge step."""
     if run.state in TERMINATED:
@@ -206,7 +203,7 @@ def part_ended(planner: Planner, run: TaskRunData, state: State, outputs: dict[s
     _end(planner, run, state)
 
 
-def finish(planner: Planner, node: TaskNode, run: TaskRunData, state: State, in_errors: bool) -> State:
+def finish(planner: PlannerPort, node: TaskNode, run: TaskRunData, state: State, in_errors: bool) -> State:
     """The ForEachItem run ends: its outputs gather its parts' (`numberOfBatches`, `iterations`, `uri`)."""
     items = next((k for k in planner.ex.children_of(run.id) if k.task_id == f"{node.id}_items"), None)
     merge = next((k for k in planner.ex.children_of(run.id) if k.task_id == f"{node.id}_merge"), None)
@@ -219,7 +216,7 @@ def finish(planner: Planner, node: TaskNode, run: TaskRunData, state: State, in_
     return state
 
 
-def _end(planner: Planner, run: TaskRunData, state: State) -> None:
+def _end(planner: PlannerPort, run: TaskRunData, state: State) -> None:
     if run.attempts and run.attempts[-1].get("state") == State.RUNNING.value:
         run.attempts[-1].update({"state": state.value, "endDate": planner.now_iso()})
     run.dirty = True
@@ -235,12 +232,12 @@ def _counts(run: TaskRunData) -> dict[str, int]:
     return counts
 
 
-def _owner(planner: Planner, run: TaskRunData) -> TaskRunData:
+def _owner(planner: PlannerPort, run: TaskRunData) -> TaskRunData:
     assert run.parent_id is not None
     return planner.ex.run(run.parent_id)
 
 
-def _sibling(planner: Planner, run: TaskRunData, part: str) -> TaskRunData | None:
+def _sibling(planner: PlannerPort, run: TaskRunData, part: str) -> TaskRunData | None:
     node = planner.flow.node(run.task_id)
     assert node.parent is not None
     wanted = f"{node.parent.id}_{part}"

@@ -1,6 +1,9 @@
 """The executor loop (KESTRA.md §5.3-5.6): given a flow and an execution snapshot, decide what
 happens next — create task runs, start flowables, end them, end the execution.
 
+The parts that differ per task kind (flowable behaviours, ForEachItem, retries) plug in through
+the slots of `apps.engine.protocol`; this module never imports them.
+
 `advance` mutates the snapshot in place (marking what changed) and returns `Effects` for the
 runner to carry out after commit. It is deterministic for a given snapshot, clock and render
 results, which is what lets the tests drive it without a database or a worker.
@@ -12,18 +15,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from apps.engine import branches, protocol
 from apps.engine import context as ctx
-from apps.engine import flowables, foreachitem, retry
 from apps.engine.expressions import render, render_typed
 from apps.engine.model import CompiledFlow, Delay, Effects, ExecutionData, TaskNode, TaskRunData, new_id
+from apps.engine.protocol import Behaviour, RenderFailed, Resolved
+from apps.engine.rendering import labels_list, render_deep, typed_output
 from apps.engine.states import TERMINATED, State, is_truthy, transition, worst
 from apps.plugins.sdk import parse_duration
 
 MAX_STEPS = 10_000
-
-
-class RenderFailed(Exception):
-    """An expression the engine itself evaluates (runIf, Switch value, If condition…) failed."""
 
 
 @dataclass
@@ -69,7 +70,7 @@ class Planner:
                 if typed:
                     return render_typed(value, context, services=self.env.services)
                 return render(value, context, services=self.env.services)
-            return _render_deep(value, context, self.env.services)
+            return render_deep(value, context, self.env.services)
         except Exception as error:  # any expression failure becomes a readable task failure
             raise RenderFailed(f"{type(error).__name__}: {error}") from error
 
@@ -138,32 +139,32 @@ class Planner:
         then end that flowable if its active branch is done."""
         kids = self.ex.children_of(parent.id if parent else None)
         if parent is None:
-            normal: list[flowables.Resolved] = [(t, None) for t in self.flow.root_tasks]
-            errors: list[flowables.Resolved] = [(t, None) for t in self.flow.root_errors]
-            behaviour = flowables.Behaviour(mode="sequential")
+            normal: list[Resolved] = [(t, None) for t in self.flow.root_tasks]
+            errors: list[Resolved] = [(t, None) for t in self.flow.root_errors]
+            behaviour = Behaviour(mode="sequential")
             node = None
         else:
             node = self.flow.node(parent.task_id)
-            behaviour = flowables.behaviour(self, node, parent)
+            behaviour = protocol.flowable_behaviour()(self, node, parent)
             if behaviour.wait:
                 return False
             normal = behaviour.children
             errors = [(t, None) for t in node.slot_tasks("errors")]
         if parent is not None and behaviour.iteration is not None:
             kids = [k for k in kids if k.iteration == behaviour.iteration]
-        index = flowables._index(kids)  # one index of the children for the three questions below
-        current, in_errors = flowables.current_branch(normal, errors, kids, index)
+        index = branches._index(kids)  # one index of the children for the three questions below
+        current, in_errors = branches.current_branch(normal, errors, kids, index)
         mode = "sequential" if in_errors else behaviour.mode
         if mode == "sequential" and any(n.depends_on for n, _ in current):
             mode = "dag"
         created = False
-        for child_node, value in flowables.nexts(mode, current, kids, behaviour.concurrency, index):
+        for child_node, value in branches.nexts(mode, current, kids, behaviour.concurrency, index):
             self.create_run(child_node, parent, value, behaviour.iteration)
             created = True
         if created or parent is None:
             return created
         assert node is not None
-        done = flowables.branch_done(current, kids, in_errors, index)
+        done = branches.branch_done(current, kids, in_errors, index)
         if not done:
             return False
         states = [k.state for k in kids if any(k.task_id == n.id and k.value == v for n, v in normal)]
@@ -187,10 +188,10 @@ class Planner:
                 self.set_run(run, State.SKIPPED)
                 return True
         if node.internal:
-            return foreachitem.start_part(self, node, run)
+            return protocol.start_internal_part()(self, node, run)
         if node.kind == "flowable":
             try:
-                flowables.start(self, node, run)
+                protocol.start_flowable()(self, node, run)
             except RenderFailed as error:
                 self.fail_run(run, str(error))
             return True
@@ -209,7 +210,7 @@ class Planner:
             namespace = str(self.render(raw.get("namespace"), run, node))
             flow_id = str(self.render(raw.get("flowId"), run, node))
             inputs = self.render(raw.get("inputs") or {}, run, node)
-            labels = _labels_list(self.render(raw.get("labels") or {}, run, node))
+            labels = labels_list(self.render(raw.get("labels") or {}, run, node))
             schedule = raw.get("scheduleDate")
             schedule_date = str(self.render(schedule, run, node)) if schedule else None
         except RenderFailed as error:
@@ -261,20 +262,20 @@ class Planner:
     def end_check(self) -> bool:
         """End the execution once its root branch (tasks, then errors) is done (KESTRA.md §5.5)."""
         kids = self.ex.children_of(None)
-        normal: list[flowables.Resolved] = [(t, None) for t in self.flow.root_tasks]
-        errors: list[flowables.Resolved] = [(t, None) for t in self.flow.root_errors]
-        current, in_errors = flowables.current_branch(normal, errors, kids)
-        if not flowables.branch_done(current, kids, in_errors):
+        normal: list[Resolved] = [(t, None) for t in self.flow.root_tasks]
+        errors: list[Resolved] = [(t, None) for t in self.flow.root_errors]
+        current, in_errors = branches.current_branch(normal, errors, kids)
+        if not branches.branch_done(current, kids, in_errors):
             return False
         final = self.flow.finally_
         if final:
-            finals: list[flowables.Resolved] = [(t, None) for t in final if not t.disabled]
-            pending = flowables.nexts("sequential", finals, kids, 0)
+            finals: list[Resolved] = [(t, None) for t in final if not t.disabled]
+            pending = branches.nexts("sequential", finals, kids, 0)
             if pending:
                 for node, value in pending:
                     self.create_run(node, None, value)
                 return True
-            if not flowables.branch_done(finals, kids, False):
+            if not branches.branch_done(finals, kids, False):
                 return False
         normal_ids = {n.id for n, _ in normal}
         state = worst(k.state for k in kids if k.task_id in normal_ids)
@@ -309,7 +310,7 @@ class Planner:
         return True
 
     def add_labels(self, labels: Any) -> None:
-        for label in _labels_list(labels or {}):
+        for label in labels_list(labels or {}):
             for item in self.ex.labels:
                 if item.get("key") == label["key"]:
                     item["value"] = label["value"]
@@ -334,7 +335,7 @@ class Planner:
         for output in declared:
             try:
                 value = self.render(output.get("value"), None, None, typed=True)
-                value = flowables.typed_output(output.get("type", "STRING"), value)
+                value = typed_output(output.get("type", "STRING"), value)
             except (RenderFailed, ValueError) as error:
                 # Kestra's wording (one message for all outputs), with the output named.
                 self.log(None, "ERROR", f"Failed to render output values: output '{output.get('id')}': {error}")
@@ -348,30 +349,6 @@ def _allowed(state: State) -> frozenset[State]:
     from apps.engine.states import ALLOWED
 
     return ALLOWED[state]
-
-
-def _render_deep(value: Any, context: dict[str, Any], services: Any) -> Any:
-    if isinstance(value, str):
-        return render_typed(value, context, services=services) if value.strip().startswith("{{") \
-            and value.strip().endswith("}}") else render(value, context, services=services)
-    if isinstance(value, dict):
-        return {render(str(k), context, services=services): _render_deep(v, context, services)
-                for k, v in value.items()}
-    if isinstance(value, list):
-        return [_render_deep(v, context, services) for v in value]
-    return value
-
-
-def _labels_list(value: Any) -> list[dict[str, Any]]:
-    if isinstance(value, dict):
-        return [{"key": str(k), "value": v if isinstance(v, str) else ctx.loop_value(v)} for k, v in value.items()]
-    if isinstance(value, list):
-        return [{"key": str(item.get("key")), "value": item.get("value")} for item in value if isinstance(item, dict)]
-    return []
-
-
-def labels_list(value: Any) -> list[dict[str, Any]]:
-    return _labels_list(value)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -405,7 +382,7 @@ def attempt_ended(flow: CompiledFlow, ex: ExecutionData, run: TaskRunData, state
     """A worker (or a child execution) finished the current attempt of `run`."""
     effects = Effects()
     planner = Planner(flow, ex, env, effects)
-    retry.on_attempt_end(planner, run, state, outputs)
+    protocol.attempt_ended()(planner, run, state, outputs)
     return planner.advance()
 
 
@@ -415,7 +392,7 @@ def attempts_ended(flow: CompiledFlow, ex: ExecutionData,
     effects = Effects()
     planner = Planner(flow, ex, env, effects)
     for run, state, outputs in outcomes:
-        retry.on_attempt_end(planner, run, state, outputs)
+        protocol.attempt_ended()(planner, run, state, outputs)
     return planner.advance()
 
 
@@ -424,7 +401,7 @@ def host_step_ended(flow: CompiledFlow, ex: ExecutionData, run: TaskRunData, sta
     """The host did a ForEachItem split or merge step (`HostStep`) for `run`."""
     effects = Effects()
     planner = Planner(flow, ex, env, effects)
-    foreachitem.part_ended(planner, run, state, outputs, plan)
+    protocol.host_step_ended()(planner, run, state, outputs, plan)
     return planner.advance()
 
 
@@ -433,7 +410,7 @@ def iteration_ended(flow: CompiledFlow, ex: ExecutionData, run: TaskRunData, ite
     """One subflow execution of a ForEachItem's `<id>_items` run ended (or started, without `wait`)."""
     effects = Effects()
     planner = Planner(flow, ex, env, effects)
-    foreachitem.iteration_ended(planner, run, iteration, state, outputs)
+    protocol.iteration_ended()(planner, run, iteration, state, outputs)
     return planner.advance()
 
 
@@ -454,7 +431,7 @@ def no_worker(flow: CompiledFlow, ex: ExecutionData, run: TaskRunData, fallback:
         planner.set_run(run, State.CANCELLED)
         planner.kill_all(State.CANCELLED)
         return effects
-    retry.on_attempt_end(planner, run, State.FAILED, None)
+    protocol.attempt_ended()(planner, run, State.FAILED, None)
     return planner.advance()
 
 
@@ -475,7 +452,7 @@ def wake(flow: CompiledFlow, ex: ExecutionData, delay: Delay, env: ctx.Env) -> E
         if ex.state == State.RETRYING:
             planner.set_ex(State.RUNNING)
     elif delay.kind == "pause_delay" and run is not None and run.state == State.PAUSED:
-        flowables.resume_pause(planner, run, {})
+        protocol.resume_pause()(planner, run, {})
     elif delay.kind == "pause_timeout" and run is not None and run.state == State.PAUSED:
         planner.log(run, "WARN", "Pause timeout reached: the task run fails")
         planner.set_run(run, State.FAILED)

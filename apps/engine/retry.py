@@ -11,18 +11,17 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from apps.engine import protocol
 from apps.engine.context import ancestors
 from apps.engine.model import Delay, TaskRunData
+from apps.engine.protocol import PlannerPort
 from apps.engine.states import State
 from apps.plugins.sdk import parse_duration
 
-if TYPE_CHECKING:
-    from apps.engine.planner import Planner
 
-
-def policy_for(planner: Planner, run: TaskRunData) -> Mapping[str, Any] | None:
+def policy_for(planner: PlannerPort, run: TaskRunData) -> Mapping[str, Any] | None:
     node = planner.flow.node(run.task_id)
     if node.raw.get("retry"):
         return dict(node.raw["retry"])
@@ -70,7 +69,8 @@ def allows_retry(policy: Mapping[str, Any], attempts: int, first_start: datetime
     return max_attempt is not None or bool(max_duration)
 
 
-def on_attempt_end(planner: Planner, run: TaskRunData, state: State, outputs: dict[str, Any] | None) -> None:
+@protocol.attempt_ended.register
+def on_attempt_end(planner: PlannerPort, run: TaskRunData, state: State, outputs: dict[str, Any] | None) -> None:
     """Record the end of the current attempt and decide: retry, RETRIED, or a terminal state."""
     now = planner.env.now
     if run.attempts:

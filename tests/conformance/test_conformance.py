@@ -21,10 +21,10 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from apps.executions.conformance import actions, expect
-from apps.executions.conformance.manifest import load
-from apps.executions.conformance.placeholders import environment
-from apps.executions.conformance.workers import database_url
+from conformance_runner import actions, expect
+from conformance_runner.manifest import load
+from conformance_runner.placeholders import environment
+from conformance_runner.workers import database_url
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "conformance" / "manifest.yaml"
 SIMPLE = ["minimal", "sequential", "parallel", "if-condition", "if-condition/falsy-bool", "if-condition/truthy-int-1"]

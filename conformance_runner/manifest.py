@@ -108,7 +108,7 @@ def _mapping(value: Any) -> dict[str, Any]:
 def _expectations(value: Any) -> dict[str, Any]:
     """The `expect` map with every known key in its canonical spelling (expect.canonical_key);
     unknown keys stay as written, so the check names them."""
-    from apps.executions.conformance.expect import canonical_key, unknown_keys
+    from conformance_runner.expect import canonical_key, unknown_keys
 
     raw = _mapping(value)
     unknown = set(unknown_keys(raw))

@@ -9,6 +9,7 @@ header comments define the notation. This package only implements that notation:
 - `actions`: the English `scenario` / `actions` phrases as steps;
 - `expect`: checking an expectation map against Kestra's JSON of an execution;
 - `world`: what a run observed (logs, snapshots, children, ids placeholders name) for the checks;
+- `ports`: `HarnessPort`, the harness as a run sees it (so `run`/`world` never import `harness`);
 - `run`: one scenario, step by step;
 - `workers`: the worker and scheduler the executions need;
 - `harness`: deploying the flows and running scenarios.

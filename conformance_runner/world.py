@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import re
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.utils import timezone
 
 from apps.engine.states import TERMINATED
 from apps.executions import services
 from apps.executions.api.serializers import full_execution_json, log_json
-from apps.executions.conformance import expect
-from apps.executions.conformance.manifest import Scenario
 from apps.executions.models import Execution, LogLine
-
-if TYPE_CHECKING:
-    from apps.executions.conformance.harness import Harness
+from conformance_runner import expect
+from conformance_runner.manifest import Scenario
+from conformance_runner.ports import HarnessPort
 
 Json = dict[str, Any]
 POLL = 0.01
@@ -50,7 +48,7 @@ class Observations:
     http_status: int | None = None
     created: bool | None = None
 
-    def __init__(self, harness: Harness, scenario: Scenario) -> None:
+    def __init__(self, harness: HarnessPort, scenario: Scenario) -> None:
         self.harness = harness
         self.sc = scenario
         self.timeout = harness.timeout_for(scenario)

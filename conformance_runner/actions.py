@@ -163,7 +163,7 @@ def parse(text: str) -> list[Step]:
         else:
             rest = text[position:]
             raise PhraseError(f"unknown phrase {rest!r}; nearest form: {nearest_form(rest)} "
-                              "(the grammar: apps/executions/conformance/README.md)")
+                              "(the grammar: conformance_runner/README.md)")
 
 
 def parse_all(phrases: list[str] | tuple[str, ...]) -> list[Step]:

@@ -2,7 +2,7 @@
 the real engine; one `PASS id` / `FAIL id: reason` line per scenario, then `N passed, M failed`.
 
 The exit code is 0 whatever the outcome (the lines are the result); only an unreadable manifest
-is an error. Logic lives in apps/executions/conformance.
+is an error. Logic lives in conformance_runner.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.executions.conformance.harness import Harness
-from apps.executions.conformance.manifest import ManifestError, load
+from conformance_runner.harness import Harness
+from conformance_runner.manifest import ManifestError, load
 
 
 class Command(BaseCommand):

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from apps.executions.conformance.manifest import Manifest, Scenario, _scenario
+from conformance_runner.manifest import Manifest, Scenario, _scenario
 
 LINES = 102
 """Lines of the items file, as in Kestra's ForEachItemCaseTest."""

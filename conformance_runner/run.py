@@ -16,11 +16,11 @@ from django.utils import timezone
 
 from apps.executions import services
 from apps.executions.api.serializers import full_execution_json
-from apps.executions.conformance import actions, expect
-from apps.executions.conformance.actions import Step
-from apps.executions.conformance.manifest import Scenario
-from apps.executions.conformance.world import POLL, TERMINAL, Json, Observations, snapshot
 from apps.executions.models import Execution, TaskRun
+from conformance_runner import actions, expect
+from conformance_runner.actions import Step
+from conformance_runner.manifest import Scenario
+from conformance_runner.world import POLL, TERMINAL, Json, Observations, snapshot
 
 PAUSED_KEYS = ("state_when_paused", "taskruns_when_paused", "tasks_when_paused")
 

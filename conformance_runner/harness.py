@@ -22,13 +22,13 @@ from django.test import Client
 
 from apps.engine.states import TERMINATED
 from apps.executions import services
-from apps.executions.conformance import outside
-from apps.executions.conformance.manifest import Manifest, Scenario
-from apps.executions.conformance.placeholders import InputValues, environment
-from apps.executions.conformance.run import ScenarioRun
-from apps.executions.conformance.workers import Services
 from apps.executions.models import Execution
 from apps.flows import services as flow_services
+from conformance_runner import outside
+from conformance_runner.manifest import Manifest, Scenario
+from conformance_runner.placeholders import InputValues, environment
+from conformance_runner.run import ScenarioRun
+from conformance_runner.workers import Services
 
 LONG_TYPES = ("Sleep", "Pause", "Subflow", "WaitFor")
 LONG_FEATURES = ("retry", "task.retry", "concurrency", "task.delay", "task.timeout", "sla", "triggers")

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from apps.executions.conformance.placeholders import Unresolved, substitute
+from conformance_runner.placeholders import Unresolved, substitute
 
 Json = dict[str, Any]
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "<missing>"})()
@@ -443,7 +443,7 @@ def check(expect: dict[str, Any], execution: Json | None, world: World) -> list[
     unknown = unknown_keys(expect)
     if unknown:
         problems.append("unknown expectation key(s) " + ", ".join(f"{k} (nearest: {nearest_key(k)})" for k in unknown)
-                        + " (not checkable; the keys: apps/executions/conformance/README.md)")
+                        + " (not checkable; the keys: conformance_runner/README.md)")
     for raw_key, expected in expect.items():
         key = canonical_key(raw_key)
         if key in IGNORED or raw_key in unknown:

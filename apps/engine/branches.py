@@ -1,0 +1,120 @@
+"""Branch mechanics shared by every flowable and the root (KESTRA.md §5.4): which branch is
+active (normal or `errors`), whether it is done, and which children to create next in each
+planning mode. Planner-free: the planner and the flowable behaviours both use it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+from apps.engine.model import TaskRunData
+from apps.engine.protocol import Resolved
+from apps.engine.states import TERMINATED, State
+
+OK_STATES = frozenset({State.SUCCESS, State.WARNING, State.SKIPPED})
+
+
+def _key(run: TaskRunData) -> tuple[str, str | None]:
+    return run.task_id, run.value
+
+
+def _index(kids: Sequence[TaskRunData]) -> dict[tuple[str, str | None], TaskRunData]:
+    """Children by (task id, value); the latest run wins. Children usually arrive in `seq`
+    order already (the snapshot is read so and new runs get the next seq), so sort only if not."""
+    ordered = all(a.seq < b.seq for a, b in itertools.pairwise(kids))
+    return {_key(kid): kid for kid in (kids if ordered else sorted(kids, key=lambda r: r.seq))}
+
+
+Index = dict[tuple[str, str | None], TaskRunData]
+
+
+def current_branch(normal: list[Resolved], errors: list[Resolved],
+                   kids: Sequence[TaskRunData], index: Index | None = None) -> tuple[list[Resolved], bool]:
+    """The normal children, or the `errors` branch once a child failed for good (or an error
+    task already exists). KESTRA.md §5.4 "branch selection"."""
+    index = _index(kids) if index is None else index
+    if any((n.id, v) in index for n, v in errors):
+        return errors, True
+    for n, v in normal:
+        run = index.get((n.id, v))
+        if run is not None and run.state in (State.FAILED, State.KILLED):
+            return errors, True
+    return normal, False
+
+
+def branch_done(current: list[Resolved], kids: Sequence[TaskRunData], in_errors: bool,
+                index: Index | None = None) -> bool:
+    index = _index(kids) if index is None else index
+    for n, v in current:
+        run = index.get((n.id, v))
+        if run is None or run.state not in TERMINATED:
+            return False
+    return True
+
+
+def nexts(mode: str, current: list[Resolved], kids: Sequence[TaskRunData], concurrency: int,
+          index: Index | None = None) -> list[Resolved]:
+    if not current:
+        return []
+    index = _index(kids) if index is None else index
+    runs = [index.get((n.id, v)) for n, v in current]
+    if mode == "sequential":
+        return _sequential(current, runs)
+    active = sum(1 for r in runs if r is not None and r.state not in TERMINATED)
+    if mode == "parallel":
+        missing = [c for c, r in zip(current, runs, strict=True) if r is None]
+        if concurrency > 0:
+            missing = missing[:max(concurrency - active, 0)]
+        return missing
+    if mode == "groups":
+        return _groups(current, runs, concurrency)
+    if mode == "dag":
+        result = []
+        for (n, v), r in zip(current, runs, strict=True):
+            if r is not None:
+                continue
+            present = {c.id for c, _ in current}
+            deps = [index.get((dep, v)) for dep in n.depends_on if dep in present]
+            if all(d is not None and d.state in OK_STATES for d in deps):
+                result.append((n, v))
+        if concurrency > 0:
+            result = result[:max(concurrency - active, 0)]
+        return result
+    raise ValueError(f"unknown planning mode {mode!r}")
+
+
+def _sequential(current: list[Resolved], runs: list[TaskRunData | None]) -> list[Resolved]:
+    created = [i for i, r in enumerate(runs) if r is not None]
+    if not created:
+        return [current[0]]
+    if any(r is not None and r.state not in TERMINATED for r in runs):
+        return []
+    last = created[-1]
+    return [current[last + 1]] if last + 1 < len(current) else []
+
+
+def _groups(current: list[Resolved], runs: list[TaskRunData | None], limit: int) -> list[Resolved]:
+    groups: dict[str | None, list[tuple[Resolved, TaskRunData | None]]] = {}
+    for item, run in zip(current, runs, strict=True):
+        groups.setdefault(item[1], []).append((item, run))
+    result: list[Resolved] = []
+    active = 0
+    waiting: list[Resolved] = []
+    for members in groups.values():
+        created = [r for _, r in members if r is not None]
+        if not created:
+            waiting.append(members[0][0])
+            continue
+        group_runs = [r for _, r in members]
+        following = _sequential([m for m, _ in members], group_runs)
+        busy = any(r is not None and r.state not in TERMINATED for r in group_runs)
+        if busy or following:
+            active += 1
+        result.extend(following)
+    for first in waiting:
+        if limit > 0 and active >= limit:
+            break
+        result.append(first)
+        active += 1
+    return result
