@@ -130,7 +130,8 @@ function drawLayout(layout: Layout, onNodeClick?: (node: GraphNode) => void): SV
   for (const e of layout.edges) {
     const cls = edgeClass(e);
     const marker = cls.includes("wt-edge--error") ? "url(#wt-arrow-error)" : "url(#wt-arrow)";
-    edges.append(svg("path", { class: cls, d: basisPath(e.points), "marker-end": marker }));
+    const d = e.straight ? e.points.map((p, i) => `${i ? "L" : "M"}${Math.round(p.x * 10) / 10},${Math.round(p.y * 10) / 10}`).join("") : basisPath(e.points);
+    edges.append(svg("path", { class: cls, d, "marker-end": marker }));
     if (e.label) {
       const w = e.labelWidth || e.label.length * 6.6 + 14;
       const g = svg("g", { class: "wt-edge-label", transform: `translate(${e.labelX - w / 2},${e.labelY - 9})` });
