@@ -33,7 +33,7 @@ def identity_of(source: str) -> tuple[str, str] | None:
     try:
         data = services.parsed(source)
         found = {k: data[k] for k in ("id", "namespace") if isinstance(data.get(k), str)}
-    except Exception:  # noqa: BLE001 - unparsable YAML is exactly what a draft may hold
+    except Exception:  # unparsable YAML is exactly what a draft may hold
         found = {}
     for key, value in _TOP_LEVEL.findall(source):
         found.setdefault(key, value)

@@ -16,21 +16,19 @@ from apps.flows.models import FlowDraft
 
 YAML_BODY = {"application/x-yaml": {"type": "string"}}
 TAGS = ["flows"]
-DRAFT = {
-    "type": "object",
-    "properties": {
-        "namespace": {"type": "string"},
-        "id": {"type": "string"},
-        "source": {"type": "string", "description": "The draft YAML, verbatim"},
-        "valid": {"type": "boolean", "description": "Always false: only invalid sources are drafts"},
-        "errors": {"type": "array", "items": {"type": "object", "properties": {
-            "path": {"type": "string"}, "line": {"type": "integer", "nullable": True},
-            "column": {"type": "integer", "nullable": True}, "message": {"type": "string"}}}},
-        "updatedBy": {"type": "string", "nullable": True},
-        "updated": {"type": "string", "format": "date-time"},
-    },
+DRAFT_PROPERTIES: dict[str, Any] = {
+    "namespace": {"type": "string"},
+    "id": {"type": "string"},
+    "source": {"type": "string", "description": "The draft YAML, verbatim"},
+    "valid": {"type": "boolean", "description": "Always false: only invalid sources are drafts"},
+    "errors": {"type": "array", "items": {"type": "object", "properties": {
+        "path": {"type": "string"}, "line": {"type": "integer", "nullable": True},
+        "column": {"type": "integer", "nullable": True}, "message": {"type": "string"}}}},
+    "updatedBy": {"type": "string", "nullable": True},
+    "updated": {"type": "string", "format": "date-time"},
 }
-DRAFT_SUMMARY = {"type": "object", "properties": {k: v for k, v in DRAFT["properties"].items() if k != "source"}}
+DRAFT = {"type": "object", "properties": DRAFT_PROPERTIES}
+DRAFT_SUMMARY = {"type": "object", "properties": {k: v for k, v in DRAFT_PROPERTIES.items() if k != "source"}}
 
 
 def draft_json(draft: FlowDraft, *, source: bool = True) -> dict[str, Any]:
