@@ -16,6 +16,8 @@ const RENDER_GATE = 600;
 const DIRECTION_KEY = "weir.topology.direction";
 /** Below this zoom, task names get hard to read: prefer panning. */
 const MIN_READABLE = 0.6;
+/** A graph that fits whole at this scale or more opens whole rather than at `MIN_READABLE`. */
+const WHOLE_IF_AT_LEAST = 0.5;
 
 type Attrs = Record<string, string | number | undefined | null>;
 
@@ -350,7 +352,8 @@ export class TopologyView {
     if (!w || !h) return;
     const pad = 16;
     const all = Math.max(0.1, Math.min(1, (w - pad * 2) / this.layout.width, (h - pad * 2) / this.layout.height));
-    this.scale = readable ? Math.max(all, Math.min(MIN_READABLE, (h - pad * 2) / this.layout.height)) : all;
+    // Whole when that is still legible (a small flow in a 1024 px window), else readable and panned.
+    this.scale = !readable || all >= WHOLE_IF_AT_LEAST ? all : Math.max(all, Math.min(MIN_READABLE, (h - pad * 2) / this.layout.height));
     const width = this.layout.width * this.scale;
     this.tx = width <= w ? (w - width) / 2 : pad;
     this.ty = (h - this.layout.height * this.scale) / 2;
