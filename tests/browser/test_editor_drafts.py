@@ -4,6 +4,7 @@ flow, cannot be executed, shows as "draft · invalid" in the list, and goes once
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from apps.flows import services
 from apps.flows.models import Flow, FlowDraft
 
 from .test_editor_canvas import _ready, _set_text, _text
+from .test_editor_trust import _fully_visible
 
 pytestmark = [pytest.mark.browser]
 
@@ -35,7 +37,8 @@ def _status(page: Any, text: str) -> None:
                            timeout=15_000)
 
 
-def test_a_new_flow_with_an_unknown_type_is_saved_as_a_draft_and_reopens(page: Any, asgi_server: Any) -> None:
+def test_a_new_flow_with_an_unknown_type_is_saved_as_a_draft_and_reopens(page: Any, asgi_server: Any,
+                                                                        artifacts: Path) -> None:
     url = asgi_server.url
     page.goto(f"{url}/flows/new/?namespace=acme.drafts")
     _ready(page)
@@ -43,6 +46,7 @@ def test_a_new_flow_with_an_unknown_type_is_saved_as_a_draft_and_reopens(page: A
     _status(page, "problem")
     page.click(".we-save")
     page.wait_for_selector(".fe-banner[data-tone=error]")
+    page.screenshot(path=str(artifacts / "not_saved.png"))
     page.click(".we-save-draft")
     _status(page, "Draft saved")
     draft = FlowDraft.objects.get(namespace="acme.drafts", flow_id="pasted")
@@ -58,6 +62,7 @@ def test_a_new_flow_with_an_unknown_type_is_saved_as_a_draft_and_reopens(page: A
     _ready(page)
     assert _text(page) == PASTED
     assert "invalid draft" in page.locator(".we-draft").inner_text()
+    page.screenshot(path=str(artifacts / "draft_reopened.png"))
 
     # Fixing it and saving makes a real flow and removes the draft.
     _set_text(page, VALID)
@@ -97,3 +102,17 @@ def test_a_draft_of_a_saved_flow_blocks_execute_until_discarded(page: Any, asgi_
                            ".state.doc.toString() === t", arg=VALID, timeout=10_000)
     assert not FlowDraft.objects.exists()
     assert page.locator(".we-execute").get_attribute("href")
+
+
+@pytest.mark.parametrize(("width", "height"), [(1024, 768), (800, 700)])
+def test_save_as_draft_fits_narrow_windows(page: Any, asgi_server: Any, artifacts: Path, width: int,
+                                           height: int) -> None:
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(f"{asgi_server.url}/flows/new/?namespace=acme.drafts")
+    _ready(page)
+    _set_text(page, PASTED)
+    _status(page, "problem")
+    page.wait_for_selector(".we-save-draft")
+    page.screenshot(path=str(artifacts / f"toolbar_{width}.png"))
+    for sel in (".we-save-draft", ".we-save", ".we-status"):
+        assert _fully_visible(page, sel), f"{sel} is clipped at {width}px"
