@@ -62,6 +62,9 @@ def test_a_new_flow_with_an_unknown_type_is_saved_as_a_draft_and_reopens(page: A
     _ready(page)
     assert _text(page) == PASTED
     assert "invalid draft" in page.locator(".we-draft").inner_text()
+    assert "acme.drafts / pasted / Draft" in " ".join(page.locator("nav.breadcrumbs").inner_text().split())
+    assert page.locator(".fe-identity").inner_text().replace("\n", "") == "acme.drafts/pasted"
+    page.wait_for_timeout(600)
     page.screenshot(path=str(artifacts / "draft_reopened.png"))
 
     # Fixing it and saving makes a real flow and removes the draft.

@@ -633,7 +633,7 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
       <div className="fe-bar" role="toolbar" aria-label="Editor toolbar">
         <div className="fe-bar-left">
           <span className="fe-identity">
-            {ident.mode === "edit" && ident.namespace ? (
+            {ident.namespace && ident.id && (ident.mode === "edit" || draftPending) ? (
               <>
                 <span className="fe-ns">{ident.namespace}</span>
                 <span className="fe-sep">/</span>
