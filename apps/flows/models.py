@@ -63,3 +63,29 @@ class FlowRevision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.flow} r{self.revision}"
+
+
+
+class FlowDraft(models.Model):
+    """Work that does not validate yet, kept so that pasted or half-typed YAML is never lost.
+
+    One draft per flow identity, shared by everyone who may write the namespace. It is not a
+    revision: the flow's saved revisions (and so its triggers) are untouched, and a flow that was
+    never saved validly has a draft and no `Flow` row. Saving a valid revision removes it.
+    """
+
+    namespace = models.CharField(max_length=150)
+    flow_id = models.CharField(max_length=100)
+    source = models.TextField(help_text="The draft YAML, verbatim.")
+    errors = models.JSONField(default=list, help_text="The validation problems when it was saved.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "weir_flow_draft"
+        constraints = [models.UniqueConstraint(fields=["namespace", "flow_id"], name="flow_draft_identity")]
+
+    def __str__(self) -> str:
+        return f"draft of {self.namespace}.{self.flow_id}"

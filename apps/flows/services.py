@@ -18,7 +18,7 @@ from django.db.models import Q, QuerySet
 from apps.audit.services import record
 from apps.core.errors import Conflict, NotFound, Problem, SourceInvalid
 from apps.flows import graph, validation, yamlsource
-from apps.flows.models import Flow, FlowRevision, source_digest
+from apps.flows.models import Flow, FlowDraft, FlowRevision, source_digest
 from apps.flows.validation import Result, labels_as_dict
 from apps.flows.yamlsource import check_size
 from apps.namespaces.permissions import Action, require, visible
@@ -106,6 +106,8 @@ def _apply(flow: Flow, source: str, result: Result, user: Any, *, deleted: bool 
         flow=flow, revision=flow.revision, source=source, digest=source_digest(source), deleted=deleted,
         created_by=user if getattr(user, "is_authenticated", False) else None,
     )
+    # A valid revision supersedes the draft it fixes (docs/adr/0026).
+    FlowDraft.objects.filter(namespace=flow.namespace, flow_id=flow.flow_id).delete()
 
 
 def _deny(user: Any, action: Action, namespace: str) -> None:
@@ -157,6 +159,8 @@ def update_flow(user: Any, namespace: str, flow_id: str, source: str,
             raise Conflict(f"flow {namespace}.{flow_id} was changed since revision {base_revision}: "
                            f"the latest is revision {flow.revision}; reload it and apply your change again")
         if source == flow.source:
+            # Saving the latest revision's own text over a draft is choosing it: the draft goes.
+            FlowDraft.objects.filter(namespace=namespace, flow_id=flow_id).delete()
             return SaveOutcome(flow=flow, created=False, changed=False)
         _apply(flow, source, result, user)
     return SaveOutcome(flow=flow, created=False, changed=True)
@@ -188,6 +192,7 @@ def delete_flow(user: Any, namespace: str, flow_id: str) -> Flow:
         flow.revision += 1
         flow.deleted = True
         flow.save(update_fields=["revision", "deleted", "updated_at"])
+        FlowDraft.objects.filter(namespace=namespace, flow_id=flow_id).delete()
         FlowRevision.objects.create(flow=flow, revision=flow.revision, source=flow.source,
                                     digest=source_digest(flow.source), deleted=True,
                                     created_by=user if getattr(user, "is_authenticated", False) else None)

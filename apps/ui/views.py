@@ -17,12 +17,14 @@ from urllib.parse import urlencode
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from apps.core.errors import Conflict, NotFound
-from apps.flows import search, services
+from apps.flows import drafts, search, services
+from apps.flows.models import FlowDraft
 from apps.namespaces.permissions import Action, can
 from apps.ui.highlight import highlight_yaml
 from apps.ui.markdown import render_markdown
@@ -83,14 +85,18 @@ def _api_root() -> str:
 
 
 def _editor_props(*, mode: str, source: str, namespace: str | None = None, flow_id: str | None = None,
-                  revision: int | None = None) -> dict[str, Any]:
+                  revision: int | None = None, draft: FlowDraft | None = None) -> dict[str, Any]:
     api = _api_root()
     return {
         "mode": mode,
         "namespace": namespace,
         "id": flow_id,
         "revision": revision,
-        "source": source,
+        "source": draft.source if draft else source,
+        # An invalid draft opens instead of the saved revision (docs/adr/0026).
+        "draft": {"updated": draft.updated_at.isoformat(),
+                  "updatedBy": draft.created_by.get_username() if draft.created_by else None,
+                  "problems": len(draft.errors or [])} if draft else None,
         "urls": {
             "api": api,
             "schema": f"{api}/plugins/schemas/flow",
@@ -112,11 +118,29 @@ def flows(request: HttpRequest) -> HttpResponse:
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     namespaces = (search.filtered(request.user).order_by("namespace")
                   .values_list("namespace", flat=True).distinct())
+    pending, unsaved = _drafts_of_list(request, q, namespace)
+    for flow in page.object_list:
+        flow.draft = pending.get((flow.namespace, flow.flow_id))
     return render(request, "ui/flows.html", {
-        "page": page, "q": q, "namespace": namespace, "namespaces": list(namespaces),
+        "page": page, "q": q, "namespace": namespace, "namespaces": list(namespaces), "unsaved_drafts": unsaved,
         "filtered": bool(q or namespace),
         "query": urlencode({k: v for k, v in (("q", q), ("namespace", namespace)) if v}),
     })
+
+
+def _drafts_of_list(request: HttpRequest, q: str, namespace: str) -> tuple[dict[tuple[str, str], FlowDraft],
+                                                                         list[FlowDraft]]:
+    """The drafts the list shows: all of them by identity (to mark their flows), and those of
+    flows never saved validly (rows of their own), under the same namespace and text filters."""
+    rows = drafts.drafts(request.user).select_related("created_by").order_by("namespace", "flow_id")
+    if namespace:
+        rows = rows.filter(services.namespace_filter(namespace))
+    if q:
+        rows = rows.filter(Q(flow_id__icontains=q) | Q(namespace__icontains=q))
+    pending = {(d.namespace, d.flow_id): d for d in rows[:500]}
+    live = set(search.filtered(request.user).filter(flow_id__in={k[1] for k in pending})
+               .values_list("namespace", "flow_id")) if pending else set()
+    return pending, [d for key, d in pending.items() if key not in live]
 
 
 @login_required
@@ -167,13 +191,25 @@ def _triggers_tab(request: HttpRequest, namespace: str, flow_id: str, tab: str) 
 
 @login_required
 def flow_edit(request: HttpRequest, namespace: str, flow_id: str) -> HttpResponse:
-    """The editor on an existing flow; saving sends `If-Match` with the revision loaded here."""
-    flow = _or_404(services.get_flow, request.user, namespace, flow_id)
+    """The editor on an existing flow; saving sends `If-Match` with the revision loaded here.
+
+    A pending invalid draft opens instead of the latest revision; a flow that exists only as a
+    draft (never saved validly) opens as a new flow holding the draft."""
+    draft = drafts.drafts(request.user).filter(namespace=namespace, flow_id=flow_id).select_related("created_by").first()
+    try:
+        flow = services.get_flow(request.user, namespace, flow_id)
+    except NotFound as exc:
+        if draft is None:
+            raise Http404(str(exc)) from exc
+        if not can(request.user, Action.WRITE, namespace):
+            raise PermissionDenied("you may read this draft but not edit it") from exc
+        props = _editor_props(mode="create", source=draft.source, namespace=namespace, flow_id=flow_id, draft=draft)
+        return render(request, "ui/flow_editor.html", {"flow": None, "draft": draft, "editor_props": props})
     if not can(request.user, Action.WRITE, flow.namespace):
         raise PermissionDenied("you may read this flow but not edit it")
     props = _editor_props(mode="edit", source=flow.source, namespace=flow.namespace, flow_id=flow.flow_id,
-                          revision=flow.revision)
-    return render(request, "ui/flow_editor.html", {"flow": flow, "editor_props": props})
+                          revision=flow.revision, draft=draft)
+    return render(request, "ui/flow_editor.html", {"flow": flow, "draft": draft, "editor_props": props})
 
 
 @login_required

@@ -30,6 +30,7 @@ from apps.executions.api.inputs import declarations, on_resume_declarations
 from apps.executions.models import Execution, LogLine, TaskRun
 from apps.executions.secrets_mask import mask
 from apps.flows import services as flow_services
+from apps.flows.models import FlowDraft
 from apps.namespaces.permissions import Action, can
 from apps.ui import execution_display as show
 
@@ -153,7 +154,8 @@ def flow_execute(request: HttpRequest, namespace: str, flow_id: str) -> HttpResp
     declared = declarations(flow.namespace, flow.flow_id, None)
     fields = show.input_fields(declared)
     dynamic = any(d.get("dependsOn") or d.get("expression") is not None for d in declared)
-    context: dict[str, Any] = {"flow": flow, "fields": fields, "form_state": {
+    draft = FlowDraft.objects.filter(namespace=flow.namespace, flow_id=flow.flow_id).select_related("created_by").first()
+    context: dict[str, Any] = {"flow": flow, "fields": fields, "draft": draft, "form_state": {
         "dynamic": dynamic, "url": reverse("ui:flow_execute_form", args=[flow.namespace, flow.flow_id])}}
     return render(request, "executions/execute.html", context)
 

@@ -62,7 +62,8 @@ def test_pages_and_swagger_ui_run_under_the_policy(page: Any, asgi_server: Any, 
     assert _violations(page, console) == [], "editor"
 
     page.goto(f"{base}/executions/{execution.id}/")
-    page.wait_for_selector(".gantt-label[title=say]", state="attached")
+    page.locator("#ex-tab-gantt").click()  # a tab's content is built when it is first shown
+    page.wait_for_selector(".gantt-label[title=say]")
     assert _violations(page, console) == [], "execution page"
 
     page.goto(f"{base}/flows/acme.csp/pipeline/execute/")

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from apps.executions import services as ex_services
+from apps.flows import drafts
 from apps.flows import services as flow_services
 
 pytestmark = [pytest.mark.browser]
@@ -57,6 +58,10 @@ def _fits(page: Any) -> bool:
 def test_screenshots_of_list_editor_and_execution(page: Any, asgi_server: Any, admin: Any, artifacts: Path) -> None:
     flow_services.create_flow(admin, FLOW)
     flow_services.create_flow(admin, FLOW.replace("id: tour", "id: second_tour"))
+    # A pending draft of a saved flow, and a flow that exists only as a draft (both listed).
+    unknown = "  - id: query\n    type: io.kestra.plugin.snowflake.Query\n    sql: SELECT 1\n"
+    drafts.save_draft(admin, FLOW.replace("id: tour", "id: second_tour") + unknown)
+    drafts.save_draft(admin, FLOW.replace("id: tour", "id: pasted_tour") + unknown)
     execution_id = str(ex_services.create_execution("acme.tour", "tour").id)
     url = asgi_server.url
     page.goto(f"{url}/executions/{execution_id}/")

@@ -28,6 +28,7 @@ from apps.executions.api.parsers import INPUT_PARSERS, PlainTextParser, inputs_f
 from apps.executions.api.serializers import execution_json, full_execution_json
 from apps.executions.api.shapes import file_metas_json
 from apps.executions.models import Execution
+from apps.flows import drafts as flow_drafts
 from apps.flows import services as flow_services
 from apps.flows.search import parse_labels
 from apps.namespaces.permissions import Action, can
@@ -91,6 +92,8 @@ class CreateExecution(APIView):
     @extend_schema(request=INPUTS_BODY, parameters=CREATE_PARAMS, responses=OBJECT, tags=TAG,
                    summary="Create (trigger) an execution; inputs as multipart fields or a JSON object")
     def post(self, request: Request, namespace: str, flow_id: str) -> Response:
+        if _int(request, "revision") is None:
+            flow_drafts.refuse_pending(request.user, namespace, flow_id)  # 409: the latest is an invalid draft
         _executable_flow(request, namespace, flow_id)
         labels = [{"key": k, "value": v} for k, v in parse_labels(request.query_params.getlist("labels")).items()]
         row = services.create_execution(namespace, flow_id, inputs=inputs_from(request), labels=labels,

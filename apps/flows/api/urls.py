@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from apps.flows.api import views
+from apps.flows.api import drafts, views
 
 NS = r"(?P<namespace>[^/]+)"
 ID = r"(?P<flow_id>[^/]+)"
@@ -15,11 +15,13 @@ urlpatterns = [
     path("/distinct-namespaces", views.DistinctNamespaces.as_view()),
     path("/validate", views.Validate.as_view(), name="api-flows-validate"),
     path("/graph", views.GraphOfSource.as_view(), name="api-flows-graph"),
+    path("/drafts", drafts.DraftCollection.as_view(), name="api-flow-drafts"),
     path("/bulk", views.Bulk.as_view()),
     path("/import", views.Import.as_view()),
     path("/export/by-query", views.ExportByQuery.as_view()),
     path("/export/by-ids", views.ExportByIds.as_view()),
     path("/delete/by-ids", views.DeleteByIds.as_view()),
+    re_path(rf"^/{NS}/{ID}/draft$", drafts.DraftDetail.as_view(), name="api-flow-draft"),
     re_path(rf"^/{NS}/{ID}/revisions$", views.FlowRevisions.as_view()),
     re_path(rf"^/{NS}/{ID}/graph$", views.FlowGraph.as_view()),
     re_path(rf"^/{NS}/{ID}/dependencies$", views.FlowDependencies.as_view()),

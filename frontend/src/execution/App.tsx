@@ -105,10 +105,10 @@ function LogCount({ store }: { store: ExecutionStore }) {
   return <span className="count">{useSyncExternalStore(store.subscribeLogCount, store.getLogCount)}</span>;
 }
 
-function Panel({ id, active, children }: { id: Tab; active: Tab; children: ReactNode }) {
+function Panel({ id, active, built, children }: { id: Tab; active: Tab; built: boolean; children: ReactNode }) {
   return (
     <section id={`ex-panel-${id}`} role="tabpanel" aria-labelledby={`ex-tab-${id}`} hidden={active !== id} className="ex-panel">
-      {children}
+      {built ? children : null}
     </section>
   );
 }
@@ -119,6 +119,9 @@ export function ExecutionApp({ store, props, actionsSlot, stateChip, graphUrl }:
   useSyncExternalStore(store.subscribe, store.getVersion);
   fileBase = `/api/v1/executions/${encodeURIComponent(props.id)}/file`;
   const [tab, setTab] = useState<Tab>(initialTab);
+  // A tab's content is built the first time it is shown (then kept): a page opened on its logs
+  // does not also build a 200-row Gantt, an outputs table and an SVG topology it does not show.
+  const [visited, setVisited] = useState<ReadonlySet<Tab>>(() => new Set([tab]));
   const viewer = useRef<LogViewer | null>(null);
   const execution = store.execution;
   const state = execution?.state.current ?? "";
@@ -148,6 +151,7 @@ export function ExecutionApp({ store, props, actionsSlot, stateChip, graphUrl }:
 
   const choose = (next: Tab) => {
     setTab(next);
+    setVisited((v) => (v.has(next) ? v : new Set([...v, next])));
     history.replaceState(null, "", `#${next}`);
   };
   const showTask = (taskId: string) => {
@@ -174,15 +178,15 @@ export function ExecutionApp({ store, props, actionsSlot, stateChip, graphUrl }:
           {conn.status === "open" ? "Live" : conn.status === "refused" ? (conn.detail ?? "Refused") : conn.status === "closed" ? "Closed" : conn.status === "connecting" ? "Connecting…" : "Reconnecting…"}
         </span>
       </div>
-      <Panel id="topology" active={tab}>
+      <Panel id="topology" active={tab} built={visited.has("topology")}>
         <TopologyPane store={store} graphUrl={graphUrl} runs={store.runs} onTask={showTask} />
       </Panel>
-      <Panel id="gantt" active={tab}><Gantt runs={store.runs} running={!store.terminated} /></Panel>
-      <Panel id="logs" active={tab}><LogsPane store={store} downloadUrl={props.urls.logsDownload} viewerRef={viewer} /></Panel>
-      <Panel id="outputs" active={tab}>
+      <Panel id="gantt" active={tab} built={visited.has("gantt")}><Gantt runs={store.runs} running={!store.terminated} /></Panel>
+      <Panel id="logs" active={tab} built><LogsPane store={store} downloadUrl={props.urls.logsDownload} viewerRef={viewer} /></Panel>
+      <Panel id="outputs" active={tab} built={visited.has("outputs")}>
         <OutputsPane runs={store.runs} outputs={execution?.outputs ?? null} terminated={store.terminated} />
       </Panel>
-      <Panel id="inputs" active={tab}>
+      <Panel id="inputs" active={tab} built={visited.has("inputs")}>
         <h3>Inputs</h3>
         <KeyValues data={execution?.inputs} empty="No inputs." />
         <h3>Labels</h3>

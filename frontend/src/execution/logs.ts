@@ -11,7 +11,14 @@ import { renderAnsi, stripAnsi } from "../lib/ansi";
 import type { ExecutionStore } from "./store";
 
 const ROW = 20;
-const OVERSCAN = 20;
+const OVERSCAN = 12;
+/**
+ * While lines stream in, repaint at most this often: a replayed log arrives as thousands of lines
+ * per frame, and repainting every animation frame (re-rendering every visible row as the tail
+ * moves) stacked style, layout and garbage collection into long tasks. Scrolling still repaints
+ * on the next frame.
+ */
+const APPEND_PAINT_MS = 120;
 export const LEVELS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"] as const;
 const RANK: Record<string, number> = { TRACE: 0, DEBUG: 1, INFO: 2, WARN: 3, ERROR: 4 };
 
@@ -51,6 +58,8 @@ export class LogViewer {
   private lowered: string[] = [];
   private follow = true;
   private frame = 0;
+  private appendTimer = 0;
+  private lastPaint = 0;
   private selected = -1;
   private errorCursor = -1;
   private knownTasks = new Set<string>();
@@ -181,7 +190,13 @@ export class LogViewer {
 
   private onAppend(count: number): void {
     this.appendIndexes(this.store.logs.length - count);
-    this.schedule();
+    if (this.frame || this.appendTimer) return;
+    const wait = this.lastPaint + APPEND_PAINT_MS - performance.now();
+    if (wait <= 0) this.schedule();
+    else this.appendTimer = window.setTimeout(() => {
+      this.appendTimer = 0;
+      this.schedule();
+    }, wait);
   }
 
   private schedule(): void {
@@ -198,6 +213,7 @@ export class LogViewer {
   }
 
   private paint(): void {
+    this.lastPaint = performance.now();
     const total = this.shown.length;
     this.spacer.style.height = `${total * ROW}px`;
     if (this.follow) this.viewport.scrollTop = this.viewport.scrollHeight;

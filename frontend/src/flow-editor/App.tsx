@@ -34,6 +34,8 @@ export interface EditorProps {
   id: string | null;
   revision: number | null;
   source: string;
+  /** An invalid draft pending for this flow: `source` is the draft's (docs/adr/0026). */
+  draft?: { updated: string; updatedBy: string | null; problems: number } | null;
   urls: {
     api: string;
     schema: string;
@@ -49,6 +51,12 @@ interface ValidationResult {
   errors: { path: string; line: number | null; column: number | null; message: string }[];
   warnings: string[];
   infos: string[];
+}
+
+interface SavedDraft {
+  namespace: string;
+  id: string;
+  errors: unknown[];
 }
 
 interface SavedFlow {
@@ -152,6 +160,13 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
   const [banner, setBanner] = useState<{ tone: "error" | "warn" | "success"; text: string } | null>(null);
   const [conflict, setConflict] = useState<Conflict | null>(null);
   const [saving, setSaving] = useState(false);
+  // Whether the server holds an invalid draft of this flow (it refuses to run the flow meanwhile).
+  const [draftPending, setDraftPending] = useState(!!props.draft);
+  const [draftNote, setDraftNote] = useState<string | null>(() =>
+    props.draft
+      ? `This is the invalid draft saved ${new Date(props.draft.updated).toLocaleString()}${props.draft.updatedBy ? ` by ${props.draft.updatedBy}` : ""}, not a saved revision: the flow cannot be executed until it is fixed and saved, or the draft is discarded.`
+      : null,
+  );
   const clipboard = useRef<string>("");
   const textRef = useRef(text);
   textRef.current = text;
@@ -452,11 +467,14 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
           const headers: Record<string, string> = base !== null ? { "If-Match": `"${base}"` } : {};
           result = (await api.putYaml<SavedFlow>(flowApi(ident.namespace, ident.id), source, headers)).data;
         }
-        const unchanged = ident.mode === "edit" && result.revision === ident.revision;
+        const unchanged = ident.mode === "edit" && result.revision === ident.revision && !draftPending;
         setIdent({ mode: "edit", namespace: result.namespace, id: result.id, revision: result.revision });
         setSavedSource(source);
         setConflict(null);
         setBanner(null);
+        // A valid revision supersedes the draft (the server removed it).
+        setDraftPending(false);
+        setDraftNote(null);
         const editUrl = fill(props.urls.editPage, result.namespace, result.id);
         if (window.location.pathname !== editUrl) {
           window.history.replaceState(null, "", editUrl);
@@ -475,7 +493,7 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
         } else if (err instanceof ApiError && err.errors.length) {
           setProblems(err.errors.map((e) => ({ severity: "error" as const, ...e })));
           setStatus({ kind: "invalid", text: "Not saved" });
-          setBanner({ tone: "error", text: `Not saved: ${err.errors.length === 1 ? "1 problem" : `${err.errors.length} problems`} to fix (see the markers).` });
+          setBanner({ tone: "error", text: `Not saved: ${err.errors.length === 1 ? "1 problem" : `${err.errors.length} problems`} to fix (see the markers), or keep it with "Save as draft".` });
         } else {
           setStatus({ kind: "unknown", text: "Not saved" });
           setBanner({ tone: "error", text: `Not saved: ${err instanceof Error ? err.message : String(err)}. Your text is still here.` });
@@ -484,9 +502,57 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
         setSaving(false);
       }
     },
-    [ident, saving, props.urls],
+    [ident, saving, props.urls, draftPending],
   );
   saveRef.current = () => void save();
+
+  /** Keep text that does not validate as the flow's draft, so that nothing typed or pasted is lost. */
+  const saveDraft = useCallback(async () => {
+    const v = viewRef.current;
+    if (!v || saving) return;
+    commitFocusedField()();
+    const source = v.state.doc.toString();
+    setSaving(true);
+    try {
+      const existing = ident.mode === "edit" && ident.namespace && ident.id;
+      const { data } = existing
+        ? await api.putYaml<SavedDraft>(`${flowApi(ident.namespace!, ident.id!)}/draft`, source)
+        : await api.postYaml<SavedDraft>(`${props.urls.api}/flows/drafts`, source);
+      setSavedSource(source);
+      setDraftPending(true);
+      setIdent((i) => ({ ...i, namespace: data.namespace, id: data.id }));
+      setDraftNote(`Saved as a draft (${data.errors.length} problem${data.errors.length === 1 ? "" : "s"}): it reopens with the flow, but cannot be executed until it is fixed and saved.`);
+      setBanner(null);
+      setStatus({ kind: "invalid", text: "Draft saved · invalid" });
+      const editUrl = fill(props.urls.editPage, data.namespace, data.id);
+      if (window.location.pathname !== editUrl) window.history.replaceState(null, "", editUrl);
+    } catch (err) {
+      setBanner({ tone: "error", text: `Draft not saved: ${err instanceof Error ? err.message : String(err)}. Your text is still here.` });
+    } finally {
+      setSaving(false);
+    }
+  }, [ident, saving, props.urls]);
+
+  const discardDraft = useCallback(async () => {
+    const v = viewRef.current;
+    if (!v || !ident.namespace || !ident.id) return;
+    try {
+      await api.delete(`${flowApi(ident.namespace, ident.id)}/draft`);
+      setDraftPending(false);
+      setDraftNote(null);
+      if (ident.mode === "edit") {
+        // Back to the latest saved revision; the draft's text stays reachable with Undo.
+        const latest = (await api.get<SavedFlow & { source: string }>(flowApi(ident.namespace, ident.id))).data;
+        applyText(v, latest.source);
+        setIdent((i) => ({ ...i, revision: latest.revision }));
+        setSavedSource(latest.source);
+      } else {
+        setSavedSource("");
+      }
+    } catch (err) {
+      setBanner({ tone: "error", text: `Draft not discarded: ${err instanceof Error ? err.message : String(err)}` });
+    }
+  }, [ident, props.urls]);
 
   const loadTheirs = (c: Conflict) => {
     const v = viewRef.current;
@@ -567,7 +633,7 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
       <div className="fe-bar" role="toolbar" aria-label="Editor toolbar">
         <div className="fe-bar-left">
           <span className="fe-identity">
-            {ident.mode === "edit" && ident.namespace ? (
+            {ident.namespace && ident.id && (ident.mode === "edit" || draftPending) ? (
               <>
                 <span className="fe-ns">{ident.namespace}</span>
                 <span className="fe-sep">/</span>
@@ -646,11 +712,21 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
               </a>
             </>
           ) : null}
+          {status.kind === "invalid" && (dirty || !draftPending) ? (
+            <button type="button" className="btn btn-sm we-save-draft" disabled={saving} onClick={() => void saveDraft()}
+              title="Keep this YAML as the flow's draft although it does not validate (not executable until fixed)">
+              Save as draft
+            </button>
+          ) : null}
           <button type="button" className="btn btn-primary btn-sm we-save" title="Save (Ctrl+S)" disabled={saving} onClick={() => void save()}>
             {saving ? "Saving…" : "Save"}
           </button>
           {ident.mode === "edit" && ident.namespace && ident.id && props.urls.executePage ? (
-            dirty ? (
+            draftPending ? (
+              <button type="button" className="btn btn-sm we-execute" disabled title="The latest version is an invalid draft: fix and save it (or discard the draft) first">
+                Execute
+              </button>
+            ) : dirty ? (
               <button type="button" className="btn btn-sm we-execute" disabled title="Save the flow first: an execution runs the saved revision">
                 Execute
               </button>
@@ -667,6 +743,14 @@ export function App({ props, host }: { props: EditorProps; host: HTMLElement }) 
           <span>{banner.text}</span>
           <button type="button" aria-label="Dismiss" onClick={() => setBanner(null)}>
             ×
+          </button>
+        </div>
+      ) : null}
+      {draftPending && draftNote ? (
+        <div className="we-banner fe-banner we-draft" data-tone="warn" role="status">
+          <span>{draftNote}</span>
+          <button type="button" className="fe-discard-draft" onClick={() => void discardDraft()}>
+            Discard draft
           </button>
         </div>
       ) : null}

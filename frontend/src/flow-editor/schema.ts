@@ -157,6 +157,13 @@ function typesOf(schema: Json, union: Json, trigger: boolean, byType: Map<string
     out.push(t);
     byType.set(type, t);
   }
+  // Triggers share one palette group: two types with one short name (http.Trigger and
+  // postgresql.Trigger) would read as the same entry twice, so those show their family too.
+  if (trigger) {
+    const count = new Map<string, number>();
+    for (const t of out) count.set(t.name, (count.get(t.name) ?? 0) + 1);
+    for (const t of out) if ((count.get(t.name) ?? 0) > 1) t.name = t.type.split(".").slice(-2).join(".");
+  }
   out.sort((a, b) => a.group.localeCompare(b.group) || a.name.localeCompare(b.name));
   return out;
 }

@@ -116,6 +116,7 @@ export const api = {
   postYaml: <T>(url: string, yaml: string, signal?: AbortSignal) => request<T>(url, { method: "POST", body: yaml, signal }),
   putYaml: <T>(url: string, yaml: string, headers: Record<string, string> = {}) =>
     request<T>(url, { method: "PUT", body: yaml, headers }),
+  delete: <T>(url: string) => request<T>(url, { method: "DELETE" }),
 };
 
 export function isAbort(err: unknown): boolean {

@@ -18,6 +18,7 @@ import {
   clusterTitle,
   nodeKind,
 } from "./graph";
+import { wrappedLayout } from "./wrap";
 
 export type Direction = "LR" | "TB";
 
@@ -48,6 +49,8 @@ export interface PlacedEdge {
   labelX: number;
   labelY: number;
   labelWidth: number;
+  /** Draw as straight segments (routes between wrapped lines), not as a smoothed curve. */
+  straight?: boolean;
 }
 
 export interface Layout {
@@ -79,7 +82,12 @@ function edgeLabel(edge: GraphEdge): string | null {
   return null;
 }
 
+/** The layout of a flow graph: a long top-level sequence wraps into lines (wrap.ts). */
 export function layoutGraph(graph: FlowGraph, direction: Direction): Layout {
+  return wrappedLayout(graph, direction, dagreLayout) ?? dagreLayout(graph, direction);
+}
+
+function dagreLayout(graph: FlowGraph, direction: Direction): Layout {
   const g = new dagre.graphlib.Graph({ compound: true, multigraph: true });
   g.setGraph({
     rankdir: direction,

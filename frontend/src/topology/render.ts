@@ -16,6 +16,8 @@ const RENDER_GATE = 600;
 const DIRECTION_KEY = "weir.topology.direction";
 /** Below this zoom, task names get hard to read: prefer panning. */
 const MIN_READABLE = 0.6;
+/** A graph that fits whole at this scale or more opens whole rather than at `MIN_READABLE`. */
+const WHOLE_IF_AT_LEAST = 0.5;
 
 type Attrs = Record<string, string | number | undefined | null>;
 
@@ -130,7 +132,8 @@ function drawLayout(layout: Layout, onNodeClick?: (node: GraphNode) => void): SV
   for (const e of layout.edges) {
     const cls = edgeClass(e);
     const marker = cls.includes("wt-edge--error") ? "url(#wt-arrow-error)" : "url(#wt-arrow)";
-    edges.append(svg("path", { class: cls, d: basisPath(e.points), "marker-end": marker }));
+    const d = e.straight ? e.points.map((p, i) => `${i ? "L" : "M"}${Math.round(p.x * 10) / 10},${Math.round(p.y * 10) / 10}`).join("") : basisPath(e.points);
+    edges.append(svg("path", { class: cls, d, "marker-end": marker }));
     if (e.label) {
       const w = e.labelWidth || e.label.length * 6.6 + 14;
       const g = svg("g", { class: "wt-edge-label", transform: `translate(${e.labelX - w / 2},${e.labelY - 9})` });
@@ -349,7 +352,8 @@ export class TopologyView {
     if (!w || !h) return;
     const pad = 16;
     const all = Math.max(0.1, Math.min(1, (w - pad * 2) / this.layout.width, (h - pad * 2) / this.layout.height));
-    this.scale = readable ? Math.max(all, Math.min(MIN_READABLE, (h - pad * 2) / this.layout.height)) : all;
+    // Whole when that is still legible (a small flow in a 1024 px window), else readable and panned.
+    this.scale = !readable || all >= WHOLE_IF_AT_LEAST ? all : Math.max(all, Math.min(MIN_READABLE, (h - pad * 2) / this.layout.height));
     const width = this.layout.width * this.scale;
     this.tx = width <= w ? (w - width) / 2 : pad;
     this.ty = (h - this.layout.height * this.scale) / 2;
