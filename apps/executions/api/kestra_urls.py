@@ -1,8 +1,9 @@
 """Routes Kestra's clients use that Weir's own API did not have: SSE `follow` streams,
 execution-level eval, a namespace's flow dependencies and the KV store (KESTRA.md §7.2-§7.4).
 
-Included at `api/v1/` before `apps.executions.api.urls`, whose `/executions/{namespace}/{flowId}`
-pattern would otherwise take `/executions/{id}/follow`. Kestra 1.x's tenant-prefixed and
+Included at `api/v1/` before `apps.executions.api.urls`. `/executions/{id}/follow` is not here but
+one of that module's action words (apps/executions/api/dispatch.py): `GET` follows execution `id`, and
+`POST` creates an execution of a flow named `follow`. Kestra 1.x's tenant-prefixed and
 `actions/` forms reach these routes through apps/core/api/kestra1.py.
 """
 
@@ -18,7 +19,6 @@ EX = rf"(?P<execution_id>{SEG})"
 NS = rf"(?P<namespace>{SEG})"
 
 urlpatterns = [
-    re_path(rf"^executions/{EX}/follow$", views_follow.FollowExecution.as_view(), name="api-execution-follow"),
     re_path(rf"^executions/{EX}/actions/eval$", views_eval.EvalExecution.as_view(), name="api-execution-eval"),
     re_path(rf"^logs/{EX}/follow$", views_follow.FollowLogs.as_view(), name="api-logs-follow"),
     re_path(rf"^namespaces/{NS}/dependencies$", NamespaceDependencies.as_view(), name="api-namespace-dependencies"),
