@@ -87,13 +87,15 @@ AGGREGATE_PARAMS = [OpenApiParameter("startDate", str), OpenApiParameter("endDat
 
 
 class FlowMetricNames(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, tags=TAG, summary="Metric names a flow emitted")
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, tags=TAG, summary="Metric names a flow emitted",
+                   operation_id="metrics_flow_names")
     def get(self, request: Request, namespace: str, flow_id: str) -> Response:
         return Response(_names(_metrics(request.user, namespace, flow_id), "name"))
 
 
 class TaskMetricNames(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, tags=TAG, summary="Metric names a task emitted")
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, tags=TAG, summary="Metric names a task emitted",
+                   operation_id="metrics_task_names")
     def get(self, request: Request, namespace: str, flow_id: str, task_id: str) -> Response:
         return Response(_names(_metrics(request.user, namespace, flow_id, task_id), "name"))
 
@@ -106,13 +108,13 @@ class TasksWithMetrics(APIView):
 
 class FlowMetricAggregates(APIView):
     @extend_schema(parameters=AGGREGATE_PARAMS, responses={200: OpenApiTypes.OBJECT}, tags=TAG,
-                   summary="One metric of a flow, aggregated per time bucket")
+                   summary="One metric of a flow, aggregated per time bucket", operation_id="metrics_flow_aggregates")
     def get(self, request: Request, namespace: str, flow_id: str, metric: str) -> Response:
         return Response(aggregate(request, namespace, flow_id, metric, None))
 
 
 class TaskMetricAggregates(APIView):
     @extend_schema(parameters=AGGREGATE_PARAMS, responses={200: OpenApiTypes.OBJECT}, tags=TAG,
-                   summary="One metric of a task, aggregated per time bucket")
+                   summary="One metric of a task, aggregated per time bucket", operation_id="metrics_task_aggregates")
     def get(self, request: Request, namespace: str, flow_id: str, task_id: str, metric: str) -> Response:
         return Response(aggregate(request, namespace, flow_id, metric, task_id))

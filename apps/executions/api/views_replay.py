@@ -10,6 +10,7 @@ answer 422 and leave no execution behind.
 from __future__ import annotations
 
 from django.db import transaction
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -31,7 +32,7 @@ class ReplayWithInputs(APIView):
 
     @extend_schema(request={"multipart/form-data": {"type": "object"}},
                    parameters=[OpenApiParameter("taskRunId", str), OpenApiParameter("revision", int)],
-                   tags=["executions"], summary="Replay as a new execution with the inputs sent")
+                   responses={200: OpenApiTypes.OBJECT}, tags=["executions"], summary="Replay as a new execution with the inputs sent")
     def post(self, request: Request, execution_id: str) -> Response:
         allowed(request.user, execution_id, Action.EXECUTE)
         raw = request.query_params.get("revision") or None
