@@ -95,6 +95,9 @@ EX = "api/v1/executions/{execution_id}"
 NSF = "api/v1/flows/{namespace}/{flow_id}"
 NSFILES = "api/v1/namespaces/{namespace}/files"
 TRIGGER = {"namespace": "{namespace}", "flowId": "{flow_id}", "triggerId": "{trigger_id}"}
+BULK_METHODS = {word: "DELETE" if word in ("delete", "kill") else "POST" for word in (
+    "delete", "kill", "restart", "replay", "resume", "pause", "change-status", "labels", "unqueue", "force-run")}
+"""The bulk execution actions (apps/executions/api/bulk.py) and their methods."""
 
 RULES: tuple[Rule, ...] = (
     # Executions (apps/executions/api)
@@ -119,6 +122,14 @@ RULES: tuple[Rule, ...] = (
     Rule(EX + "/file", {"GET": _n(F)}, {"GET": Sample(query="path={file_uri}")}),
     Rule(EX + "/graph", {"GET": _n(D)}),
     Rule(EX + "/eval/{task_run_id}", {"POST": _n(A, W)}, {"POST": Sample(body="{{ 1 + 1 }}", content_type="text/plain")}),
+    *(Rule(f"api/v1/executions{'' if word == 'delete' else '/' + word}/by-ids",
+           {method: _n(X if word == "delete" else A, W if word == "delete" else E)},
+           {method: Sample(body=["{execution_id}"], query="newStatus=SUCCESS" if word == "change-status" else "")})
+      for word, method in BULK_METHODS.items()),
+    *(Rule(f"api/v1/executions{'' if word == 'delete' else '/' + word}/by-query",
+           {method: _n(X if word == "delete" else A, W if word == "delete" else E)},
+           {method: Sample(query="namespace={namespace}" + ("&newStatus=SUCCESS" if word == "change-status" else ""))})
+      for word, method in BULK_METHODS.items()),
     Rule(EX + "/follow", {"GET": _n(D)}),
     Rule(EX + "/flow", {"GET": _n(D)}),
     Rule("api/v1/executions/flows/{namespace}/{flow_id}", {"GET": _n(D)}),

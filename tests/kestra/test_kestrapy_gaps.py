@@ -115,3 +115,46 @@ def test_flow_metrics_names_tasks_and_aggregates(kestra: Any) -> None:
     assert [(a["name"], a["value"]) for a in summed["aggregations"]] == [("records", 5.0)]
     biggest = kestra.metrics.aggregate_task_metric(NS, "convert", "to_ion", "records", TENANT, aggregation="max")
     assert [a["value"] for a in biggest["aggregations"]] == [3.0]
+
+
+def test_execution_actions_in_bulk(kestra: Any) -> None:
+    from kestrapy.exceptions import ConflictException
+    from kestrapy.models.execution_controller_set_labels_by_ids_request import (
+        ExecutionControllerSetLabelsByIdsRequest,
+    )
+    from kestrapy.models.label import Label
+
+    from tests.kestra.test_kestrapy import BROKEN, _wait_state
+
+    kestra.flows.create_flow(TENANT, SLOW)
+    running = [kestra.executions.create_execution(TENANT, NS, "slow").id for _ in range(2)]
+    for execution_id in running:
+        _wait_state(kestra, execution_id, "RUNNING")
+    assert kestra.executions.kill_executions_by_ids(TENANT, running) == {"count": 2}
+    assert [_follow_to_end(kestra, execution_id)[-1] for execution_id in running] == ["KILLED", "KILLED"]
+    with pytest.raises(ConflictException) as again:
+        kestra.executions.kill_executions_by_ids(TENANT, running)
+    assert "already finished" in again.value.body and running[0] in again.value.body
+
+    kestra.flows.create_flow(TENANT, BROKEN)
+    failed = [kestra.executions.create_execution(TENANT, NS, "broken", wait=True).id for _ in range(2)]
+    broken = [*BY_NS, {"field": "flowId", "operation": "EQUALS", "value": "broken"}]
+    assert kestra.executions.restart_executions_by_query(TENANT, filters=broken) == {"count": 2}
+    for execution_id in failed:
+        assert _follow_to_end(kestra, execution_id)[-1] == "FAILED"
+        assert kestra.executions.execution(execution_id, TENANT).metadata.attempt_number == 2
+
+    labelled = kestra.executions.set_labels_on_terminated_executions_by_ids(
+        TENANT, ExecutionControllerSetLabelsByIdsRequest(executions_id=failed,
+                                                         execution_labels=[Label(key="triage", value="done")]))
+    assert labelled == {"count": 2}
+    found = kestra.executions.search_executions(
+        TENANT, filters=[{"field": "labels", "operation": "EQUALS", "value": {"triage": "done"}}])
+    assert sorted(row["id"] for row in found["results"]) == sorted(failed)
+
+    # Only terminated executions are deleted; a running one is left alone by a query.
+    still = kestra.executions.create_execution(TENANT, NS, "slow").id
+    _wait_state(kestra, still, "RUNNING")
+    assert kestra.executions.delete_executions_by_query(TENANT, filters=BY_NS) == {"count": 4}
+    left = kestra.executions.search_executions(TENANT, filters=BY_NS)
+    assert [row["id"] for row in left["results"]] == [still]
