@@ -122,14 +122,6 @@ RULES: tuple[Rule, ...] = (
     Rule(EX + "/file", {"GET": _n(F)}, {"GET": Sample(query="path={file_uri}")}),
     Rule(EX + "/graph", {"GET": _n(D)}),
     Rule(EX + "/eval/{task_run_id}", {"POST": _n(A, W)}, {"POST": Sample(body="{{ 1 + 1 }}", content_type="text/plain")}),
-    *(Rule(f"api/v1/executions{'' if word == 'delete' else '/' + word}/by-ids",
-           {method: _n(X if word == "delete" else A, W if word == "delete" else E)},
-           {method: Sample(body=["{execution_id}"], query="newStatus=SUCCESS" if word == "change-status" else "")})
-      for word, method in BULK_METHODS.items()),
-    *(Rule(f"api/v1/executions{'' if word == 'delete' else '/' + word}/by-query",
-           {method: _n(X if word == "delete" else A, W if word == "delete" else E)},
-           {method: Sample(query="namespace={namespace}" + ("&newStatus=SUCCESS" if word == "change-status" else ""))})
-      for word, method in BULK_METHODS.items()),
     Rule(EX + "/follow", {"GET": _n(D)}),
     Rule(EX + "/flow", {"GET": _n(D)}),
     Rule("api/v1/executions/flows/{namespace}/{flow_id}", {"GET": _n(D)}),
@@ -138,6 +130,17 @@ RULES: tuple[Rule, ...] = (
     Rule("api/v1/executions/{namespace}/{flow_id}/validate", {"POST": _n(C, E)}, {"POST": Sample(body={})}),
     Rule("api/v1/executions/{namespace}/{flow_id}", {"POST": _n(C, E)}, {"POST": Sample(body={})}),
     Rule(EX, {"GET": _n(D), "DELETE": _n(X, W)}),
+    *(Rule(f"api/v1/executions{'' if word == 'delete' else '/' + word}/by-ids",
+           {method: _n(X if word == "delete" else A, W if word == "delete" else E)},
+           {method: Sample(body={"executionsId": ["{execution_id}"], "executionLabels": [{"key": "team", "value": "a"}]}
+                           if word == "labels" else ["{execution_id}"],
+                           query="newStatus=SUCCESS" if word == "change-status" else "")})
+      for word, method in BULK_METHODS.items()),
+    *(Rule(f"api/v1/executions{'' if word == 'delete' else '/' + word}/by-query",
+           {method: _n(X if word == "delete" else A, W if word == "delete" else E)},
+           {method: Sample(query="namespace={namespace}" + ("&newStatus=SUCCESS" if word == "change-status" else ""),
+                           body=[{"key": "team", "value": "a"}] if word == "labels" else None)})
+      for word, method in BULK_METHODS.items()),
     Rule("api/v1/stats/executions/daily", {"GET": LISTED, "POST": LISTED},
          {"GET": Sample(query="namespace={namespace}&flowId={flow_id}"),
           "POST": Sample(body={"namespace": "{namespace}", "flowId": "{flow_id}"})}),

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.parsers import JSONParser
@@ -74,9 +75,9 @@ def _deletable(request: Request) -> None:
 
 
 def _delete(request: Request, row: Execution) -> None:
-    if _flag(request, "deleteStorage", True):
-        files.delete_all(row)
     services.delete(row.id)
+    if _flag(request, "deleteStorage", True):  # the files go once the rows are gone for good
+        transaction.on_commit(lambda: files.delete_all(row))
 
 
 def _replay(request: Request, row: Execution) -> object:
@@ -136,8 +137,8 @@ def _ids(request: Request) -> list[str]:
 
 def by_ids(request: Request, word: str) -> int:
     bulk = ACTIONS[word]
-    bulk.check(request)
     rows = [allowed(request.user, execution_id, bulk.need) for execution_id in _ids(request)]
+    bulk.check(request)
     refused = [row.id for row in rows if not bulk.applies(row)]
     if refused:
         raise Conflict(f"invalid bulk {word}: {bulk.refusal}: {', '.join(refused)}")
@@ -148,11 +149,11 @@ def by_ids(request: Request, word: str) -> int:
 
 def by_query(request: Request, word: str) -> int:
     bulk = ACTIONS[word]
-    bulk.check(request)
     params = request.query_params
     search.refuse_unknown(params, (search.EXECUTION_PARAMS - {"page", "size", "sort"}) | QUERY_EXTRA)
     if params.get("namespace"):
         require(request.user, bulk.need, str(params["namespace"]))
+    bulk.check(request)
     rows = search.executions(request.user, params, states=params.getlist("state") if word != "unqueue" else (),
                              labels=params.getlist("labels"), action=bulk.need).order_by("created")
     chosen = [row for row in rows if bulk.applies(row)]
