@@ -21,7 +21,7 @@ from typing import Any
 
 from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -193,7 +193,8 @@ def views() -> list[tuple[str, Any]]:
             cls: Any = type(name, (BulkExecutions,), {
                 "word": word, "by": by, "http_method_names": [method.lower(), "options"],
                 "__doc__": f"{method} /executions{'' if word == 'delete' else '/' + word}/by-{by}"})
-            cls = extend_schema(summary=f"{word} executions by {by}",
-                                operation_id=f"executions_bulk_{word.replace('-', '_')}_by_{by}")(cls)
+            cls = extend_schema_view(**{method.lower(): extend_schema(
+                summary=f"{word} executions by {by}",
+                operation_id=f"executions_bulk_{word.replace('-', '_')}_by_{by}")})(cls)
             out.append((f"{prefix}/by-{by}", cls.as_view()))
     return out
