@@ -28,7 +28,7 @@ WHY_NOT: tuple[tuple[str, str], ...] = (
      r"license|setup|auths$|generate_reports|resume_execution_from_breakpoint|flow_hashes",
      "Enterprise Edition or Kestra-instance administration: no open-source counterpart"),
     (r"_(executions?|backfill|triggers|flows)_by_(ids|query)$|_by_(ids|query)$|^force_run_by_ids$",
-     "bulk execution and trigger operations: not built yet (one call per id works)"),
+     "bulk trigger and backfill operations: not built yet (one call per trigger works)"),
     (r"source_code|^expressions$|validate_task|validate_trigger|list_deprecated|pebble_",
      "editor helpers of Kestra's UI: Weir's editor has its own (apps/ui, /api/v1/flows/validate)"),
     (r"plugin|install", "plugin icons, versions, installation and UI bundles: Weir's plugins are built in"),
