@@ -21,6 +21,7 @@ django_wsgi = get_wsgi_application()  # sets Django up before the consumers impo
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from apps.executions.api.views_follow import is_stream  # noqa: E402
 from apps.live.auth import LiveAuthMiddleware  # noqa: E402
 from apps.live.routing import websocket_urlpatterns  # noqa: E402
 
@@ -32,8 +33,6 @@ class StreamsApart:
         self.streams, self.http = streams, http
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        from apps.executions.api.views_follow import is_stream
-
         app = self.streams if is_stream(scope.get("method", ""), scope.get("path", "")) else self.http
         await app(scope, receive, send)
 
