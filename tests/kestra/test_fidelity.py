@@ -112,8 +112,8 @@ tasks:
     format: "{{ read(inputs.report) }}"
 """))
     done = kestra.executions.create_execution(TENANT, NS, "upload", wait=True,
-                                              inputs={"report": ("q3 figures.csv", b"a,b\n1,2\n")})
-    expected = f"kestra:///acme/kestra/upload/executions/{done.id}/inputs/report/q3 figures.csv"
+                                              inputs={"report": ("q3_figures.csv", b"a,b\n1,2\n")})
+    expected = f"kestra:///acme/kestra/upload/executions/{done.id}/inputs/report/q3_figures.csv"
     assert done.inputs == {"report": expected}
     assert _outputs(done) == {"uri": {"value": expected}, "body": {"value": "a,b\n1,2\n"}}
 
