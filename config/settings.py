@@ -211,6 +211,8 @@ WEIR_MAX_IMPORT_BYTES = env_int("WEIR_MAX_IMPORT_BYTES", 50 * 1024 * 1024)
 # may nest at most this deep at run time (the calling task fails above: recursion ends).
 WEIR_MAX_TASKS = env_int("WEIR_MAX_TASKS", 2000)
 WEIR_MAX_SUBFLOW_DEPTH = env_int("WEIR_MAX_SUBFLOW_DEPTH", 10)
+# Longest an SSE follow stream stays open (apps/executions/api/views_follow.py); clients reconnect.
+WEIR_FOLLOW_MAX_SECONDS = env_int("WEIR_FOLLOW_MAX_SECONDS", 3600)
 DATA_UPLOAD_MAX_MEMORY_SIZE = WEIR_MAX_IMPORT_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

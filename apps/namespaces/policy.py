@@ -95,6 +95,9 @@ EX = "api/v1/executions/{execution_id}"
 NSF = "api/v1/flows/{namespace}/{flow_id}"
 NSFILES = "api/v1/namespaces/{namespace}/files"
 TRIGGER = {"namespace": "{namespace}", "flowId": "{flow_id}", "triggerId": "{trigger_id}"}
+BULK_METHODS = {word: "DELETE" if word in ("delete", "kill") else "POST" for word in (
+    "delete", "kill", "restart", "replay", "resume", "pause", "change-status", "labels", "unqueue", "force-run")}
+"""The bulk execution actions (apps/executions/api/bulk.py) and their methods."""
 
 RULES: tuple[Rule, ...] = (
     # Executions (apps/executions/api)
@@ -106,6 +109,7 @@ RULES: tuple[Rule, ...] = (
     Rule(EX + "/kill", {"DELETE": _n(A, E)}),
     Rule(EX + "/restart", {"POST": _n(A, E)}),
     Rule(EX + "/replay", {"POST": _n(A, E)}),
+    Rule(EX + "/replay-with-inputs", {"POST": _n(A, E)}, {"POST": Sample(body={})}),
     Rule(EX + "/resume/validate", {"POST": _n(A, E)}, {"POST": Sample(body={})}),
     Rule(EX + "/resume", {"POST": _n(A, E)}, {"POST": Sample(body={})}),
     Rule(EX + "/pause", {"POST": _n(A, E)}),
@@ -119,11 +123,24 @@ RULES: tuple[Rule, ...] = (
     Rule(EX + "/graph", {"GET": _n(D)}),
     Rule(EX + "/eval/{task_run_id}", {"POST": _n(A, W)}, {"POST": Sample(body="{{ 1 + 1 }}", content_type="text/plain")}),
     Rule(EX + "/follow", {"GET": _n(D)}),
+    Rule(EX + "/flow", {"GET": _n(D)}),
+    Rule("api/v1/executions/flows/{namespace}/{flow_id}", {"GET": _n(D)}),
     Rule(EX + "/file/preview", {"GET": _n(F)}, {"GET": Sample(query="path={file_uri}")}),
     Rule(EX + "/actions/eval", {"POST": _n(A, W)}, {"POST": Sample(body="{{ 1 + 1 }}", content_type="text/plain")}),
     Rule("api/v1/executions/{namespace}/{flow_id}/validate", {"POST": _n(C, E)}, {"POST": Sample(body={})}),
     Rule("api/v1/executions/{namespace}/{flow_id}", {"POST": _n(C, E)}, {"POST": Sample(body={})}),
     Rule(EX, {"GET": _n(D), "DELETE": _n(X, W)}),
+    *(Rule(f"api/v1/executions{'' if word == 'delete' else '/' + word}/by-ids",
+           {method: _n(X if word == "delete" else A, W if word == "delete" else E)},
+           {method: Sample(body={"executionsId": ["{execution_id}"], "executionLabels": [{"key": "team", "value": "a"}]}
+                           if word == "labels" else ["{execution_id}"],
+                           query="newStatus=SUCCESS" if word == "change-status" else "")})
+      for word, method in BULK_METHODS.items()),
+    *(Rule(f"api/v1/executions{'' if word == 'delete' else '/' + word}/by-query",
+           {method: _n(X if word == "delete" else A, W if word == "delete" else E)},
+           {method: Sample(query="namespace={namespace}" + ("&newStatus=SUCCESS" if word == "change-status" else ""),
+                           body=[{"key": "team", "value": "a"}] if word == "labels" else None)})
+      for word, method in BULK_METHODS.items()),
     Rule("api/v1/stats/executions/daily", {"GET": LISTED, "POST": LISTED},
          {"GET": Sample(query="namespace={namespace}&flowId={flow_id}"),
           "POST": Sample(body={"namespace": "{namespace}", "flowId": "{flow_id}"})}),
@@ -133,6 +150,12 @@ RULES: tuple[Rule, ...] = (
     Rule("api/v1/logs/{execution_id}/follow", {"GET": _n(LOGS)}),
     Rule("api/v1/logs/{execution_id}", {"GET": _n(LOGS), "DELETE": _n(LOGS, W)}),
     Rule("api/v1/metrics/{execution_id}", {"GET": _n(D)}),
+    Rule("api/v1/metrics/names/{namespace}/{flow_id}", {"GET": _n(D)}),
+    Rule("api/v1/metrics/names/{namespace}/{flow_id}/{task_id}", {"GET": _n(D)}, params={"task_id": "hello"}),
+    Rule("api/v1/metrics/tasks/{namespace}/{flow_id}", {"GET": _n(D)}),
+    Rule("api/v1/metrics/aggregates/{namespace}/{flow_id}/{metric}", {"GET": _n(D)}, params={"metric": "rows"}),
+    Rule("api/v1/metrics/aggregates/{namespace}/{flow_id}/{task_id}/{metric}", {"GET": _n(D)},
+         params={"task_id": "hello", "metric": "rows"}),
     # The KV store (apps/executions/api/views_kv.py)
     Rule("api/v1/kv", {"GET": LISTED}, {"GET": Sample(query="namespace={namespace}")}),
     Rule("api/v1/namespaces/{namespace}/kv", {"GET": _n(D), "DELETE": _n(X, W)},
@@ -206,6 +229,11 @@ RULES: tuple[Rule, ...] = (
          {"POST": Sample(body=[{"namespace": "{namespace}", "id": "{flow_id}"}])}),
     Rule("api/v1/flows/delete/by-ids", {"DELETE": _n(X, W)},
          {"DELETE": Sample(body=[{"namespace": "{namespace}", "id": "{flow_id}"}])}),
+    Rule("api/v1/flows/delete/by-query", {"DELETE": _n(X, W)}, {"DELETE": Sample(query="namespace={namespace}")}),
+    *(Rule(f"api/v1/flows/{verb}/by-ids", {"POST": _n(U, W)},
+           {"POST": Sample(body=[{"namespace": "{namespace}", "id": "{flow_id}"}])}) for verb in ("enable", "disable")),
+    *(Rule(f"api/v1/flows/{verb}/by-query", {"POST": _n(U, W)},
+           {"POST": Sample(query="namespace={namespace}")}) for verb in ("enable", "disable")),
     Rule(NSF + "/revisions", {"GET": _n(D)}),
     Rule(NSF + "/graph", {"GET": _n(D)}),
     Rule(NSF + "/dependencies", {"GET": _n(D)}),

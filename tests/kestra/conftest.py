@@ -52,8 +52,17 @@ def settle(timeout: float = 60.0) -> None:
 
 
 @pytest.fixture
-def asgi_server(transactional_db: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[ServerThread]:
+def web_threads() -> int | None:
+    """The server's HTTP thread pool (`WEIR_WEB_THREADS`); None: the default. A module overrides it."""
+    return None
+
+
+@pytest.fixture
+def asgi_server(transactional_db: Any, monkeypatch: pytest.MonkeyPatch, web_threads: int | None
+                ) -> Iterator[ServerThread]:
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    if web_threads is not None:
+        monkeypatch.setenv("WEIR_WEB_THREADS", str(web_threads))
     if shared_memory_sqlite():
         pytest.skip("the test database is SQLite in memory: run this directory on its own, or with DATABASE_URL")
     start_worker()

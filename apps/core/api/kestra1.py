@@ -29,7 +29,7 @@ TENANT = "main"
 PREFIX = "/api/v1/"
 _ACTION = re.compile(
     r"^executions/(?P<id>[^/]+)/actions/"
-    r"(?P<verb>kill|restart|replay|resume/validate|resume|pause|change-status|state|labels|unqueue|force-run"
+    r"(?P<verb>kill|restart|replay-with-inputs|replay|resume/validate|resume|pause|change-status|state|labels|unqueue|force-run"
     r"|eval/[^/]+)$")
 """`actions/{verb}` → `{verb}`. `actions/eval` without a task run has its own route (no 2-segment
 form exists: `/executions/{namespace}/{flowId}` creates executions)."""

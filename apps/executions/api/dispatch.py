@@ -2,7 +2,7 @@
 
 `POST /executions/{a}/resume` resumes execution `a` (Kestra's path), but is also the path that
 creates an execution of flow `resume` in namespace `a`; likewise for every other action word
-(`kill`, `restart`, `replay`, `pause`, `labels`, …) and for `/executions/{a}/{resume|eval}/validate`.
+(`kill`, `restart`, `replay`, `pause`, `labels`, `follow`, `flow`, …) and for `/executions/{a}/{resume|eval}/validate`.
 One rule decides: **the execution wins when the caller may read an execution with id `a`;
 otherwise a flow `a.<word>` the caller may read is executed; otherwise it is the action** (which
 answers the same 404 as any unknown execution, so the rule reveals nothing the caller may not
@@ -18,7 +18,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from apps.executions.api import views
+from apps.executions.api import views, views_flow, views_follow, views_replay
 from apps.executions.models import Execution
 from apps.flows.models import Flow
 from apps.namespaces.permissions import Action, can
@@ -29,6 +29,7 @@ ACTIONS: dict[str, View] = {
     "kill": views.Kill.as_view(),
     "restart": views.Restart.as_view(),
     "replay": views.Replay.as_view(),
+    "replay-with-inputs": views_replay.ReplayWithInputs.as_view(),
     "resume": views.Resume.as_view(),
     "pause": views.Pause.as_view(),
     "change-status": views.ChangeStatus.as_view(),
@@ -38,6 +39,8 @@ ACTIONS: dict[str, View] = {
     "force-run": views.ForceRun.as_view(),
     "file": views.ExecutionFile.as_view(),
     "graph": views.ExecutionGraph.as_view(),
+    "follow": views_follow.FollowExecution.as_view(),
+    "flow": views_flow.ExecutionFlow.as_view(),
 }
 """Every `/executions/{id}/<word>` route: the words a flow id could collide with."""
 

@@ -1,8 +1,9 @@
-"""Routes Kestra's clients use that Weir's own API did not have: SSE `follow` streams,
+"""Routes Kestra's clients use that Weir's own API did not have: bulk execution actions,
 execution-level eval, a namespace's flow dependencies and the KV store (KESTRA.md §7.2-§7.4).
 
-Included at `api/v1/` before `apps.executions.api.urls`, whose `/executions/{namespace}/{flowId}`
-pattern would otherwise take `/executions/{id}/follow`. Kestra 1.x's tenant-prefixed and
+Included at `api/v1/` before `apps.executions.api.urls`. `/executions/{id}/follow` is not here but
+one of that module's action words (apps/executions/api/dispatch.py): `GET` follows execution `id`, and
+`POST` creates an execution of a flow named `follow`. Kestra 1.x's tenant-prefixed and
 `actions/` forms reach these routes through apps/core/api/kestra1.py.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from apps.executions.api import views_eval, views_follow, views_kv
+from apps.executions.api import bulk, views_eval, views_follow, views_kv
 from apps.flows.api.views import NamespaceDependencies
 
 SEG = r"[^/]+"
@@ -18,7 +19,9 @@ EX = rf"(?P<execution_id>{SEG})"
 NS = rf"(?P<namespace>{SEG})"
 
 urlpatterns = [
-    re_path(rf"^executions/{EX}/follow$", views_follow.FollowExecution.as_view(), name="api-execution-follow"),
+    # Before `/executions/{namespace}/{flowId}` (apps.executions.api.urls), which would read
+    # `/executions/restart/by-ids` as flow `by-ids` of namespace `restart`, as Kestra's own routing does.
+    *(path(route, view) for route, view in bulk.views()),
     re_path(rf"^executions/{EX}/actions/eval$", views_eval.EvalExecution.as_view(), name="api-execution-eval"),
     re_path(rf"^logs/{EX}/follow$", views_follow.FollowLogs.as_view(), name="api-logs-follow"),
     re_path(rf"^namespaces/{NS}/dependencies$", NamespaceDependencies.as_view(), name="api-namespace-dependencies"),

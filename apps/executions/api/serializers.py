@@ -31,13 +31,17 @@ def execution_json(row: Execution, runs: Iterable[TaskRun] | None = None) -> dic
     data: dict[str, Any] = {
         "id": row.id, "namespace": row.namespace, "flowId": row.flow_id, "flowRevision": row.flow_revision,
         "state": _state(row.state, row.history, row.start_date, row.end_date),
-        "inputs": row.inputs, "outputs": row.outputs or {}, "labels": row.labels, "variables": row.variables,
+        "inputs": row.inputs, "labels": row.labels, "variables": row.variables,
         "trigger": row.trigger, "parentId": row.parent_id, "originalId": row.original_id,
         "metadata": {"attemptNumber": meta.get("attemptNumber", 1),
                      "originalCreatedDate": at(meta.get("originalCreatedDate"))},
         "scheduleDate": at(row.schedule_date),
         "deleted": row.deleted,
     }
+    if row.outputs:
+        # Kestra serializes no null: an execution whose flow outputs are not set (none declared,
+        # or their rendering failed it, KESTRA.md §1) has no `outputs` at all, not `{}`.
+        data["outputs"] = row.outputs
     if runs is not None:
         data["taskRunList"] = [task_run_json(r) for r in runs]
     return data

@@ -11,12 +11,23 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from apps.executions.api import dispatch, stats, stats_flows, views, views_logs, webhook_views
+from apps.executions.api import (
+    dispatch,
+    stats,
+    stats_flows,
+    views,
+    views_flow,
+    views_logs,
+    views_metrics,
+    webhook_views,
+)
 
 SEG = r"[^/]+"
 EX = rf"(?P<execution_id>{SEG})"
 NS = rf"(?P<namespace>{SEG})"
 FLOW = rf"(?P<flow_id>{SEG})"
+TASK = rf"(?P<task_id>{SEG})"
+METRIC = rf"(?P<metric>{SEG})"
 
 urlpatterns = [
     re_path(rf"^executions/webhook/{NS}/{FLOW}/(?P<key>{SEG})$", webhook_views.Webhook.as_view(),
@@ -30,6 +41,7 @@ urlpatterns = [
     re_path(rf"^executions/{EX}/eval/(?P<task_run_id>{SEG})$", dispatch.eval_or_validate()),
     re_path(rf"^executions/{EX}/file/preview$", views.ExecutionFilePreview.as_view()),
     re_path(rf"^executions/{NS}/{FLOW}/validate$", views.ValidateInputs.as_view()),
+    re_path(rf"^executions/flows/{NS}/{FLOW}$", views_flow.FlowForExecution.as_view()),
     re_path(rf"^executions/{NS}/{FLOW}$", views.CreateExecution.as_view(), name="api-execution-create"),
     re_path(rf"^executions/{EX}$", views.ExecutionDetail.as_view(), name="api-execution"),
     path("stats/executions/daily", stats.ExecutionsDaily.as_view(), name="api-stats-executions-daily"),
@@ -37,5 +49,10 @@ urlpatterns = [
     path("logs/search", views_logs.LogSearch.as_view(), name="api-logs-search"),
     re_path(rf"^logs/{EX}/download$", views_logs.DownloadLogs.as_view(), name="api-logs-download"),
     re_path(rf"^logs/{EX}$", views_logs.ExecutionLogs.as_view(), name="api-logs"),
+    re_path(rf"^metrics/names/{NS}/{FLOW}$", views_metrics.FlowMetricNames.as_view()),
+    re_path(rf"^metrics/names/{NS}/{FLOW}/{TASK}$", views_metrics.TaskMetricNames.as_view()),
+    re_path(rf"^metrics/tasks/{NS}/{FLOW}$", views_metrics.TasksWithMetrics.as_view()),
+    re_path(rf"^metrics/aggregates/{NS}/{FLOW}/{METRIC}$", views_metrics.FlowMetricAggregates.as_view()),
+    re_path(rf"^metrics/aggregates/{NS}/{FLOW}/{TASK}/{METRIC}$", views_metrics.TaskMetricAggregates.as_view()),
     re_path(rf"^metrics/{EX}$", views_logs.ExecutionMetrics.as_view(), name="api-metrics"),
 ]

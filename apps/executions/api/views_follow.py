@@ -9,16 +9,26 @@ execution has ended and everything it wrote was sent, or after `WEIR_FOLLOW_MAX_
 client reconnects). A comment line every `KEEPALIVE` seconds keeps proxies from closing an idle
 stream. Events are rendered by the API's configured JSON renderer, so they are masked exactly
 like the JSON answers (apps/secrets/renderers.py).
+
+A stream can last as long as its execution, so it must not hold one of the web server's threads:
+`config/asgi.py` sends these GETs to Django's ASGI handler (`STREAM_PATH`), where the response is
+an async iterator that sleeps on the event loop and reads the database in a worker thread only
+for the length of one poll (`database_sync_to_async`). Served by a WSGI handler (the test client,
+`config.wsgi`), the same polls run in a plain generator. Both drive one `Follow.step()`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, cast
 
+from channels.db import database_sync_to_async
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -27,6 +37,7 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from apps.core.api.kestra1 import rewrite
 from apps.engine.states import TERMINATED, State
 from apps.executions import search
 from apps.executions.access import readable
@@ -79,8 +90,101 @@ def _ended(execution_id: str) -> bool:
     return state is None or State(state) in TERMINATED
 
 
-def _sse(stream: Iterator[bytes]) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(stream, content_type="text/event-stream")
+STREAM_PATH = re.compile(r"^/api/v1/(?:executions|logs)/[^/]+/follow$")
+END = b"event: end\ndata: \n\n"
+KEEPALIVE_LINE = b": keep-alive\n\n"
+
+
+def is_stream(method: str, path: str) -> bool:
+    """True for a request these views answer with a stream (in Kestra 1.x form or Weir's)."""
+    return method == "GET" and bool(STREAM_PATH.match(rewrite(path)[0]))
+
+
+class Follow:
+    """One stream's state; `step()` is one poll: the chunks to send now and whether it is over."""
+
+    def __init__(self) -> None:
+        self.quiet = time.monotonic()
+        self.deadline = _deadline()
+
+    def poll(self) -> tuple[list[bytes], bool]:
+        raise NotImplementedError
+
+    def step(self) -> tuple[list[bytes], bool]:
+        if time.monotonic() >= self.deadline:
+            return [END], True
+        chunks, over = self.poll()
+        if over:
+            return [*chunks, END], True
+        if chunks:
+            self.quiet = time.monotonic()
+        elif time.monotonic() - self.quiet > KEEPALIVE:
+            self.quiet = time.monotonic()
+            chunks = [KEEPALIVE_LINE]
+        return chunks, False
+
+
+class FollowExecutionState(Follow):
+    def __init__(self, execution_id: str, render: Callable[[Any], bytes]) -> None:
+        super().__init__()
+        self.execution_id, self.render, self.last = execution_id, render, b""
+
+    def poll(self) -> tuple[list[bytes], bool]:
+        current = Execution.objects.filter(pk=self.execution_id).first()
+        if current is None:
+            return [], True
+        body = self.render(full_execution_json(current))
+        chunks = []
+        if body != self.last:
+            self.last = body
+            chunks.append(b"id: progress\ndata: " + body + b"\n\n")
+        return chunks, State(current.state) in TERMINATED
+
+
+class FollowLogLines(Follow):
+    def __init__(self, row: Execution, levels: list[str], render: Callable[[Any], bytes]) -> None:
+        super().__init__()
+        self.row, self.levels, self.render, self.after = row, levels, render, -1
+
+    def poll(self) -> tuple[list[bytes], bool]:
+        ended = _ended(self.row.id)  # read before the lines: nothing written before it is lost
+        chunks: list[bytes] = []
+        while True:
+            lines = list(LogLine.objects.filter(execution_id=self.row.id, seq__gt=self.after, level__in=self.levels)
+                         .order_by("seq")[:BATCH])
+            for line in lines:
+                self.after = line.seq
+                chunks.append(_event(self.render, log_json(line, self.row), event_id=str(line.seq)))
+            if len(lines) < BATCH:
+                return chunks, ended
+            if len(chunks) >= 4 * BATCH:  # send these first; the next poll reads on
+                return chunks, False
+
+
+def _blocking(follow: Follow) -> Iterator[bytes]:
+    while True:
+        chunks, over = follow.step()
+        yield from chunks
+        if over:
+            return
+        time.sleep(POLL)
+
+
+async def _nonblocking(follow: Follow) -> AsyncIterator[bytes]:
+    step = database_sync_to_async(follow.step, thread_sensitive=False)
+    while True:
+        chunks, over = await step()
+        for chunk in chunks:
+            yield chunk
+        if over:
+            return
+        await asyncio.sleep(POLL)
+
+
+def _sse(request: Request, follow: Follow) -> StreamingHttpResponse:
+    asgi = isinstance(request._request, ASGIRequest)
+    response = StreamingHttpResponse(_nonblocking(follow) if asgi else _blocking(follow),
+                                     content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response
@@ -92,27 +196,7 @@ class FollowExecution(APIView):
                    summary="SSE: the execution (with its task runs) on every change; `end` when it ends")
     def get(self, request: Request, execution_id: str) -> StreamingHttpResponse:
         row = readable(request.user, execution_id)
-        render = _renderer(request)
-
-        def stream() -> Iterator[bytes]:
-            last, quiet, deadline = b"", time.monotonic(), _deadline()
-            while time.monotonic() < deadline:
-                current = Execution.objects.filter(pk=row.id).first()
-                if current is None:
-                    break
-                body = render(full_execution_json(current))
-                if body != last:
-                    last, quiet = body, time.monotonic()
-                    yield b"id: progress\ndata: " + body + b"\n\n"
-                if State(current.state) in TERMINATED:
-                    break
-                if time.monotonic() - quiet > KEEPALIVE:
-                    quiet = time.monotonic()
-                    yield b": keep-alive\n\n"
-                time.sleep(POLL)
-            yield b"event: end\ndata: \n\n"
-
-        return _sse(stream())
+        return _sse(request, FollowExecutionState(row.id, _renderer(request)))
 
 
 class FollowLogs(APIView):
@@ -124,26 +208,4 @@ class FollowLogs(APIView):
         row = readable(request.user, execution_id)
         search.refuse_unknown(request.query_params, {"minLevel"})
         levels = search.levels_from(request.query_params.get("minLevel"))
-        render = _renderer(request)
-
-        def stream() -> Iterator[bytes]:
-            after, quiet, deadline = -1, time.monotonic(), _deadline()
-            while time.monotonic() < deadline:
-                ended = _ended(row.id)  # read before the lines: nothing written after it is lost
-                lines = list(LogLine.objects.filter(execution_id=row.id, seq__gt=after, level__in=levels)
-                             .order_by("seq")[:BATCH])
-                for line in lines:
-                    after = line.seq
-                    yield _event(render, log_json(line, row), event_id=str(line.seq))
-                if lines:
-                    quiet = time.monotonic()
-                    continue
-                if ended:
-                    break
-                if time.monotonic() - quiet > KEEPALIVE:
-                    quiet = time.monotonic()
-                    yield b": keep-alive\n\n"
-                time.sleep(POLL)
-            yield b"event: end\ndata: \n\n"
-
-        return _sse(stream())
+        return _sse(request, FollowLogLines(row, list(levels), _renderer(request)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from apps.flows.api import drafts, views
+from apps.flows.api import bulk, drafts, views
 
 NS = r"(?P<namespace>[^/]+)"
 ID = r"(?P<flow_id>[^/]+)"
@@ -21,6 +21,11 @@ urlpatterns = [
     path("/export/by-query", views.ExportByQuery.as_view()),
     path("/export/by-ids", views.ExportByIds.as_view()),
     path("/delete/by-ids", views.DeleteByIds.as_view()),
+    path("/delete/by-query", bulk.DeleteByQuery.as_view()),
+    path("/enable/by-ids", bulk.EnableByIds.as_view()),
+    path("/enable/by-query", bulk.EnableByQuery.as_view()),
+    path("/disable/by-ids", bulk.DisableByIds.as_view()),
+    path("/disable/by-query", bulk.DisableByQuery.as_view()),
     re_path(rf"^/{NS}/{ID}/draft$", drafts.DraftDetail.as_view(), name="api-flow-draft"),
     re_path(rf"^/{NS}/{ID}/revisions$", views.FlowRevisions.as_view()),
     re_path(rf"^/{NS}/{ID}/graph$", views.FlowGraph.as_view()),

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from apps.core.api.parsers import YamlParserMatchingAnything, YamlSourceParser
 from apps.core.errors import BadRequest, NotFound
 from apps.flows import archive, dependencies, search, services
+from apps.flows.api import bulk
 from apps.flows.api.serializers import flow_json, flow_summary, revision_json, validation_json
 from apps.flows.graph import build_graph
 from apps.flows.models import Flow
@@ -155,12 +156,7 @@ class ExportByQuery(APIView):
                    responses={(200, "application/zip"): OpenApiTypes.BINARY},
                    summary="Export flows as a zip", tags=["flows"])
     def get(self, request: Request) -> HttpResponse:
-        unknown = set(request.query_params) - {"q", "namespace", "labels"}
-        if unknown:
-            raise BadRequest(f"unknown query parameter(s): {', '.join(sorted(unknown))}")
-        flows = search.filtered(request.user, q=request.query_params.get("q", ""),
-                                namespace=request.query_params.get("namespace", ""),
-                                labels=search.parse_labels(request.query_params.getlist("labels")))
+        flows = bulk.by_query(request)
         return _zip(flows)
 
 
@@ -171,7 +167,7 @@ class ExportByIds(APIView):
         "namespace": {"type": "string"}, "id": {"type": "string"}}}}},
         responses={(200, "application/zip"): OpenApiTypes.BINARY}, summary="Export flows by id", tags=["flows"])
     def post(self, request: Request) -> HttpResponse:
-        flows = [services.get_flow(request.user, ns, fid) for ns, fid in _ids(request.data)]
+        flows = bulk.listed(request.user, bulk.ids(request.data))
         return _zip(flows)
 
 
@@ -181,24 +177,7 @@ class DeleteByIds(APIView):
     @extend_schema(request={"application/json": {"type": "array", "items": {"type": "object"}}},
                    responses={200: OpenApiTypes.OBJECT}, summary="Delete flows by id", tags=["flows"])
     def delete(self, request: Request) -> Response:
-        ids = _ids(request.data)
-        for ns, fid in ids:
-            services.get_flow(request.user, ns, fid)
-        for ns, fid in ids:
-            services.delete_flow(request.user, ns, fid)
-        return Response({"count": len(ids)})
-
-
-def _ids(data: Any) -> list[tuple[str, str]]:
-    if not isinstance(data, list) or not all(isinstance(i, dict) for i in data):
-        raise BadRequest('send a JSON list of {"namespace": …, "id": …} objects')
-    out = []
-    for item in data:
-        ns, fid = item.get("namespace"), item.get("id")
-        if not isinstance(ns, str) or not isinstance(fid, str):
-            raise BadRequest(f"each entry needs string 'namespace' and 'id', got {item!r}")
-        out.append((ns, fid))
-    return out
+        return Response({"count": bulk.delete(request.user, bulk.listed(request.user, bulk.ids(request.data)))})
 
 
 def _zip(flows: Any) -> HttpResponse:

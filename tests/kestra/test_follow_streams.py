@@ -1,0 +1,82 @@
+"""SSE follow streams against a server whose HTTP thread pool is smaller than the streams open.
+
+A follow stream lasts as long as its execution. Served from the web server's thread pool, each
+open stream would hold a thread, and with `WEIR_WEB_THREADS` streams open every other request
+would wait for one to end. They are served by Django's ASGI handler instead (config/asgi.py,
+docs/adr/0025), so here four streams stay open on a two-thread server while ordinary calls are
+answered, and each stream still reports the execution's end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.kestra.conftest import TENANT
+from tests.kestra.test_kestrapy import NS, SLOW, _flow, _state, _wait_state
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+THREADS = 2
+STREAMS = 4
+
+
+@pytest.fixture
+def web_threads() -> int:
+    return THREADS
+
+
+@pytest.fixture
+def patient(asgi_server: Any, token: str) -> Iterator[Any]:
+    """A client whose calls give up after 20 s: a call stuck behind busy threads fails the test."""
+    from kestrapy import KestraClient
+
+    with KestraClient(host=asgi_server.url, token=token, timeout=20) as client:
+        yield client
+
+
+def test_open_streams_leave_the_thread_pool_free(patient: Any) -> None:
+    patient.flows.create_flow(TENANT, SLOW)
+    running = patient.executions.create_execution(TENANT, NS, "slow")
+    _wait_state(patient, running.id, "RUNNING")
+
+    streams = [patient.executions.follow_execution(running.id, TENANT) for _ in range(STREAMS - 1)]
+    streams.append(patient.logs.follow_logs_from_execution(running.id, TENANT))
+    firsts = [next(stream) for stream in streams[:-1]]  # each stream is being served
+    assert {_state(event) for event in firsts} == {"RUNNING"}
+
+    # STREAMS > THREADS streams are open: ordinary requests are still answered.
+    assert [f.id for f in patient.flows.search_flows(TENANT).results] == ["slow"]
+    assert _state(patient.executions.execution(running.id, TENANT)) == "RUNNING"
+
+    patient.executions.kill_execution(running.id, TENANT)
+    for stream in streams[:-1]:
+        assert [_state(event) for event in stream][-1:] == ["KILLED"]
+    logged = [line.message for line in streams[-1]]  # the log stream reports the kill and ends
+    assert any("Kill requested" in message for message in logged), logged
+
+
+def test_a_follow_ends_after_the_configured_bound(patient: Any, settings: Any) -> None:
+    settings.WEIR_FOLLOW_MAX_SECONDS = 1
+    patient.flows.create_flow(TENANT, SLOW)
+    running = patient.executions.create_execution(TENANT, NS, "slow")
+    _wait_state(patient, running.id, "RUNNING")
+    states = [_state(event) for event in patient.executions.follow_execution(running.id, TENANT)]
+    assert states == ["RUNNING"]  # the stream ended by itself, the execution did not
+    assert _state(patient.executions.execution(running.id, TENANT)) == "RUNNING"
+
+
+def test_a_flow_named_follow_runs_and_its_execution_is_followed(patient: Any) -> None:
+    patient.flows.create_flow(TENANT, _flow("follow", """\
+tasks:
+  - id: hello
+    type: io.kestra.plugin.core.log.Log
+    message: followed
+"""))
+    created = patient.executions.create_execution(TENANT, NS, "follow")
+    assert (created.namespace, created.flow_id) == (NS, "follow")
+    assert [_state(e) for e in patient.executions.follow_execution(created.id, TENANT)][-1] == "SUCCESS"
+    assert "followed" in [line.message for line in patient.logs.follow_logs_from_execution(created.id, TENANT)]
+
