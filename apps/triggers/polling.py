@@ -63,7 +63,7 @@ class _Context:
     """The `TriggerContext` of one evaluation."""
 
     def __init__(self, state: TriggerState) -> None:
-        from apps.executions.runcontext import RenderServices
+        from apps.executions.runtime.runcontext import RenderServices
 
         self.namespace = state.namespace
         self.flow_id = state.flow_id

@@ -8,7 +8,7 @@ from celery import shared_task
 @shared_task(name="weir.triggers.start", acks_late=True, ignore_result=True)  # type: ignore[untyped-decorator]
 def start(execution_ids: list[str]) -> None:
     """Start executions a trigger created (each start is idempotent: a started one is left)."""
-    from apps.executions import lifecycle
+    from apps.executions.runtime import lifecycle
 
     for execution_id in execution_ids:
         lifecycle.start(execution_id)

@@ -29,7 +29,7 @@ INSPECT_TIMEOUT = 1.0
 
 
 def worker_group(run: TaskRunData, data: ExecutionData) -> dict[str, Any] | None:
-    from apps.executions.runner import compiled
+    from apps.executions.runtime.runner import compiled
 
     node = compiled(data.namespace, data.flow_id, data.flow_revision).by_id.get(run.task_id)
     group = node.raw.get("workerGroup") if node is not None else None
@@ -99,7 +99,7 @@ def fallback_for(run: TaskRunData, data: ExecutionData) -> str | None:
 
 
 def publish(task_run_id: str, attempt: int, queue: str = DEFAULT_QUEUE) -> None:
-    from apps.executions.tasks import run_task
+    from apps.executions.runtime.tasks import run_task
 
     try:
         run_task.apply_async(args=[task_run_id, attempt, queue], queue=queue)
@@ -121,7 +121,7 @@ def _no_worker(execution_id: str, run_id: str, attempt: int, fallback: str) -> N
     """Give the run back to the engine, if it is still the same unclaimed attempt."""
     from apps.engine import planner
     from apps.engine.model import Effects
-    from apps.executions import runner
+    from apps.executions.runtime import runner
 
     def event(flow: Any, data: ExecutionData, env: Any) -> Effects:
         try:

@@ -41,11 +41,12 @@ from apps.engine.context import Env
 from apps.engine.expressions.limits import interruptible
 from apps.engine.model import CompiledFlow, Effects, ExecutionData
 from apps.engine.states import State
-from apps.executions import dispatch, failpoints, results, runner, snapshots
-from apps.executions.dbfuncs import JSONAppend
+from apps.executions import failpoints
 from apps.executions.models import TaskRun
-from apps.executions.results import Outcome
-from apps.executions.runcontext import Cancelled, TaskFailed, WorkerRunContext
+from apps.executions.records.dbfuncs import JSONAppend
+from apps.executions.runtime import dispatch, results, runner, snapshots
+from apps.executions.runtime.results import Outcome
+from apps.executions.runtime.runcontext import Cancelled, TaskFailed, WorkerRunContext
 from apps.live import publish as live_publish
 from apps.plugins.registry import registry
 from apps.plugins.sdk import parse_duration
@@ -394,7 +395,7 @@ def _finish(execution_id: str, task_run_id: str, attempt: int, state: State,
             outputs: dict[str, Any] | None, ctx: WorkerRunContext, inline: runner.Inline | None
             ) -> ExecutionData | None:
     """Apply the outcome now, waiting a little for the lock; else leave it on the run for the holder
-    (apps/executions/results.py). Returns the decision's snapshot when this worker made it."""
+    (apps/executions/runtime/results.py). Returns the decision's snapshot when this worker made it."""
     outcome = Outcome(attempt, state, outputs, list(ctx.logs), ctx.labels)
 
     def event(flow: CompiledFlow, data: ExecutionData, env: Env) -> Effects:

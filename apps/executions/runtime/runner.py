@@ -26,8 +26,9 @@ from apps.engine.compile import compile_flow
 from apps.engine.context import Env
 from apps.engine.model import CompiledFlow, Effects, ExecutionData, TaskRunData
 from apps.engine.states import TERMINATED, State
-from apps.executions import dispatch, nsconfig, results, runrows, snapshots, telemetry
+from apps.executions import nsconfig, telemetry
 from apps.executions.models import Delay, Execution, LogLine, TaskRun
+from apps.executions.runtime import dispatch, results, runrows, snapshots
 from apps.flows import services as flow_services
 from apps.flows import validation
 from apps.flows.models import FlowRevision
@@ -342,7 +343,7 @@ def process(execution_id: str, event: Event, *, services: Any = None, inline: In
 
 def _process(execution_id: str, event: Event, services: Any, inline: Inline | None,
              wait: bool | float) -> ExecutionData | None:
-    from apps.executions import lifecycle
+    from apps.executions.runtime import lifecycle
 
     can_skip = wait is False and bool(connection.features.has_select_for_update_skip_locked)
     timeout = float(wait) if not isinstance(wait, bool) else None
@@ -365,7 +366,7 @@ def process_new(row: Execution, event: Event) -> ExecutionData:
     """`process` for an execution this transaction creates: `row` is not saved yet, and is
     inserted with the decision's result. Nobody else can see the execution before the commit,
     so there is nothing to lock, load or drain (one transaction instead of three)."""
-    from apps.executions import lifecycle
+    from apps.executions.runtime import lifecycle
 
     with transaction.atomic():
         data = to_data(row, [])
@@ -378,7 +379,7 @@ def process_new(row: Execution, event: Event) -> ExecutionData:
 def _conclude(row: Execution, flow: CompiledFlow, data: ExecutionData, effects: Effects, the_env: Env,
               inline: Inline | None, loaded: snapshots.Loaded | None) -> None:
     """The end of every decision: child executions, the writes, and what runs after commit."""
-    from apps.executions import lifecycle
+    from apps.executions.runtime import lifecycle
 
     for _ in range(100):  # child executions may fail at creation and re-advance the parent
         more = lifecycle.start_subflows(row, flow, data, effects, the_env)

@@ -19,9 +19,10 @@ from apps.engine import planner
 from apps.engine.context import Env
 from apps.engine.model import CompiledFlow, Effects, ExecutionData, HostStep, SubflowRequest, TaskRunData
 from apps.engine.states import TERMINATED, State, transition
-from apps.executions import runner, subflow_chain, telemetry
+from apps.executions import telemetry
 from apps.executions.models import Delay, Execution
-from apps.executions.runcontext import RenderServices
+from apps.executions.runtime import runner, subflow_chain
+from apps.executions.runtime.runcontext import RenderServices
 from apps.flows.models import Flow
 from apps.namespaces import reach
 
@@ -140,7 +141,7 @@ def start_subflows(row: Execution, flow: CompiledFlow, data: ExecutionData, effe
 
 def _host_step(flow: CompiledFlow, data: ExecutionData, run: TaskRunData, request: HostStep,
                env: Env) -> Effects:
-    from apps.executions import batches
+    from apps.executions.runtime import batches
 
     result = batches.do_step(request, data, run)
     step = planner.host_step_ended(flow, data, run, result.state, result.outputs, result.plan, env)
