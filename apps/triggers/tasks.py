@@ -20,3 +20,13 @@ def evaluate(state_id: int, token: str) -> None:
     from apps.triggers import polling
 
     polling.evaluate(state_id, token)
+
+
+def enqueue_start(execution_ids: list[str]) -> None:
+    """Publish `start` (connected to `ports.enqueue_trigger_start`, used by firing)."""
+    start.delay(execution_ids)
+
+
+def enqueue_evaluate(state_id: int, token: str) -> None:
+    """Publish `evaluate` (connected to `ports.enqueue_poll`, used by polling)."""
+    evaluate.delay(state_id, token)

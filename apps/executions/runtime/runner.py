@@ -28,7 +28,7 @@ from apps.engine.model import CompiledFlow, Effects, ExecutionData, TaskRunData
 from apps.engine.states import TERMINATED, State
 from apps.executions import nsconfig, telemetry
 from apps.executions.models import Delay, Execution, LogLine, TaskRun
-from apps.executions.runtime import dispatch, results, runrows, snapshots
+from apps.executions.runtime import dispatch, ports, results, runrows, snapshots
 from apps.flows import services as flow_services
 from apps.flows import validation
 from apps.flows.models import FlowRevision
@@ -343,8 +343,6 @@ def process(execution_id: str, event: Event, *, services: Any = None, inline: In
 
 def _process(execution_id: str, event: Event, services: Any, inline: Inline | None,
              wait: bool | float) -> ExecutionData | None:
-    from apps.executions.runtime import lifecycle
-
     can_skip = wait is False and bool(connection.features.has_select_for_update_skip_locked)
     timeout = float(wait) if not isinstance(wait, bool) else None
     with transaction.atomic():
@@ -354,7 +352,7 @@ def _process(execution_id: str, event: Event, services: Any, inline: Inline | No
         row = loaded.row
         data = to_data(row, loaded.runs)
         flow = compiled(row.namespace, row.flow_id, row.flow_revision)
-        the_env = env(services or lifecycle.render_services(row))
+        the_env = env(services or ports.render_services.call(row))
         effects = results.fold(flow, data, loaded.pending, the_env) if loaded.pending else Effects()
         _conclude(row, flow, data, combine(effects, event(flow, data, the_env)), the_env, inline, loaded)
         # Whoever skipped this lock meanwhile left an outcome for the holder: look after commit.
@@ -366,12 +364,10 @@ def process_new(row: Execution, event: Event) -> ExecutionData:
     """`process` for an execution this transaction creates: `row` is not saved yet, and is
     inserted with the decision's result. Nobody else can see the execution before the commit,
     so there is nothing to lock, load or drain (one transaction instead of three)."""
-    from apps.executions.runtime import lifecycle
-
     with transaction.atomic():
         data = to_data(row, [])
         flow = compiled(row.namespace, row.flow_id, row.flow_revision)
-        the_env = env(lifecycle.render_services(row))
+        the_env = env(ports.render_services.call(row))
         _conclude(row, flow, data, event(flow, data, the_env), the_env, None, None)
     return data
 
@@ -379,10 +375,8 @@ def process_new(row: Execution, event: Event) -> ExecutionData:
 def _conclude(row: Execution, flow: CompiledFlow, data: ExecutionData, effects: Effects, the_env: Env,
               inline: Inline | None, loaded: snapshots.Loaded | None) -> None:
     """The end of every decision: child executions, the writes, and what runs after commit."""
-    from apps.executions.runtime import lifecycle
-
     for _ in range(100):  # child executions may fail at creation and re-advance the parent
-        more = lifecycle.start_subflows(row, flow, data, effects, the_env)
+        more = ports.start_subflows.call(row, flow, data, effects, the_env)
         if more is None:
             break
         effects = combine(effects, more)  # start_subflows took the requests it served
@@ -390,7 +384,7 @@ def _conclude(row: Execution, flow: CompiledFlow, data: ExecutionData, effects: 
                         decided_at=the_env.now.isoformat())
     if loaded is not None:
         snapshots.keep_after_commit(data.id, data.task_runs, loaded)
-    lifecycle.after_commit(row, data, effects)
+    ports.after_commit.call(row, data, effects)
     transaction.on_commit(lambda: live_publish.row_changed(row))  # live views (apps/live)
     if to_dispatch:
         attempts = [(run, run.attempt_count) for run in to_dispatch]

@@ -16,6 +16,11 @@ def run_task(task_run_id: str, attempt: int, queue: str = "weir.tasks") -> None:
     worker.execute(task_run_id, attempt, queue)
 
 
+def enqueue_run(task_run_id: str, attempt: int, queue: str) -> None:
+    """Publish `run_task` on `queue` (connected to `ports.enqueue_run`, used by dispatch)."""
+    run_task.apply_async(args=[task_run_id, attempt, queue], queue=queue)
+
+
 @shared_task(name="weir.advance", acks_late=True, ignore_result=True)  # type: ignore[untyped-decorator]
 def advance(execution_id: str) -> None:
     from apps.core import outage
