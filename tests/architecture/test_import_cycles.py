@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
 
 import grimp
@@ -90,7 +91,7 @@ def one_cycle(component: list[str], edges: dict[str, set[str]]) -> list[str]:
 
 def describe(cycle: list[str]) -> str:
     lines = []
-    for importer, imported in zip(cycle, cycle[1:], strict=False):
+    for importer, imported in pairwise(cycle):
         details = graph().get_import_details(importer=importer, imported=imported)
         where = ", ".join(f"l.{d['line_number']} {d['line_contents']}" for d in details)
         lines.append(f"  {importer} -> {imported}  ({where})")

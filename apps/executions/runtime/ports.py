@@ -113,10 +113,10 @@ enqueue_poll: Port[Callable[[int, str], None]] = Port("enqueue_poll", "apps.trig
 
 
 def connected() -> Iterable[str]:
-    """The names of the connected ports (for the start-up check and the tests)."""
-    return [p.name for p in _ALL if p._fn is not None]
+    """The names of the connected ports."""
+    return [p.name for p in ALL if p._fn is not None]
 
 
-_ALL: list[Port[Any]] = [load_runs, compiled, process, enqueue_run, render_services, start_subflows,
+ALL: list[Port[Any]] = [load_runs, compiled, process, enqueue_run, render_services, start_subflows,
                          after_commit, create_execution, kill, replay, resume, log_json, execution_ended,
                          toggle_trigger, enqueue_trigger_start, enqueue_poll]
