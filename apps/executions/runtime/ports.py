@@ -2,7 +2,7 @@
 
 Imports point down only (docs/adr/0020). When a low module needs an upper one (a finished
 decision starts subflows, a host operation resumes an execution, an execution's end wakes the
-Flow triggers, a decision enqueues a Celery task), it calls a port declared here, and the upper
+Flow triggers, a decision enqueues a Celery task or tells the live views), it calls a port declared here, and the upper
 layer connects its function to that port at start-up, in `AppConfig.ready()`
 (`apps/executions/wiring.py`, `apps/triggers/apps.py`). A port holds exactly one function: a
 second connection replaces the first (so `ready()` may run twice), and a call before any
@@ -112,6 +112,16 @@ enqueue_poll: Port[Callable[[int, str], None]] = Port("enqueue_poll", "apps.trig
 """Publish one evaluation of a polling trigger (`weir.triggers.evaluate`)."""
 
 
+# -- the live views (apps/live), above executions -----------------------------------------------------
+
+live_execution_changed: Port[Callable[..., None]] = Port("live_execution_changed", "apps.live.publish")
+"""Announce a committed change of one execution (state, task runs, log lines) to the live views:
+`(execution_id, namespace, flow_id, state, log_seq, *, start_date=None, end_date=None)`."""
+
+live_row_changed: Port[Callable[[Execution], None]] = Port("live_row_changed", "apps.live.publish")
+"""`live_execution_changed` for an Execution row (what a decision has after saving)."""
+
+
 def connected() -> Iterable[str]:
     """The names of the connected ports."""
     return [p.name for p in ALL if p._fn is not None]
@@ -119,4 +129,5 @@ def connected() -> Iterable[str]:
 
 ALL: list[Port[Any]] = [load_runs, compiled, process, enqueue_run, render_services, start_subflows,
                          after_commit, create_execution, kill, replay, resume, log_json, execution_ended,
-                         toggle_trigger, enqueue_trigger_start, enqueue_poll]
+                         toggle_trigger, enqueue_trigger_start, enqueue_poll, live_execution_changed,
+                         live_row_changed]

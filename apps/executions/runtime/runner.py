@@ -32,7 +32,6 @@ from apps.executions.runtime import dispatch, ports, results, runrows, snapshots
 from apps.flows import services as flow_services
 from apps.flows import validation
 from apps.flows.models import FlowRevision
-from apps.live import publish as live_publish  # live views (apps/live)
 
 log = logging.getLogger(__name__)
 
@@ -319,7 +318,7 @@ def append_logs(row: Execution, lines: list[tuple[str | None, str, str]], data: 
     telemetry.log_lines(level for _, level, _ in lines)
     if save:
         Execution.objects.filter(id=row.id).update(log_seq=row.log_seq)
-        transaction.on_commit(lambda: live_publish.row_changed(row))  # live views (apps/live)
+        transaction.on_commit(lambda: ports.live_row_changed.call(row))  # live views (apps/live)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -385,7 +384,7 @@ def _conclude(row: Execution, flow: CompiledFlow, data: ExecutionData, effects: 
     if loaded is not None:
         snapshots.keep_after_commit(data.id, data.task_runs, loaded)
     ports.after_commit.call(row, data, effects)
-    transaction.on_commit(lambda: live_publish.row_changed(row))  # live views (apps/live)
+    transaction.on_commit(lambda: ports.live_row_changed.call(row))  # live views (apps/live)
     if to_dispatch:
         attempts = [(run, run.attempt_count) for run in to_dispatch]
         transaction.on_commit(lambda: dispatch.publish_many(data, attempts))

@@ -44,10 +44,9 @@ from apps.engine.states import State
 from apps.executions import failpoints
 from apps.executions.models import TaskRun
 from apps.executions.records.dbfuncs import JSONAppend
-from apps.executions.runtime import dispatch, results, runner, snapshots
+from apps.executions.runtime import dispatch, ports, results, runner, snapshots
 from apps.executions.runtime.results import Outcome
 from apps.executions.runtime.runcontext import Cancelled, TaskFailed, WorkerRunContext
-from apps.live import publish as live_publish
 from apps.plugins.registry import registry
 from apps.plugins.sdk import parse_duration
 
@@ -220,8 +219,8 @@ def _claim(task_run_id: str, attempt: int) -> ExecutionData | None:
         if found is None:
             return None
         execution, claimed = (snapshots.as_json(value) for value in found)
-        live_publish.execution_changed(execution["id"], execution["namespace"], execution["flow_id"],
-                                       execution["state"], execution["log_seq"])  # the run is RUNNING now
+        ports.live_execution_changed.call(execution["id"], execution["namespace"], execution["flow_id"],
+                                          execution["state"], execution["log_seq"])  # the run is RUNNING now
         return runner.to_data(SimpleNamespace(**execution), [snapshots.run_from_json(claimed)])
     claimed = TaskRun.objects.filter(id=task_run_id, state__in=("CREATED", "RESTARTED"), attempt_no=attempt).update(
         state="RUNNING", attempt_no=attempt + 1, lease_until=runner.lease_deadline(), worker=WORKER_ID,
@@ -230,7 +229,7 @@ def _claim(task_run_id: str, attempt: int) -> ExecutionData | None:
     if not claimed:
         return None
     run_row = TaskRun.objects.select_related("execution").get(id=task_run_id)
-    live_publish.row_changed(run_row.execution)  # the run is RUNNING now
+    ports.live_row_changed.call(run_row.execution)  # the run is RUNNING now
     return runner.to_data(run_row.execution, [run_row])
 
 
