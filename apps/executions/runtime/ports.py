@@ -2,9 +2,10 @@
 
 Imports point down only (docs/adr/0020). When a low module needs an upper one (a finished
 decision starts subflows, a host operation resumes an execution, an execution's end wakes the
-Flow triggers, a decision enqueues a Celery task or tells the live views), it calls a port declared here, and the upper
-layer connects its function to that port at start-up, in `AppConfig.ready()`
-(`apps/executions/wiring.py`, `apps/triggers/apps.py`). A port holds exactly one function: a
+Flow triggers, a decision enqueues a Celery task or tells the live views), it calls a port
+declared here, and the upper layer connects its function to that port at start-up, in
+`AppConfig.ready()` (`apps/executions/wiring.py`, `apps/triggers/apps.py`,
+`apps/live/apps.py`). A port holds exactly one function: a
 second connection replaces the first (so `ready()` may run twice), and a call before any
 connection fails loudly, naming the port, instead of silently doing nothing.
 
