@@ -11,7 +11,7 @@ test:
 	bash scripts/test.sh
 
 lint:
-	.venv/bin/ruff check . && .venv/bin/mypy apps config plugins conformance_runner
+	.venv/bin/ruff check . && .venv/bin/mypy apps config plugins conformance_runner && .venv/bin/lint-imports
 
 bench:
 	.venv/bin/python bench/flows.py

@@ -348,7 +348,7 @@ def print_profile(prefix: str) -> None:
     for name in files:
         os.unlink(name)
     raw: dict[tuple[str, int, str], tuple[int, int, float, float, Any]] = stats.stats  # type: ignore[attr-defined]
-    tasks = sum(v[1] for k, v in raw.items() if k[2] == "run_task" and k[0].endswith("executions/tasks.py"))
+    tasks = sum(v[1] for k, v in raw.items() if k[2] == "run_task" and k[0].endswith("executions/runtime/tasks.py"))
     idle = sum(v[2] for k, v in raw.items() if k[2] in ("read", "poll") or "posix.read" in k[2])
     areas: dict[str, float] = {}
     for (filename, _, function), (_, _, own, _, _) in raw.items():

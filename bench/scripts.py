@@ -53,8 +53,9 @@ def logs_flow(lines: int) -> str:
 
 def run_task(user: Any, source: str) -> tuple[float, str]:
     """Seconds from the task run's creation to its SUCCESS, and the execution id."""
-    from apps.executions import lifecycle, services
+    from apps.executions import services
     from apps.executions.models import TaskRun
+    from apps.executions.runtime import lifecycle
     from apps.flows.services import save_flow
 
     saved = save_flow(user, source)

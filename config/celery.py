@@ -29,4 +29,4 @@ app.conf.update(
 )
 # Keep database connections across tasks (Celery's Django fix-up would reconnect per task).
 app.conf.CELERY_DB_REUSE_MAX = 1_000_000
-app.autodiscover_tasks(["apps.executions", "apps.triggers"])
+app.autodiscover_tasks(["apps.executions.runtime", "apps.triggers"])

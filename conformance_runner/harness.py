@@ -93,8 +93,8 @@ class Harness:
         """Kestra's tests start from an empty state store and no pending trigger windows: drop what
         earlier runs left in the manifest's namespaces (flow state, multiple-condition windows), but
         keep the namespace KV store, which a precondition may have seeded."""
-        from apps.executions import runner
         from apps.executions.models import KVEntry
+        from apps.executions.runtime import runner
 
         runner.clear_compiled()  # revisions repeat when the database was recreated
         namespaces = {str(v["namespace"]) for v in self.manifest.valids}

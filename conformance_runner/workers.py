@@ -102,7 +102,7 @@ class Services:
             _standalone_started = True
 
     def _tick_loop(self) -> None:
-        from apps.executions import scheduler
+        from apps.executions.runtime import scheduler
 
         while not self._stop.is_set():
             try:

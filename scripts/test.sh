@@ -11,9 +11,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "==> installing Debian packages: ${missing[*]}"
   (apt-get update -qq && apt-get install -y -qq "${missing[@]}") || echo "!!! could not install ${missing[*]}"
 fi
-echo "==> ruff, mypy"
+echo "==> ruff, mypy, import layers"
 .venv/bin/ruff check .
 .venv/bin/mypy apps config plugins conformance_runner
+.venv/bin/lint-imports   # the layer contracts in pyproject.toml (docs/adr/0020)
 echo "==> front-end unit tests (vitest)"
 (cd frontend && npm test --silent)
 echo "==> pytest"

@@ -80,7 +80,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 def _fresh_flow_cache() -> Any:
     """Compiled flows are cached per (namespace, id, revision); a flushed test database reuses
     those keys for other sources, so every test starts with an empty cache."""
-    from apps.executions import runner
+    from apps.executions.runtime import runner
     from apps.triggers import sync
 
     runner.clear_compiled()

@@ -378,7 +378,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def worker_queues(groups: list[str], queues: str | None) -> list[str]:
     """The queues a worker consumes: `weir.wg.<key>` per `--group`, plus `--queues` as given;
     the default queue when neither is set (DESIGN.md §1)."""
-    from apps.executions.dispatch import DEFAULT_QUEUE, GROUP_QUEUE_PREFIX
+    from apps.executions.runtime.dispatch import DEFAULT_QUEUE, GROUP_QUEUE_PREFIX
     from apps.plugins.sdk import ID_PATTERN
 
     chosen: list[str] = []

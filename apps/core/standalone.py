@@ -3,7 +3,7 @@
 Two loops: the trigger loop (schedules, polling triggers, backfills; apps/triggers), which
 sleeps until the next trigger is due (at most `TICK_SECONDS`) and may hold a pass while it
 prepares a big slot ahead of time; and the executions' loop (delays, the lease reaper, the
-sweeper; apps/executions/scheduler.py), every `TICK_SECONDS`. Separate threads, so neither
+sweeper; apps/executions/runtime/scheduler.py), every `TICK_SECONDS`. Separate threads, so neither
 waits for the other. In both, a tick that fails is logged and the next one runs; while the
 database is unreachable the loop backs off and logs once per outage (apps/core/outage.py,
 docs/adr/0013) instead of dying or filling the log.
@@ -39,7 +39,7 @@ def executions_tick() -> float:
     """One pass of delays, the lease reaper and the sweeper."""
     from django.db import close_old_connections
 
-    from apps.executions import scheduler
+    from apps.executions.runtime import scheduler
 
     try:
         scheduler.tick(_stop)

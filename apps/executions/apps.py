@@ -16,11 +16,15 @@ class ExecutionsConfig(AppConfig):
     label = "executions"
 
     def ready(self) -> None:
-        """A namespace's variables and plugin defaults are cached per process (nsconfig): an edit
-        made in this process is seen at once, other processes see it within the cache's TTL."""
+        """Connects the runtime's ports (apps/executions/wiring.py). A namespace's variables and
+        plugin defaults are cached per process (nsconfig): an edit made in this process is seen
+        at once, other processes see it within the cache's TTL."""
         from django.db.models.signals import post_delete, post_save
 
+        from apps.executions import wiring
         from apps.namespaces.models import Namespace
+
+        wiring.connect()
 
         post_save.connect(_forget_namespace, sender=Namespace, dispatch_uid="weir-namespace-config-saved")
         post_delete.connect(_forget_namespace, sender=Namespace, dispatch_uid="weir-namespace-config-deleted")

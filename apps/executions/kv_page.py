@@ -13,7 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from apps.core.errors import NotFound
-from apps.executions import kvstore
+from apps.executions.records import kvstore
 from apps.namespaces.permissions import Action, can, require
 from apps.plugins.sdk import parse_duration
 

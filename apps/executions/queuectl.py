@@ -13,8 +13,9 @@ from apps.engine import planner
 from apps.engine.context import Env
 from apps.engine.model import CompiledFlow, Effects, ExecutionData
 from apps.engine.states import State, transition
-from apps.executions import runner, services
+from apps.executions import services
 from apps.executions.models import Delay, Execution
+from apps.executions.runtime import runner
 
 UNQUEUE_TARGETS = (State.RUNNING, State.CANCELLED, State.FAILED)
 

@@ -101,7 +101,7 @@ class Gauges:
         yield from (alive, processes)
 
     def _broker(self) -> Iterator[Metric]:
-        from apps.executions.dispatch import DEFAULT_QUEUE
+        from apps.executions.runtime.dispatch import DEFAULT_QUEUE
 
         client = census._client()
         if client is None:

@@ -22,8 +22,8 @@ from apps.engine.expressions import render_typed
 from apps.engine.inputs import InputsInvalid, resolve_inputs, typed_inputs
 from apps.engine.model import CompiledFlow, Effects, ExecutionData, new_id
 from apps.engine.states import RESTARTABLE, TERMINATED, State, transition
-from apps.executions import lifecycle, runner, subflow_chain
 from apps.executions.models import Delay, Execution, TaskRun
+from apps.executions.runtime import lifecycle, runner, subflow_chain
 from apps.flows.models import Flow
 from apps.flows.validation import labels_as_dict
 from apps.secrets.sealing import seal_inputs
@@ -99,7 +99,7 @@ def create_execution(namespace: str, flow_id: str, *, inputs: Mapping[str, Any] 
     `inputs_mode`: `validated` types and checks inputs against the flow (API, subflows);
     `raw` stores them as given; `none` stores nothing. Declared defaults always apply when
     rendering. `callers`: for a subflow, the `namespace.flowId` of every execution above it,
-    outermost first (refused past WEIR_MAX_SUBFLOW_DEPTH, apps/executions/subflow_chain.py).
+    outermost first (refused past WEIR_MAX_SUBFLOW_DEPTH, apps/executions/runtime/subflow_chain.py).
     """
     if callers is not None:
         subflow_chain.check_depth(callers, namespace, flow_id)
@@ -386,7 +386,7 @@ def restart(execution_id: str, revision: int | None = None) -> Execution:
 
 def advance_later(execution_id: str) -> None:
     """Ask a worker to run the executor loop for this execution."""
-    from apps.executions.tasks import advance
+    from apps.executions.runtime.tasks import advance
 
     try:
         advance.apply_async(args=[execution_id])

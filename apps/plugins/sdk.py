@@ -469,7 +469,7 @@ def is_truthy(rendered: object) -> bool:
 
 
 class RunContext(Protocol):
-    """What a running task gets from the worker (apps/executions/runcontext.py implements it).
+    """What a running task gets from the worker (apps/executions/runtime/runcontext.py implements it).
 
     Identity: `execution_id`, `namespace`, `flow_id`, `task_id`, `task_run_id`, `task_run_value`,
     `attempt`. Dynamic properties arrive already rendered; `render` is for values built at run

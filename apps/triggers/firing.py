@@ -21,6 +21,7 @@ from apps.engine.expressions import render, render_typed
 from apps.engine.inputs import InputsInvalid, resolve_inputs, typed_inputs
 from apps.engine.model import new_id
 from apps.executions.models import Execution
+from apps.executions.runtime import ports
 from apps.secrets.sealing import seal_inputs
 from apps.triggers import bulk
 from apps.triggers.models import TriggerSlot, TriggerState
@@ -160,12 +161,10 @@ def _key(firing: Firing) -> TriggerSlot:
 def start(execution_ids: Sequence[str]) -> None:
     """Ask the workers to start these executions (committed), `START_CHUNK` per message. A lost
     message leaves its executions CREATED for the sweeper to start."""
-    from apps.triggers import tasks
-
     ids = list(execution_ids)
     for i in range(0, len(ids), START_CHUNK):
         try:
-            tasks.start.delay(ids[i:i + START_CHUNK])
+            ports.enqueue_trigger_start.call(ids[i:i + START_CHUNK])
         except Exception:
             log.exception("start message for %d executions not sent", len(ids[i:i + START_CHUNK]))
 

@@ -83,7 +83,7 @@ _cache: tuple[tuple[Any, ...], list[Listener]] | None = None
 def listeners() -> list[Listener]:
     """Every Flow trigger that may fire. One aggregate query when no flow changed since last time."""
     global _cache
-    from apps.executions.snapshots import hot_cursor
+    from apps.executions.runtime.snapshots import hot_cursor
 
     with hot_cursor() as cursor:  # asked at the end of every execution: a prepared statement
         cursor.execute("SELECT count(*), max(updated_at) FROM weir_flow", [])
@@ -194,7 +194,7 @@ class _Upstream:
 
     def base(self) -> dict[str, Any]:
         if self._base is None:
-            from apps.executions import runner
+            from apps.executions.runtime import runner
 
             flow = runner.compiled(self.row.namespace, self.row.flow_id, self.row.flow_revision)
             _, data = runner.snapshot(self.row.id)
@@ -203,7 +203,7 @@ class _Upstream:
 
     def context(self, listener: Listener) -> ConditionContext:
         """Kestra renders with the listener flow and the upstream execution (`runContextFactory.of`)."""
-        from apps.executions.runcontext import RenderServices
+        from apps.executions.runtime.runcontext import RenderServices
 
         def variables() -> dict[str, Any]:
             return {**self.base(), "vars": dict(listener.variables),

@@ -20,6 +20,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from apps.executions.runtime import ports
 from apps.plugins.registry import registry
 from apps.plugins.sdk import PollResult, parse_duration
 from apps.triggers.models import TriggerState
@@ -51,10 +52,8 @@ def publish_after_commit(pairs: list[tuple[int, str]]) -> None:
         return
 
     def publish() -> None:
-        from apps.triggers import tasks
-
         for state_id, token in pairs:
-            tasks.evaluate.delay(state_id, token)
+            ports.enqueue_poll.call(state_id, token)
 
     transaction.on_commit(publish)
 
@@ -63,7 +62,7 @@ class _Context:
     """The `TriggerContext` of one evaluation."""
 
     def __init__(self, state: TriggerState) -> None:
-        from apps.executions.runcontext import RenderServices
+        from apps.executions.runtime.runcontext import RenderServices
 
         self.namespace = state.namespace
         self.flow_id = state.flow_id

@@ -70,7 +70,7 @@ def set_disabled(user: Any, namespace: str, flow_id: str, trigger_id: str, disab
 
 def toggle_from_flow(namespace: str, flow_id: str, trigger_id: str, disabled: bool) -> bool:
     """The `trigger.Toggle` task: the same change as `set_disabled`, made by a running flow (its
-    reach was checked by apps/executions/hostops.py). False when there is no such trigger."""
+    reach was checked by apps/executions/runtime/hostops.py). False when there is no such trigger."""
     with transaction.atomic():
         sync.reconcile_scope(namespace, flow_id)
         row = TriggerState.objects.select_for_update().filter(

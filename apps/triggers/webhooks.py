@@ -55,7 +55,7 @@ class WebhookRequest:
 def trigger(request: WebhookRequest) -> Execution | None:
     """Create the execution for a webhook call; None when the trigger's conditions are not met."""
     from apps.executions import services
-    from apps.executions.runcontext import RenderServices
+    from apps.executions.runtime.runcontext import RenderServices
 
     flow = Flow.objects.filter(namespace=request.namespace, flow_id=request.flow_id, deleted=False).first()
     if flow is None:

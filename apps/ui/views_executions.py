@@ -25,9 +25,10 @@ from apps.core.errors import BadRequest, NotFound
 from apps.engine.expressions import render_typed
 from apps.engine.inputs import resolve_inputs
 from apps.engine.states import RESTARTABLE, State
-from apps.executions import access, files, search
+from apps.executions import access, files
 from apps.executions.api.inputs import declarations, on_resume_declarations
 from apps.executions.models import Execution, LogLine, TaskRun
+from apps.executions.records import search
 from apps.executions.secrets_mask import mask
 from apps.flows import services as flow_services
 from apps.flows.models import FlowDraft

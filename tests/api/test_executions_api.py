@@ -17,9 +17,9 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from apps.executions import lifecycle, runner
 from apps.executions import services as ex_services
 from apps.executions.models import Execution, LogLine, Metric, TaskRun
+from apps.executions.runtime import lifecycle, runner
 from apps.flows import services as flow_services
 from apps.namespaces.permissions import Action, can
 

@@ -12,7 +12,7 @@ from django.core.cache import cache
 
 from apps.core.api.queryfilter import translate
 from apps.core.errors import BadRequest
-from apps.executions import kvstore
+from apps.executions.records import kvstore
 
 pytestmark = pytest.mark.django_db
 

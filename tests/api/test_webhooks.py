@@ -59,7 +59,7 @@ triggers:
 def eager() -> Iterator[None]:
     from django.core.cache import cache
 
-    from apps.executions import runner
+    from apps.executions.runtime import runner
     from config.celery import app
 
     before = app.conf.task_always_eager

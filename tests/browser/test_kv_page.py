@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from apps.executions import kvstore
+from apps.executions.records import kvstore
 from apps.live.devserver import ServerThread
 
 pytestmark = [pytest.mark.browser]

@@ -121,7 +121,7 @@ def test_call_reconnects_after_the_server_dropped_the_connection(
     """The worker's hot path uses raw psycopg cursors, whose errors Django never sees: without
     `call()` throwing the connection away, every later query of the process would fail."""
     from apps.accounts.models import User
-    from apps.executions import snapshots
+    from apps.executions.runtime import snapshots
 
     def query() -> int:
         if through == "orm":

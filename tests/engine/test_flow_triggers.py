@@ -132,7 +132,7 @@ tasks:
 
 @pytest.fixture(autouse=True)
 def eager() -> Iterator[None]:
-    from apps.executions import runner
+    from apps.executions.runtime import runner
     from config.celery import app
 
     before = app.conf.task_always_eager
@@ -156,7 +156,8 @@ def deploy(user: Any, source: str) -> None:
 
 def run(user: Any, flow_id: str, ns: str = NS, source: str = UPSTREAM) -> Any:
     """Deploy an upstream flow (unless it exists) and run it to its end."""
-    from apps.executions import lifecycle, services
+    from apps.executions import services
+    from apps.executions.runtime import lifecycle
     from apps.flows.models import Flow
 
     if not Flow.objects.filter(namespace=ns, flow_id=flow_id).exists():

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import redis
 
-from apps.executions import census, dispatch
+from apps.executions import census
+from apps.executions.runtime import dispatch
 
 pytestmark = pytest.mark.redis
 

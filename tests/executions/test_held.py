@@ -20,9 +20,10 @@ from django.db import connection, transaction
 
 from apps.engine.context import Env
 from apps.engine.model import CompiledFlow, Effects, ExecutionData
-from apps.executions import census, runner, scheduler, worker
+from apps.executions import census
 from apps.executions import services as ex_services
 from apps.executions.models import Execution, TaskRun
+from apps.executions.runtime import runner, scheduler, worker
 from apps.flows import services as flow_services
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from apps.executions import lifecycle
 from apps.executions import services as ex_services
 from apps.executions.models import Execution, LogLine, TaskRun
+from apps.executions.runtime import lifecycle
 from apps.flows import services as flow_services
 from apps.namespaces import services as ns_services
 

@@ -1,4 +1,4 @@
-"""Worker outcomes on a busy execution (apps/executions/results.py, docs/adr/0007).
+"""Worker outcomes on a busy execution (apps/executions/runtime/results.py, docs/adr/0007).
 
 A worker that finds its execution locked leaves its attempt's outcome on the task run and
 goes on; whoever holds the lock applies it after committing. These tests hold the lock from a
@@ -21,10 +21,10 @@ from django.utils import timezone
 from apps.engine import planner
 from apps.engine.model import CompiledFlow, Effects, ExecutionData
 from apps.engine.states import State
-from apps.executions import lifecycle, results, runner, scheduler, worker
 from apps.executions import services as ex_services
 from apps.executions.models import Execution, LogLine, TaskRun
-from apps.executions.runcontext import WorkerRunContext
+from apps.executions.runtime import lifecycle, results, runner, scheduler, worker
+from apps.executions.runtime.runcontext import WorkerRunContext
 from apps.flows import services as flow_services
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

@@ -1,8 +1,8 @@
-"""The reaper's bound (apps/executions/scheduler.py, docs/adr/0012): a task run whose lease expired
+"""The reaper's bound (apps/executions/runtime/scheduler.py, docs/adr/0012): a task run whose lease expired
 is re-dispatched, but the `WEIR_MAX_LEASE_EXPIRIES`-th worker in a row to lose it makes it FAIL
 with the reason instead of handing a poisoned task to the next worker.
 
-The test plays the workers itself (the claim of apps/executions/worker.py) on a worker group's
+The test plays the workers itself (the claim of apps/executions/runtime/worker.py) on a worker group's
 queue nobody serves, and moves the reaper's clock (`reap(now=…)`) past each lease.
 """
 
@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from apps.executions import lifecycle, runner, scheduler, worker
 from apps.executions import services as ex_services
 from apps.executions.models import Execution, LogLine, TaskRun
+from apps.executions.runtime import lifecycle, runner, scheduler, worker
 from apps.flows import services as flow_services
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

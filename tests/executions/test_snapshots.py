@@ -1,4 +1,4 @@
-"""The per-thread view of an execution's task runs (apps/executions/snapshots.py).
+"""The per-thread view of an execution's task runs (apps/executions/runtime/snapshots.py).
 
 A decision reads only the rows written since the horizon of the view it cached last time. These
 tests change rows behind the cache's back, from another connection, between two decisions of
@@ -16,9 +16,9 @@ from django.db import connection
 
 from apps.engine.context import Env
 from apps.engine.model import CompiledFlow, Effects, ExecutionData
-from apps.executions import runner, snapshots
 from apps.executions import services as ex_services
 from apps.executions.models import TaskRun
+from apps.executions.runtime import runner, snapshots
 from apps.flows import services as flow_services
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

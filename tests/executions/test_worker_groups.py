@@ -55,7 +55,7 @@ def test_a_group_key_outside_the_id_pattern_is_refused() -> None:
 
 @pytest.fixture
 def grouped(settings: Any, django_user_model: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
-    from apps.executions.dispatch import LISTENERS
+    from apps.executions.runtime.dispatch import LISTENERS
 
     settings.WEIR_WORKER_GROUPS = [GROUP]
     faultkit.flush_broker()

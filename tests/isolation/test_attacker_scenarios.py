@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from apps.executions import kvstore, lifecycle
 from apps.executions import services as ex_services
 from apps.executions.models import Execution, LogLine, TaskRun
+from apps.executions.records import kvstore
+from apps.executions.runtime import lifecycle
 from apps.flows import services as flows
 from apps.namespaces import reach
 from apps.namespaces import services as namespaces

@@ -230,8 +230,8 @@ class World:
 
 
 def run(namespace: str, flow_id: str, inputs: dict[str, Any] | None = None) -> Any:
-    from apps.executions import lifecycle
     from apps.executions import services as ex_services
+    from apps.executions.runtime import lifecycle
 
     row = ex_services.create_execution(namespace, flow_id, inputs=inputs or {}, start=False)
     lifecycle.start(row.id)
@@ -334,7 +334,7 @@ def _output(row: Any) -> Any:
 
 
 def _kv(namespace: str, key: str) -> Any:
-    from apps.executions import kvstore
+    from apps.executions.records import kvstore
 
     return kvstore.get(namespace, key)
 

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from apps.executions import census, health, heartbeat, scheduler
+from apps.executions import census, health, heartbeat
+from apps.executions.runtime import scheduler
 from tests.ops import opskit
 
 

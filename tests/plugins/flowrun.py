@@ -14,7 +14,7 @@ import pytest
 
 @pytest.fixture
 def eager() -> Iterator[None]:
-    from apps.executions import runner
+    from apps.executions.runtime import runner
     from config.celery import app
 
     before = app.conf.task_always_eager
@@ -58,7 +58,8 @@ class Ran:
 
 def execute(user: Any, source: str, inputs: Mapping[str, Any] | None = None, wait: float = 30) -> Ran:
     """Deploy `source` and run one execution of it to the end."""
-    from apps.executions import lifecycle, services
+    from apps.executions import services
+    from apps.executions.runtime import lifecycle
     from apps.flows.services import save_flow
 
     outcome = save_flow(user, textwrap.dedent(source))
@@ -70,6 +71,6 @@ def execute(user: Any, source: str, inputs: Mapping[str, Any] | None = None, wai
 
 
 def read(uri: str) -> bytes:
-    from apps.executions.runcontext import read_file
+    from apps.executions.runtime.runcontext import read_file
 
     return read_file(uri)

@@ -28,7 +28,7 @@ def eager() -> Iterator[None]:
     The compiled-flow cache is keyed by (namespace, flow id, revision), which repeat from one
     test to the next once the database is flushed: clear it so each test runs its own flows.
     """
-    from apps.executions import runner
+    from apps.executions.runtime import runner
     from config.celery import app
 
     before = app.conf.task_always_eager
@@ -80,7 +80,8 @@ def deploy(user: Any, source: str) -> tuple[str, str]:
 def execute(user: Any, source: str, inputs: Mapping[str, Any] | None = None,
             until: frozenset[Any] | None = None) -> Ran:
     """Deploy `source`, run one execution of it to the end (or to a state of `until`)."""
-    from apps.executions import lifecycle, services
+    from apps.executions import services
+    from apps.executions.runtime import lifecycle
 
     namespace, flow_id = deploy(user, source)
     row = services.create_execution(namespace, flow_id, inputs=inputs, inputs_mode="raw", start=False)
@@ -588,7 +589,7 @@ LOG_FLOW = f"""\
 
 
 def fetched(ran: Ran, task_id: str) -> list[dict[str, Any]]:
-    from apps.executions.runcontext import read_file
+    from apps.executions.runtime.runcontext import read_file
 
     data = read_file(ran.outputs(task_id)["uri"]).decode("utf-8")
     return [json.loads(line) for line in data.splitlines()]
@@ -739,8 +740,8 @@ def test_purge_executions_deletes_ended_executions_and_what_they_own(root: Any) 
     from django.core.files.base import ContentFile
     from django.core.files.storage import storages
 
-    from apps.executions.hostops import execution_storage_prefix
     from apps.executions.models import Execution, LogLine
+    from apps.executions.runtime.hostops import execution_storage_prefix
 
     allow("weir", "weir.admin")
     old = [execute(root, HELLO.format(flow_id="old", namespace=NS)) for _ in range(2)]

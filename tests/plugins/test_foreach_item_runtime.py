@@ -72,8 +72,9 @@ def root(django_user_model: Any) -> Any:
 
 
 def run_parent(user: Any, transmit: str, content: bytes | None) -> Any:
-    from apps.executions import lifecycle, services
+    from apps.executions import services
     from apps.executions.models import Execution
+    from apps.executions.runtime import lifecycle
     from apps.flows.services import save_flow
 
     save_flow(user, textwrap.dedent(CHILD))

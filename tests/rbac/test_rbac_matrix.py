@@ -146,8 +146,8 @@ def world(django_db_setup: Any, django_db_blocker: Any) -> Iterator[World]:
     from django.contrib.auth.models import Group
 
     from apps.accounts.models import User
-    from apps.executions import kvstore
     from apps.executions import services as ex_services
+    from apps.executions.records import kvstore
     from apps.flows import services as flow_services
     from apps.namespaces.models import Binding, Namespace, Role
     from config.celery import app

@@ -11,7 +11,7 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def eager() -> Iterator[None]:
-    from apps.executions import runner
+    from apps.executions.runtime import runner
     from config.celery import app
 
     before = app.conf.task_always_eager
@@ -54,7 +54,8 @@ class Ran:
 
 
 def run_flow(user: Any, source: str, inputs: Mapping[str, Any] | None = None, wait: float = 60) -> Ran:
-    from apps.executions import lifecycle, services
+    from apps.executions import services
+    from apps.executions.runtime import lifecycle
     from apps.flows.services import save_flow
 
     outcome = save_flow(user, textwrap.dedent(source))

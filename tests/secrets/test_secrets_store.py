@@ -10,7 +10,7 @@ import pytest
 from cryptography.fernet import Fernet
 from django.core.management import call_command
 
-from apps.executions.runcontext import RenderServices
+from apps.executions.runtime.runcontext import RenderServices
 from apps.secrets import crypto
 from apps.secrets import services as secrets
 from apps.secrets.models import Secret

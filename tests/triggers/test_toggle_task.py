@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from apps.executions import lifecycle
 from apps.executions import services as ex_services
+from apps.executions.runtime import lifecycle
 from apps.flows import services as flow_services
 from apps.triggers import sync
 from apps.triggers.models import TriggerState
@@ -36,7 +36,7 @@ def toggler(namespace: str, on: bool) -> str:
 
 @pytest.fixture(autouse=True)
 def eager() -> Iterator[None]:
-    from apps.executions import runner
+    from apps.executions.runtime import runner
     from config.celery import app
 
     app.conf.task_always_eager = True

@@ -29,9 +29,10 @@ from rest_framework.views import APIView
 
 from apps.core.errors import BadRequest, Conflict
 from apps.engine.states import TERMINATED, State
-from apps.executions import files, queuectl, search, services
+from apps.executions import files, queuectl, services
 from apps.executions.access import allowed
 from apps.executions.models import Execution
+from apps.executions.records import search
 from apps.flows.models import Flow
 from apps.namespaces.permissions import Action, require
 

@@ -13,8 +13,8 @@ from typing import Any
 from apps.core.errors import NotFound
 from apps.engine.expressions import render_typed
 from apps.engine.inputs import resolve_inputs
-from apps.executions import runner
 from apps.executions.models import Execution, TaskRun
+from apps.executions.runtime import runner
 from apps.flows.models import Flow
 
 MASK = "******"

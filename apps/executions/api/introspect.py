@@ -7,9 +7,9 @@ from typing import Any
 from apps.core.errors import NotFound, Unprocessable
 from apps.engine import context
 from apps.engine.expressions import ExpressionLimitError, render
-from apps.executions import lifecycle, runner
 from apps.executions.api.serializers import task_run_json
 from apps.executions.models import Execution, TaskRun
+from apps.executions.runtime import lifecycle, runner
 from apps.executions.secrets_mask import mask
 from apps.flows import services as flow_services
 from apps.flows.models import FlowRevision

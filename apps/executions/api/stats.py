@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.errors import BadRequest
-from apps.executions import search
+from apps.executions.records import search
 
 FIELDS = {"namespace", "flowId", "startDate", "endDate", "groupBy"}
 MAX_BUCKETS = {"day": 366, "hour": 24 * 14}

@@ -25,9 +25,9 @@ from rest_framework.views import APIView
 
 from apps.core.errors import BadRequest
 from apps.engine.states import TERMINATED
-from apps.executions import search
 from apps.executions.api.stats import MAX_BUCKETS, STEP, _floor
 from apps.executions.models import TaskRun
+from apps.executions.records import search
 
 FIELDS = {"namespace", "flowId", "startDate", "endDate", "groupBy", "top"}
 MAX_TASK_RUNS = 100_000

@@ -21,13 +21,14 @@ from rest_framework.views import APIView
 
 from apps.core.errors import BadRequest, Conflict
 from apps.engine.states import TERMINATED, State
-from apps.executions import files, preview, queuectl, search, services
+from apps.executions import files, preview, queuectl, services
 from apps.executions.access import allowed, readable
 from apps.executions.api import inputs, introspect
 from apps.executions.api.parsers import INPUT_PARSERS, PlainTextParser, inputs_from
 from apps.executions.api.serializers import execution_json, full_execution_json
 from apps.executions.api.shapes import file_metas_json
 from apps.executions.models import Execution
+from apps.executions.records import search
 from apps.flows import drafts as flow_drafts
 from apps.flows import services as flow_services
 from apps.flows.search import parse_labels

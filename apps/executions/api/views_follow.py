@@ -39,10 +39,10 @@ from rest_framework.views import APIView
 
 from apps.core.api.kestra1 import rewrite
 from apps.engine.states import TERMINATED, State
-from apps.executions import search
 from apps.executions.access import readable
 from apps.executions.api.serializers import full_execution_json, log_json
 from apps.executions.models import Execution, LogLine
+from apps.executions.records import search
 
 POLL = 0.25
 KEEPALIVE = 15.0

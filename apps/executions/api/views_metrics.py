@@ -23,7 +23,7 @@ from rest_framework.views import APIView
 
 from apps.core.errors import BadRequest
 from apps.executions.models import Metric
-from apps.executions.search import refuse_unknown
+from apps.executions.records.search import refuse_unknown
 from apps.namespaces.permissions import Action, require
 
 AGGREGATIONS = {"sum": Sum, "avg": Avg, "min": Min, "max": Max}

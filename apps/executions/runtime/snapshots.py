@@ -33,7 +33,8 @@ from django.utils.dateparse import parse_datetime
 from apps.engine.model import TaskRunData
 from apps.engine.states import State
 from apps.executions.models import Execution, TaskRun
-from apps.executions.results import Outcome
+from apps.executions.runtime import ports
+from apps.executions.runtime.results import Outcome
 
 MAX_ENTRIES = 64
 
@@ -101,7 +102,7 @@ class Loaded:
     horizon: int | None
     """The read's horizon (None where the database has no transaction ids)."""
     pending: dict[str, Outcome]
-    """Attempt outcomes workers left on their rows (apps/executions/results.py)."""
+    """Attempt outcomes workers left on their rows (apps/executions/runtime/results.py)."""
 
 
 # Two statements on PostgreSQL, sent together in one round trip (pipeline mode, with the
@@ -129,15 +130,13 @@ def lock_and_load(execution_id: str, skip_locked: bool, timeout: float | None = 
     """Lock the execution row and read what a decision needs: None when the execution does not
     exist or (with `skip_locked`) another transaction holds it. With `timeout` (seconds, on
     PostgreSQL) a lock held longer raises LockWaitTooLong, after the transaction is undone."""
-    from apps.executions.runner import load_runs
-
     if not enabled():
         row = Execution.objects.select_for_update(skip_locked=skip_locked).filter(id=execution_id).first()
         if row is None:
             return None
         raw = dict(TaskRun.objects.filter(execution_id=execution_id, result__isnull=False)
                    .values_list("id", "result"))
-        return Loaded(row, load_runs(execution_id), None, _outcomes(raw))
+        return Loaded(row, ports.load_runs.call(execution_id), None, _outcomes(raw))
     import psycopg
 
     entry = _local.entries.pop(execution_id, None)

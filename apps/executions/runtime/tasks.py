@@ -11,16 +11,21 @@ census.connect_signals()  # workers count themselves in (apps/executions/census.
 
 @shared_task(name="weir.run_task", acks_late=True, reject_on_worker_lost=True, ignore_result=True)  # type: ignore[untyped-decorator]
 def run_task(task_run_id: str, attempt: int, queue: str = "weir.tasks") -> None:
-    from apps.executions import worker
+    from apps.executions.runtime import worker
 
     worker.execute(task_run_id, attempt, queue)
+
+
+def enqueue_run(task_run_id: str, attempt: int, queue: str) -> None:
+    """Publish `run_task` on `queue` (connected to `ports.enqueue_run`, used by dispatch)."""
+    run_task.apply_async(args=[task_run_id, attempt, queue], queue=queue)
 
 
 @shared_task(name="weir.advance", acks_late=True, ignore_result=True)  # type: ignore[untyped-decorator]
 def advance(execution_id: str) -> None:
     from apps.core import outage
     from apps.engine import planner
-    from apps.executions import runner
+    from apps.executions.runtime import runner
 
     outage.call(lambda: runner.process(execution_id, lambda flow, data, env: planner.advance(flow, data, env)))
 

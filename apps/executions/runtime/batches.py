@@ -16,7 +16,7 @@ from django.core.files.storage import storages
 from apps.engine import foreachitem
 from apps.engine.model import ExecutionData, HostStep, TaskRunData
 from apps.engine.states import State
-from apps.executions.runcontext import read_reachable
+from apps.executions.runtime.runcontext import read_reachable
 from apps.namespaces.reach import ReachDenied
 
 

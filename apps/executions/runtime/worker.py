@@ -41,12 +41,12 @@ from apps.engine.context import Env
 from apps.engine.expressions.limits import interruptible
 from apps.engine.model import CompiledFlow, Effects, ExecutionData
 from apps.engine.states import State
-from apps.executions import dispatch, failpoints, results, runner, snapshots
-from apps.executions.dbfuncs import JSONAppend
+from apps.executions import failpoints
 from apps.executions.models import TaskRun
-from apps.executions.results import Outcome
-from apps.executions.runcontext import Cancelled, TaskFailed, WorkerRunContext
-from apps.live import publish as live_publish
+from apps.executions.records.dbfuncs import JSONAppend
+from apps.executions.runtime import dispatch, ports, results, runner, snapshots
+from apps.executions.runtime.results import Outcome
+from apps.executions.runtime.runcontext import Cancelled, TaskFailed, WorkerRunContext
 from apps.plugins.registry import registry
 from apps.plugins.sdk import parse_duration
 
@@ -219,8 +219,8 @@ def _claim(task_run_id: str, attempt: int) -> ExecutionData | None:
         if found is None:
             return None
         execution, claimed = (snapshots.as_json(value) for value in found)
-        live_publish.execution_changed(execution["id"], execution["namespace"], execution["flow_id"],
-                                       execution["state"], execution["log_seq"])  # the run is RUNNING now
+        ports.live_execution_changed.call(execution["id"], execution["namespace"], execution["flow_id"],
+                                          execution["state"], execution["log_seq"])  # the run is RUNNING now
         return runner.to_data(SimpleNamespace(**execution), [snapshots.run_from_json(claimed)])
     claimed = TaskRun.objects.filter(id=task_run_id, state__in=("CREATED", "RESTARTED"), attempt_no=attempt).update(
         state="RUNNING", attempt_no=attempt + 1, lease_until=runner.lease_deadline(), worker=WORKER_ID,
@@ -229,7 +229,7 @@ def _claim(task_run_id: str, attempt: int) -> ExecutionData | None:
     if not claimed:
         return None
     run_row = TaskRun.objects.select_related("execution").get(id=task_run_id)
-    live_publish.row_changed(run_row.execution)  # the run is RUNNING now
+    ports.live_row_changed.call(run_row.execution)  # the run is RUNNING now
     return runner.to_data(run_row.execution, [run_row])
 
 
@@ -394,7 +394,7 @@ def _finish(execution_id: str, task_run_id: str, attempt: int, state: State,
             outputs: dict[str, Any] | None, ctx: WorkerRunContext, inline: runner.Inline | None
             ) -> ExecutionData | None:
     """Apply the outcome now, waiting a little for the lock; else leave it on the run for the holder
-    (apps/executions/results.py). Returns the decision's snapshot when this worker made it."""
+    (apps/executions/runtime/results.py). Returns the decision's snapshot when this worker made it."""
     outcome = Outcome(attempt, state, outputs, list(ctx.logs), ctx.labels)
 
     def event(flow: CompiledFlow, data: ExecutionData, env: Env) -> Effects:

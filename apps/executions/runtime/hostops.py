@@ -26,6 +26,7 @@ from django.utils import timezone
 from apps.core.errors import Conflict, NotFound, Unprocessable
 from apps.engine.states import TERMINATED
 from apps.executions.models import Execution, LogLine, Metric
+from apps.executions.runtime import ports
 from apps.namespaces import reach
 from apps.namespaces.permissions import Action
 from apps.plugins.sdk import TaskFailed
@@ -91,11 +92,9 @@ class HostOperations:
     def resume(self, execution_id: str | None, inputs: Mapping[str, Any] | None = None,
                namespace: str | None = None, flow_id: str | None = None) -> str:
         """Resume a PAUSED execution as `POST /executions/{id}/resume` does; returns its id."""
-        from apps.executions import services
-
         row = self._execution(execution_id, namespace, flow_id, reach.Access.ACT, "resume")
         try:
-            services.resume(row.id, inputs)
+            ports.resume.call(row.id, inputs)
         except (Conflict, NotFound, Unprocessable) as error:
             raise TaskFailed(str(error)) from error
         return row.id
@@ -104,14 +103,12 @@ class HostOperations:
                    min_level: str = "INFO", namespace: str | None = None,
                    flow_id: str | None = None) -> list[dict[str, Any]]:
         """The persisted log lines of an execution at `min_level` or above, oldest first."""
-        from apps.executions.api.serializers import log_json
-
         row = self._execution(execution_id, namespace, flow_id, reach.Access.READ, "read the logs of")
         level = min_level.upper() if min_level.upper() in LEVELS else "INFO"
         lines = LogLine.objects.filter(execution_id=row.id, level__in=LEVELS[LEVELS.index(level):])
         if task_ids is not None:
             lines = lines.filter(task_id__in=list(task_ids))
-        return [log_json(line, row) for line in lines.order_by("seq")]
+        return [ports.log_json.call(line, row) for line in lines.order_by("seq")]
 
     def execution_summary(self, execution_id: str | None) -> dict[str, Any]:
         """What an execution notification shows: identity, state, dates and its task runs (in order).
@@ -130,13 +127,11 @@ class HostOperations:
 
     def toggle_trigger(self, namespace: str | None, flow_id: str | None, trigger_id: str, enabled: bool) -> None:
         """`trigger.Toggle`: turn a trigger of this flow (or, within reach, another) on or off."""
-        from apps.triggers import services as triggers
-
         target_ns, target_flow = namespace or self.ctx.namespace, flow_id or self.ctx.flow_id
         if (target_ns, target_flow) != (self.ctx.namespace, self.ctx.flow_id):
             self._reach(target_ns, reach.Access.ACT, f"toggle trigger '{trigger_id}' of flow '{target_ns}.{target_flow}'",
                         Action.WRITE)
-        if not triggers.toggle_from_flow(target_ns, target_flow, trigger_id, disabled=not enabled):
+        if not ports.toggle_trigger.call(target_ns, target_flow, trigger_id, not enabled):
             raise TaskFailed(f"Trigger '{trigger_id}' of flow '{target_ns}.{target_flow}' not found")
 
     # -- many executions -----------------------------------------------------------------------

@@ -34,8 +34,9 @@ from apps.engine.context import Env
 from apps.engine.model import CompiledFlow, Effects, ExecutionData
 from apps.engine.model import Delay as DelayData
 from apps.engine.states import State
-from apps.executions import dispatch, heartbeat, lifecycle, results, runner
+from apps.executions import heartbeat
 from apps.executions.models import Delay, Execution, TaskRun
+from apps.executions.runtime import dispatch, lifecycle, results, runner
 
 log = logging.getLogger("weir.scheduler")
 

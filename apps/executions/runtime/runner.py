@@ -26,12 +26,12 @@ from apps.engine.compile import compile_flow
 from apps.engine.context import Env
 from apps.engine.model import CompiledFlow, Effects, ExecutionData, TaskRunData
 from apps.engine.states import TERMINATED, State
-from apps.executions import dispatch, nsconfig, results, runrows, snapshots, telemetry
+from apps.executions import nsconfig, telemetry
 from apps.executions.models import Delay, Execution, LogLine, TaskRun
+from apps.executions.runtime import dispatch, ports, results, runrows, snapshots
 from apps.flows import services as flow_services
 from apps.flows import validation
 from apps.flows.models import FlowRevision
-from apps.live import publish as live_publish  # live views (apps/live)
 
 log = logging.getLogger(__name__)
 
@@ -318,7 +318,7 @@ def append_logs(row: Execution, lines: list[tuple[str | None, str, str]], data: 
     telemetry.log_lines(level for _, level, _ in lines)
     if save:
         Execution.objects.filter(id=row.id).update(log_seq=row.log_seq)
-        transaction.on_commit(lambda: live_publish.row_changed(row))  # live views (apps/live)
+        transaction.on_commit(lambda: ports.live_row_changed.call(row))  # live views (apps/live)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -342,8 +342,6 @@ def process(execution_id: str, event: Event, *, services: Any = None, inline: In
 
 def _process(execution_id: str, event: Event, services: Any, inline: Inline | None,
              wait: bool | float) -> ExecutionData | None:
-    from apps.executions import lifecycle
-
     can_skip = wait is False and bool(connection.features.has_select_for_update_skip_locked)
     timeout = float(wait) if not isinstance(wait, bool) else None
     with transaction.atomic():
@@ -353,7 +351,7 @@ def _process(execution_id: str, event: Event, services: Any, inline: Inline | No
         row = loaded.row
         data = to_data(row, loaded.runs)
         flow = compiled(row.namespace, row.flow_id, row.flow_revision)
-        the_env = env(services or lifecycle.render_services(row))
+        the_env = env(services or ports.render_services.call(row))
         effects = results.fold(flow, data, loaded.pending, the_env) if loaded.pending else Effects()
         _conclude(row, flow, data, combine(effects, event(flow, data, the_env)), the_env, inline, loaded)
         # Whoever skipped this lock meanwhile left an outcome for the holder: look after commit.
@@ -365,12 +363,10 @@ def process_new(row: Execution, event: Event) -> ExecutionData:
     """`process` for an execution this transaction creates: `row` is not saved yet, and is
     inserted with the decision's result. Nobody else can see the execution before the commit,
     so there is nothing to lock, load or drain (one transaction instead of three)."""
-    from apps.executions import lifecycle
-
     with transaction.atomic():
         data = to_data(row, [])
         flow = compiled(row.namespace, row.flow_id, row.flow_revision)
-        the_env = env(lifecycle.render_services(row))
+        the_env = env(ports.render_services.call(row))
         _conclude(row, flow, data, event(flow, data, the_env), the_env, None, None)
     return data
 
@@ -378,10 +374,8 @@ def process_new(row: Execution, event: Event) -> ExecutionData:
 def _conclude(row: Execution, flow: CompiledFlow, data: ExecutionData, effects: Effects, the_env: Env,
               inline: Inline | None, loaded: snapshots.Loaded | None) -> None:
     """The end of every decision: child executions, the writes, and what runs after commit."""
-    from apps.executions import lifecycle
-
     for _ in range(100):  # child executions may fail at creation and re-advance the parent
-        more = lifecycle.start_subflows(row, flow, data, effects, the_env)
+        more = ports.start_subflows.call(row, flow, data, effects, the_env)
         if more is None:
             break
         effects = combine(effects, more)  # start_subflows took the requests it served
@@ -389,8 +383,8 @@ def _conclude(row: Execution, flow: CompiledFlow, data: ExecutionData, effects: 
                         decided_at=the_env.now.isoformat())
     if loaded is not None:
         snapshots.keep_after_commit(data.id, data.task_runs, loaded)
-    lifecycle.after_commit(row, data, effects)
-    transaction.on_commit(lambda: live_publish.row_changed(row))  # live views (apps/live)
+    ports.after_commit.call(row, data, effects)
+    transaction.on_commit(lambda: ports.live_row_changed.call(row))  # live views (apps/live)
     if to_dispatch:
         attempts = [(run, run.attempt_count) for run in to_dispatch]
         transaction.on_commit(lambda: dispatch.publish_many(data, attempts))

@@ -26,7 +26,7 @@ from apps.engine.expressions import render
 from apps.engine.model import CompiledFlow, ExecutionData, TaskNode, TaskRunData
 from apps.engine.states import State
 from apps.engine.storage_uri import storage_name as checked_storage_name
-from apps.executions import kvstore
+from apps.executions.records import kvstore
 from apps.executions.secrets_mask import remember
 from apps.namespaces import reach
 from apps.plugins.sdk import Plugin, TaskFailed
@@ -144,7 +144,7 @@ def read_reachable(uri: str, reader: str, execution_id: str | None) -> bytes:
     """The bytes of a storage URI, read on behalf of a flow of namespace `reader` running
     `execution_id`: refused (`ReachDenied`) unless that flow may reach the file (filereach).
     Everything a flow reads goes through here; `read_file` is for the host's own reads."""
-    from apps.executions import filereach
+    from apps.executions.records import filereach
 
     filereach.check(reader, execution_id, storage_name(uri), uri)
     return read_file(uri)
@@ -215,7 +215,7 @@ class WorkerRunContext:
     @property
     def context(self) -> dict[str, Any]:
         if self._context is None:
-            from apps.executions.runner import env as host_env
+            from apps.executions.runtime.runner import env as host_env
 
             self._complete()
             env = host_env(self.services)
@@ -276,9 +276,9 @@ class WorkerRunContext:
             self.logs.append((level, str(message)))
 
     def flush_logs(self) -> None:
-        """Write the lines logged so far now (apps/executions/logstream.py); the rest go with
+        """Write the lines logged so far now (apps/executions/runtime/logstream.py); the rest go with
         the result, after them."""
-        from apps.executions import logstream
+        from apps.executions.runtime import logstream
 
         with self._log_lock:
             pending, self.logs = self.logs, []
@@ -350,8 +350,8 @@ class WorkerRunContext:
         return int(storages["default"].size(storage_name(uri)))
 
     def _check_reach(self, uri: str) -> None:
-        """What a task reads goes through the flow-to-namespace rule (apps/executions/filereach.py)."""
-        from apps.executions import filereach
+        """What a task reads goes through the flow-to-namespace rule (apps/executions/records/filereach.py)."""
+        from apps.executions.records import filereach
 
         try:
             filereach.check(self.namespace, self.execution_id, storage_name(uri), uri)
@@ -436,11 +436,11 @@ class WorkerRunContext:
 
     def working_dir(self) -> str:
         """A private temporary directory, or the one shared by the enclosing WorkingDirectory
-        (made ready by its first child: apps/executions/workdir.py)."""
+        (made ready by its first child: apps/executions/runtime/workdir.py)."""
         if self._workdir is None:
             shared = self._working_directory_run()
             if shared is not None:
-                from apps.executions import workdir
+                from apps.executions.runtime import workdir
 
                 path = os.path.join(tempfile.gettempdir(), f"weir-wd-{shared}")
                 fresh = not os.path.isdir(path)
@@ -477,7 +477,7 @@ class WorkerRunContext:
         node = self._wd_node()
         children = [c.get("id") for c in node.raw.get("tasks") or [] if isinstance(c, Mapping)]
         if children and children[-1] == self.node.id and state in (State.SUCCESS, State.WARNING):
-            from apps.executions import workdir
+            from apps.executions.runtime import workdir
 
             try:
                 workdir.finish(self, node.raw, self._workdir, shared)
@@ -611,7 +611,7 @@ class WorkerRunContext:
 
     def host(self) -> Any:
         """Execution-level operations (resume, logs, counts, purges) for core tasks."""
-        from apps.executions import hostops
+        from apps.executions.runtime import hostops
 
         return hostops.HostOperations(self)
 

@@ -59,7 +59,7 @@ def claim(run_id: str, fields: Mapping[str, Any], attempt: int) -> bool:
 
 
 def _set(run_id: str, fields: Mapping[str, Any], condition: str, extra: list[Any]) -> bool:
-    from apps.executions.snapshots import hot_cursor
+    from apps.executions.runtime.snapshots import hot_cursor
 
     names = list(fields)
     assignments = ", ".join(f"{name} = %s" for name in names)

@@ -19,9 +19,10 @@ from apps.engine import planner
 from apps.engine.context import Env
 from apps.engine.model import CompiledFlow, Effects, ExecutionData, HostStep, SubflowRequest, TaskRunData
 from apps.engine.states import TERMINATED, State, transition
-from apps.executions import runner, subflow_chain, telemetry
+from apps.executions import telemetry
 from apps.executions.models import Delay, Execution
-from apps.executions.runcontext import RenderServices
+from apps.executions.runtime import ports, runner, subflow_chain
+from apps.executions.runtime.runcontext import RenderServices
 from apps.flows.models import Flow
 from apps.namespaces import reach
 
@@ -140,7 +141,7 @@ def start_subflows(row: Execution, flow: CompiledFlow, data: ExecutionData, effe
 
 def _host_step(flow: CompiledFlow, data: ExecutionData, run: TaskRunData, request: HostStep,
                env: Env) -> Effects:
-    from apps.executions import batches
+    from apps.executions.runtime import batches
 
     result = batches.do_step(request, data, run)
     step = planner.host_step_ended(flow, data, run, result.state, result.outputs, result.plan, env)
@@ -151,8 +152,6 @@ def _host_step(flow: CompiledFlow, data: ExecutionData, run: TaskRunData, reques
 
 def _create_child(flow: CompiledFlow, data: ExecutionData, run: TaskRunData, request: SubflowRequest,
                   env: Env) -> Effects | None:
-    from apps.executions import services
-
     labels = [lb for lb in data.labels if str(lb.get("key", "")).startswith("system.")]
     if request.inherit_labels:
         labels = list(data.labels)
@@ -164,7 +163,7 @@ def _create_child(flow: CompiledFlow, data: ExecutionData, run: TaskRunData, req
         reach.require(data.namespace, request.namespace, reach.Access.ACT,
                       lambda: reach.authors(data.namespace, data.flow_id, data.flow_revision),
                       what=f"start flows in '{request.namespace}'")
-        child = services.create_execution(
+        child = ports.create_execution.call(
             request.namespace, request.flow_id, inputs=request.inputs, inputs_mode="validated",
             labels=labels + request.labels, revision=request.revision,
             schedule_date=request.schedule_date,
@@ -307,24 +306,18 @@ def ended(what: Ended) -> None:
     if what.has_parent:
         subflow_ended(what.execution_id)
     release_queue(what.namespace, what.flow_id, what.flow_revision)
-    from apps.triggers import flowtriggers
-
-    flowtriggers.on_execution_end(what.execution_id)
+    ports.execution_ended.call(what.execution_id)
 
 
 def kill_children(execution_id: str) -> None:
-    from apps.executions import services
-
     for child_id in Execution.objects.filter(trigger_execution_id=execution_id).exclude(
             state__in=[s.value for s in TERMINATED]).values_list("id", flat=True):
-        services.kill(child_id)
+        ports.kill.call(child_id)
 
 
 def flow_retry(execution_id: str, spec: dict[str, Any]) -> None:
     """`CREATE_NEW_EXECUTION`: a fresh execution of the same flow, inputs and labels."""
-    from apps.executions import services
-
     source = Execution.objects.get(id=execution_id)
-    services.replay(execution_id, attempt_number=int(spec["attemptNumber"]),
-                    schedule_date=timezone.now() + timedelta(seconds=float(spec.get("delay") or 0)),
-                    parent_is_source=False, _source=source)
+    ports.replay.call(execution_id, attempt_number=int(spec["attemptNumber"]),
+                      schedule_date=timezone.now() + timedelta(seconds=float(spec.get("delay") or 0)),
+                      parent_is_source=False, _source=source)

@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.executions.models import Execution, LogLine
-from apps.live import publish as live_publish
+from apps.executions.runtime import ports
 
 COLUMNS = ("execution_id", "seq", "task_run_id", "task_id", "attempt", "level", "message", "timestamp")
 
@@ -42,7 +42,7 @@ def append_now(execution_id: str, task_run_id: str, task_id: str, attempt: int |
         rows = [(execution_id, first + i, task_run_id, task_id, attempt, level, mask(message), now)
                 for i, (level, message) in enumerate(lines)]
         _insert(rows)
-        transaction.on_commit(lambda: live_publish.execution_changed(
+        transaction.on_commit(lambda: ports.live_execution_changed.call(
             execution_id, namespace, flow_id, state, int(last), start_date=start_date, end_date=end_date))
 
 

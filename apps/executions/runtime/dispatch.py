@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from apps.engine.model import ExecutionData, TaskRunData
+from apps.executions.runtime import ports
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +30,7 @@ INSPECT_TIMEOUT = 1.0
 
 
 def worker_group(run: TaskRunData, data: ExecutionData) -> dict[str, Any] | None:
-    from apps.executions.runner import compiled
-
-    node = compiled(data.namespace, data.flow_id, data.flow_revision).by_id.get(run.task_id)
+    node = ports.compiled.call(data.namespace, data.flow_id, data.flow_revision).by_id.get(run.task_id)
     group = node.raw.get("workerGroup") if node is not None else None
     return group if isinstance(group, dict) and group.get("key") else None
 
@@ -99,10 +98,8 @@ def fallback_for(run: TaskRunData, data: ExecutionData) -> str | None:
 
 
 def publish(task_run_id: str, attempt: int, queue: str = DEFAULT_QUEUE) -> None:
-    from apps.executions.tasks import run_task
-
     try:
-        run_task.apply_async(args=[task_run_id, attempt, queue], queue=queue)
+        ports.enqueue_run.call(task_run_id, attempt, queue)
     except Exception:  # the broker is a doorbell: the sweeper re-publishes what was not sent
         log.exception("could not publish task run %s; the sweeper will retry", task_run_id)
 
@@ -121,7 +118,6 @@ def _no_worker(execution_id: str, run_id: str, attempt: int, fallback: str) -> N
     """Give the run back to the engine, if it is still the same unclaimed attempt."""
     from apps.engine import planner
     from apps.engine.model import Effects
-    from apps.executions import runner
 
     def event(flow: Any, data: ExecutionData, env: Any) -> Effects:
         try:
@@ -132,4 +128,4 @@ def _no_worker(execution_id: str, run_id: str, attempt: int, fallback: str) -> N
             return Effects()
         return planner.no_worker(flow, data, run, fallback, env)
 
-    runner.process(execution_id, event)
+    ports.process.call(execution_id, event)

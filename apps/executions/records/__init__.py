@@ -1,0 +1,1 @@
+"""Rows and queries of executions: see README.md."""

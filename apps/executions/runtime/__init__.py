@@ -1,0 +1,1 @@
+"""The orchestration runtime of executions: see README.md."""
