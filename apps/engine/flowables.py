@@ -185,7 +185,8 @@ def behaviour(planner: Planner, node: TaskNode, run: TaskRunData) -> Behaviour:
         return Behaviour(children=_list(node, slot) if slot else [])
     if name in ("foreach", "each_sequential", "each_parallel"):
         values = run.plan.get("values") or []
-        children = [(t, v) for v in values for t in node.slot_tasks("tasks")]
+        tasks = node.slot_tasks("tasks")
+        children = [(t, v) for v in values for t in tasks]
         if name == "each_sequential":
             return Behaviour(children=children)
         if name == "each_parallel":

@@ -20,6 +20,7 @@ from apps.engine.states import TERMINATED, State, is_truthy, transition, worst
 from apps.plugins.sdk import parse_duration
 
 MAX_STEPS = 10_000
+_STARTABLE = (State.CREATED, State.RESTARTED)
 
 
 class RenderFailed(Exception):
@@ -121,8 +122,15 @@ class Planner:
         if ex.state not in (State.RUNNING, State.PAUSED, State.RETRYING) or ex.meta.get("manualPause"):
             return False
         changed = self.plan_branch(None)
-        for run in sorted(ex.task_runs, key=lambda r: r.seq):
-            if run.state in (State.CREATED, State.RESTARTED):
+        # Only runs that may move are visited: CREATED ones not yet handed to a worker and
+        # running flowables. On a wide execution almost every run is waiting for a worker or
+        # done, and calling into each of them on every step made a decision cost O(runs).
+        by_id = self.flow.by_id
+        movable = [run for run in ex.in_seq_order()
+                   if (run.state in _STARTABLE and run.plan.get("dispatched") != len(run.attempts))
+                   or (run.state == State.RUNNING and by_id[run.task_id].kind == "flowable")]
+        for run in movable:
+            if run.state in _STARTABLE:
                 changed |= self.start_run(run)
             elif run.state == State.RUNNING and self.flow.node(run.task_id).kind == "flowable":
                 changed |= self.plan_branch(run)
@@ -151,10 +159,12 @@ class Planner:
             errors = [(t, None) for t in node.slot_tasks("errors")]
         if parent is not None and behaviour.iteration is not None:
             kids = [k for k in kids if k.iteration == behaviour.iteration]
-        index = flowables._index(kids)  # one index of the children for the three questions below
+            index = flowables._index(kids)  # one index of the children for the three questions below
+        else:  # all the children: the execution's index has them (kept across steps)
+            index = self.ex.indexed().keyed(parent.id if parent else None)
         current, in_errors = flowables.current_branch(normal, errors, kids, index)
         mode = "sequential" if in_errors else behaviour.mode
-        if mode == "sequential" and any(n.depends_on for n, _ in current):
+        if mode == "sequential" and any(n.depends_on for n in {id(n): n for n, _ in current}.values()):
             mode = "dag"
         created = False
         for child_node, value in flowables.nexts(mode, current, kids, behaviour.concurrency, index):
@@ -228,9 +238,10 @@ class Planner:
 
     def sync_pause(self) -> bool:
         """The execution is PAUSED while a Pause task run is paused (and RUNNING otherwise)."""
-        if self.ex.state == State.RETRYING and not any(r.state == State.RETRYING for r in self.ex.task_runs):
+        states = {r.state for r in self.ex.task_runs}  # one pass for both questions
+        if self.ex.state == State.RETRYING and State.RETRYING not in states:
             return self.set_ex(State.RUNNING)
-        paused = any(r.state == State.PAUSED for r in self.ex.task_runs)
+        paused = State.PAUSED in states
         if paused and self.ex.state == State.RUNNING:
             return self.set_ex(State.PAUSED)
         if not paused and self.ex.state == State.PAUSED:
