@@ -7,6 +7,7 @@ value groups, DAG), and how the parent ends once its active branch is done.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 from collections.abc import Callable, Sequence
@@ -34,6 +35,8 @@ class Behaviour:
     iteration: int | None = None
     wait: bool = False
     on_done: Callable[[Planner, TaskNode, TaskRunData, State, bool], State | None] | None = None
+    nodes: list[TaskNode] | None = None
+    """The distinct tasks of `children` when they repeat (a loop: the same tasks per value)."""
 
     def finish(self, planner: Planner, node: TaskNode, run: TaskRunData, state: State, in_errors: bool) -> bool:
         if self.on_done is not None:
@@ -70,17 +73,22 @@ def current_branch(normal: list[Resolved], errors: list[Resolved],
     index = _index(kids) if index is None else index
     if any((n.id, v) in index for n, v in errors):
         return errors, True
-    for n, v in normal:
-        run = index.get((n.id, v))
-        if run is not None and run.state in (State.FAILED, State.KILLED):
-            return errors, True
+    # The children that ended badly, then whether one of them belongs to the normal branch: one
+    # cheap pass over the children instead of a lookup per branch entry (a wide Parallel asks
+    # this on every decision).
+    failed = [key for key, run in index.items() if run.state in _BAD]
+    if failed and not {(n.id, v) for n, v in normal}.isdisjoint(failed):
+        return errors, True
     return normal, False
+
+
+_BAD = frozenset({State.FAILED, State.KILLED})
 
 
 def branch_done(current: list[Resolved], kids: Sequence[TaskRunData], in_errors: bool,
                 index: Index | None = None) -> bool:
     index = _index(kids) if index is None else index
-    for n, v in current:
+    for n, v in reversed(current):  # the last children end last: an unfinished one shows up first
         run = index.get((n.id, v))
         if run is None or run.state not in TERMINATED:
             return False
@@ -92,9 +100,11 @@ def nexts(mode: str, current: list[Resolved], kids: Sequence[TaskRunData], concu
     if not current:
         return []
     index = _index(kids) if index is None else index
-    runs = [index.get((n.id, v)) for n, v in current]
+    if mode == "parallel" and concurrency <= 0:  # no limit: only what is missing, in one pass
+        return [c for c in current if (c[0].id, c[1]) not in index]
     if mode == "sequential":
-        return _sequential(current, runs)
+        return _sequential_indexed(current, index)
+    runs = [index.get((n.id, v)) for n, v in current]
     active = sum(1 for r in runs if r is not None and r.state not in TERMINATED)
     if mode == "parallel":
         missing = [c for c, r in zip(current, runs, strict=True) if r is None]
@@ -125,6 +135,20 @@ def _sequential(current: list[Resolved], runs: list[TaskRunData | None]) -> list
     if any(r is not None and r.state not in TERMINATED for r in runs):
         return []
     last = created[-1]
+    return [current[last + 1]] if last + 1 < len(current) else []
+
+
+def _sequential_indexed(current: list[Resolved], index: Index) -> list[Resolved]:
+    """`_sequential` in one pass over the branch (a long loop asks this on every decision)."""
+    last = -1
+    for at, (node, value) in enumerate(current):
+        run = index.get((node.id, value))
+        if run is not None:
+            if run.state not in TERMINATED:
+                return []
+            last = at
+    if last < 0:
+        return [current[0]]
     return [current[last + 1]] if last + 1 < len(current) else []
 
 
@@ -186,15 +210,16 @@ def behaviour(planner: Planner, node: TaskNode, run: TaskRunData) -> Behaviour:
     if name in ("foreach", "each_sequential", "each_parallel"):
         values = run.plan.get("values") or []
         tasks = node.slot_tasks("tasks")
-        children = [(t, v) for v in values for t in tasks]
+        children = _loop_children(node, values, tasks)
         if name == "each_sequential":
-            return Behaviour(children=children)
+            return Behaviour(children=children, nodes=tasks)
         if name == "each_parallel":
-            return Behaviour(mode="parallel", children=children, concurrency=_int(raw.get("concurrent"), 0))
+            return Behaviour(mode="parallel", children=children, concurrency=_int(raw.get("concurrent"), 0),
+                             nodes=tasks)
         limit = _int(raw.get("concurrencyLimit"), 1)
         if limit == 1:
-            return Behaviour(children=children)
-        return Behaviour(mode="groups", children=children, concurrency=limit)
+            return Behaviour(children=children, nodes=tasks)
+        return Behaviour(mode="groups", children=children, concurrency=limit, nodes=tasks)
     if name == "pause":
         return Behaviour(children=_list(node, "tasks"), on_done=_pause_done)
     if name == "for_each_item":
@@ -208,6 +233,26 @@ def behaviour(planner: Planner, node: TaskNode, run: TaskRunData) -> Behaviour:
                          on_done=_wait_for_done)
     # Any other planner name (third-party flowables, WorkingDirectory, Template, ForEachItem)
     return Behaviour(children=_list(node, "tasks"))
+
+
+_LOOPS: dict[tuple[int, int], tuple[list[Any], list[TaskNode], list[Resolved]]] = {}
+
+
+def _loop_children(node: TaskNode, values: list[Any], tasks: list[TaskNode]) -> list[Resolved]:
+    """(task, value) for every value, built once per values list: the planner asks on every step
+    and a loop over thousands of values made that a pass of its own. The entry holds `values`,
+    so its id cannot be reused while cached; callers only read the list."""
+    key = (id(node), id(values))
+    cached = _LOOPS.get(key)
+    if cached is not None and cached[0] is values and len(cached[1]) == len(tasks) \
+            and all(a is b for a, b in zip(cached[1], tasks, strict=True)):
+        return cached[2]
+    children = [(t, v) for v in values for t in tasks]
+    if len(_LOOPS) >= 64:
+        with contextlib.suppress(KeyError, RuntimeError, StopIteration):  # another thread evicted it
+            _LOOPS.pop(next(iter(_LOOPS)))
+    _LOOPS[key] = (values, tasks, children)
+    return children
 
 
 def _allow_failure_done(planner: Planner, node: TaskNode, run: TaskRunData, state: State,

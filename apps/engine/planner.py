@@ -164,7 +164,8 @@ class Planner:
             index = self.ex.indexed().keyed(parent.id if parent else None)
         current, in_errors = flowables.current_branch(normal, errors, kids, index)
         mode = "sequential" if in_errors else behaviour.mode
-        if mode == "sequential" and any(n.depends_on for n in {id(n): n for n, _ in current}.values()):
+        nodes = behaviour.nodes if behaviour.nodes is not None and not in_errors else [n for n, _ in current]
+        if mode == "sequential" and any(n.depends_on for n in nodes):
             mode = "dag"
         created = False
         for child_node, value in flowables.nexts(mode, current, kids, behaviour.concurrency, index):

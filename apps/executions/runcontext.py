@@ -8,6 +8,7 @@ stores, secrets and a few execution-level operations the core tasks need.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import os
 import shutil
@@ -230,12 +231,12 @@ class WorkerRunContext:
         return self._context
 
     def _context_for(self, source: str) -> dict[str, Any]:
-        """The context `source` needs. While this attempt holds only its own run (a claim from a
-        message), an expression that reads none of the variables built from the other runs
-        (`outputs`, `tasks`, `parents`…) renders against this run alone: the same values,
-        without reading and walking every task run of the execution (O(runs) per task)."""
-        if self._context is not None or self._all_runs is None:
-            return self.context
+        """The context `source` needs. An expression that reads none of the variables built from
+        the other runs (`outputs`, `tasks`, `parents`…) renders against this run alone: the same
+        values, without reading (a claim from a message holds only this run) and walking every
+        task run of the execution, which made each task cost O(runs)."""
+        if self._context is not None:
+            return self._context
         names = context_names(source)
         parent = self.node.parent
         if names is None or not names.isdisjoint(_FROM_OTHER_RUNS) or (parent is not None and parent.runs_on_worker):
@@ -243,7 +244,8 @@ class WorkerRunContext:
         if self._light_context is None:
             from apps.executions.runner import env as host_env
 
-            self._light_context = engine_context.build(self.flow, self.data, host_env(self.services), self.run,
+            alone = dataclasses.replace(self.data, task_runs=[self.run])
+            self._light_context = engine_context.build(self.flow, alone, host_env(self.services), self.run,
                                                        self.node, running_attempt=True)
             if not self.flow.raw.get("inputs") and not self.data.inputs:
                 self._light_context.pop("inputs", None)

@@ -297,12 +297,12 @@ def keep_after_commit(execution_id: str, runs: list[TaskRunData], loaded: Loaded
     `runs` exactly, is kept with them for the next read to update."""
     if loaded.horizon is None:
         return
-    kept = list(runs)  # the decision's own list may still be read (the worker's next task)
-    if index is not None and index.runs is runs and index.count == len(runs):
-        index.runs = kept  # the same runs at the same places
-    else:
+    # The list itself is kept, not a copy: the decision's data (and its index) stays usable by
+    # the worker for its next task, and only this thread's next decision, which comes after
+    # that, takes the entry back and updates the list in place.
+    if index is None or index.runs is not runs or index.count != len(runs):
         index = None
-    entry = _Entry(kept, loaded.horizon, index)
+    entry = _Entry(runs, loaded.horizon, index)
 
     def keep() -> None:
         entries = _local.entries
