@@ -125,10 +125,11 @@ class Planner:
         # Only runs that may move are visited: CREATED ones not yet handed to a worker and
         # running flowables. On a wide execution almost every run is waiting for a worker or
         # done, and calling into each of them on every step made a decision cost O(runs).
-        by_id = self.flow.by_id
+        by_id, created, restarted, running = self.flow.by_id, State.CREATED, State.RESTARTED, State.RUNNING
         movable = [run for run in ex.in_seq_order()
-                   if (run.state in _STARTABLE and run.plan.get("dispatched") != len(run.attempts))
-                   or (run.state == State.RUNNING and by_id[run.task_id].kind == "flowable")]
+                   if ((run.state is created or run.state is restarted)
+                       and run.plan.get("dispatched") != len(run.attempts))
+                   or (run.state is running and by_id[run.task_id].kind == "flowable")]
         for run in movable:
             if run.state in _STARTABLE:
                 changed |= self.start_run(run)
@@ -177,7 +178,8 @@ class Planner:
         done = flowables.branch_done(current, kids, in_errors, index)
         if not done:
             return False
-        states = [k.state for k in kids if any(k.task_id == n.id and k.value == v for n, v in normal)]
+        in_normal = {(n.id, v) for n, v in normal}  # a set: this compared every child with every entry
+        states = [k.state for k in kids if (k.task_id, k.value) in in_normal]
         return behaviour.finish(self, node, parent, worst(states), in_errors)
 
     def start_run(self, run: TaskRunData) -> bool:
