@@ -77,9 +77,9 @@ class TaskRun(models.Model):
         "An attempt's outcome as the worker wrote it ({attempt, state, outputs, logs, labels}), waiting "
         "for the engine to apply it under the execution lock (docs/adr/0007)."))
     rev = models.BigIntegerField(null=True, blank=True, editable=False, help_text=(
-        "SQLite only: the database-wide write counter when the row was last inserted or updated, set "
-        "by triggers (migration 0005), so a decision re-reads only rows written since its last look "
-        "(apps/executions/snapshots.py). NULL on PostgreSQL, where the row's xmin serves."))
+        "When the row was last written, set by triggers (migration 0005): the writing transaction's "
+        "id on PostgreSQL, a database-wide write counter on SQLite. A decision re-reads only rows "
+        "written since its last look (apps/executions/snapshots.py)."))
 
     class Meta:
         db_table = "weir_task_run"

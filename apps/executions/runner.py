@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -277,10 +277,15 @@ def _pick_inline(data: ExecutionData, inline: Inline, now: datetime) -> None:
             return
 
 
-def held_runs(runs: list[TaskRunData]) -> list[TaskRunData]:
-    """The held runs among `runs`, in order. The cheap attribute tests come first: on a wide
-    execution this runs over thousands of rows per decision and few of them are held."""
-    return [run for run in runs if run.state in _RUNNABLE and run.plan.get("held") and is_held(run)]
+def held_runs(runs: list[TaskRunData]) -> Iterator[TaskRunData]:
+    """The held runs among `runs`, in order, found as they are asked for: callers want the first
+    one (on a wide fan-out nearly every run is held, and listing them all cost O(runs) twice
+    per decision). The cheap attribute tests come first."""
+    return (run for run in runs if run.state in _RUNNABLE and run.plan.get("held") and is_held(run))
+
+
+def any_held(runs: list[TaskRunData]) -> bool:
+    return next(held_runs(runs), None) is not None
 
 
 _RUNNABLE = (State.CREATED, State.RESTARTED)

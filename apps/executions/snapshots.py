@@ -119,6 +119,24 @@ class Loaded:
 # horizon when its age is at most `txid - horizon`. When the lock was skipped the transaction
 # has no id (`txid_current_if_assigned()` is NULL) and the answer is thrown away.
 _LOCK = "SELECT row_to_json(e) FROM weir_execution e WHERE e.id = %s FOR UPDATE {skip}"
+# With the `rev` trigger (migration 0005) a row carries the id of the transaction that last wrote
+# it, indexed with its execution: the rows at or above the cached view's horizon (and those
+# holding an outcome) come from the index, so the read costs what changed, not the execution's
+# size (two index scans, not an OR that the planner would answer by visiting every row of the
+# execution). The rows are still counted, to see deletions (a restart): an index count, the one
+# part of the read that grows with the execution.
+_RUNS_ALL = """
+SELECT count(*), txid_snapshot_xmin(txid_current_snapshot()), coalesce(json_agg(row_to_json(t)), '[]'::json)
+  FROM weir_task_run t WHERE t.execution_id = %s
+"""
+_RUNS_SINCE = """
+SELECT (SELECT count(*) FROM weir_task_run WHERE execution_id = %s), txid_snapshot_xmin(txid_current_snapshot()),
+       coalesce(json_agg(row_to_json(t)), '[]'::json)
+  FROM weir_task_run t WHERE t.id IN (
+    SELECT id FROM weir_task_run WHERE execution_id = %s AND rev >= %s
+    UNION ALL SELECT id FROM weir_task_run WHERE execution_id = %s AND result IS NOT NULL)
+"""
+# Without the trigger: every row's xmin is looked at, and the rows are counted to see deletions.
 _RUNS = """
 SELECT count(*), txid_snapshot_xmin(txid_current_snapshot()),
        coalesce(json_agg(row_to_json(t)) FILTER (
@@ -142,6 +160,14 @@ def lock_and_load(execution_id: str, skip_locked: bool, timeout: float | None = 
     entry = _local.entries.pop(execution_id, None)
     connection.ensure_connection()
     conn = connection.connection
+    tracked = _pg_rev_tracked()
+    params: list[Any]
+    if tracked and entry is None:
+        statement, params = _RUNS_ALL, [execution_id]
+    elif tracked and entry is not None:
+        statement, params = _RUNS_SINCE, [execution_id, execution_id, entry.horizon, execution_id]
+    else:
+        statement, params = _RUNS, [entry is None, entry.horizon if entry else 0, execution_id]
     with psycopg.Cursor(conn) as lock, psycopg.Cursor(conn) as read:
         try:
             with conn.pipeline():
@@ -149,7 +175,7 @@ def lock_and_load(execution_id: str, skip_locked: bool, timeout: float | None = 
                     lock.execute("SELECT set_config('lock_timeout', %s, true)", [f"{int(timeout * 1000)}ms"],
                                  prepare=True)
                 lock.execute(_LOCK.format(skip="SKIP LOCKED" if skip_locked else ""), [execution_id], prepare=True)
-                read.execute(_RUNS, [entry is None, entry.horizon if entry else 0, execution_id], prepare=True)
+                read.execute(statement, params, prepare=True)
         except psycopg.errors.LockNotAvailable as error:
             if entry is not None:
                 _local.entries[execution_id] = entry
@@ -162,12 +188,28 @@ def lock_and_load(execution_id: str, skip_locked: bool, timeout: float | None = 
         count, horizon, changed = _counted(read)
         runs, index = _merge_entry(entry, {raw["id"]: run_from_json(raw) for raw in changed})
         if len(runs) != count:  # rows were deleted since (a restart): read them all
-            read.execute(_RUNS, [True, 0, execution_id], prepare=True)
+            if tracked:
+                read.execute(_RUNS_ALL, [execution_id], prepare=True)
+            else:
+                read.execute(_RUNS, [True, 0, execution_id], prepare=True)
             count, horizon, changed = _counted(read)
             runs, index = _merge([], changed), None
     row = execution_from_json(as_json(found[0]))
     pending = _outcomes({raw["id"]: raw["result"] for raw in changed if raw["result"] is not None})
     return Loaded(row, runs, horizon, pending, index)
+
+
+def _pg_rev_tracked() -> bool:
+    """Whether this PostgreSQL database has the `rev` trigger (checked once per connection)."""
+    opened = id(connection.connection)
+    known: tuple[int, bool] | None = getattr(connection, "_weir_rev_tracked", None)
+    if known is None or known[0] != opened:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_trigger WHERE tgname = 'weir_task_run_rev_update' "
+                           "AND tgrelid = 'weir_task_run'::regclass")
+            known = (opened, cursor.fetchone()[0] == 1)
+        connection._weir_rev_tracked = known  # type: ignore[attr-defined]
+    return known[1]
 
 
 def _merge_entry(entry: _Entry | None, fresh: dict[str, TaskRunData]) -> tuple[list[TaskRunData], RunIndex | None]:

@@ -1,9 +1,13 @@
-"""`weir_task_run.rev` and, on SQLite, the triggers that keep it (apps/executions/snapshots.py).
+"""`weir_task_run.rev`, the triggers that keep it and an index on (execution_id, rev), so a
+decision asks the index for the rows written since its previous read of the same execution
+instead of visiting all of them (apps/executions/snapshots.py).
 
-Every INSERT or UPDATE of a task run bumps a one-row counter and stamps the row with it, so a
-decision holding the database's write lock (SQLite transactions are IMMEDIATE) can ask for the
-rows written since its previous read of the same execution instead of all of them. PostgreSQL
-needs none of this (a row's `xmin` says when it was written), so the column stays NULL there.
+- PostgreSQL: `rev` is the writing transaction's id (`txid_current()`, 64-bit), i.e. `xmin`
+  where an index can find it; a read takes the rows with `rev` at or above the horizon of the
+  previous read (the oldest transaction then running).
+- SQLite: every INSERT or UPDATE bumps a one-row counter and stamps the row with it; a
+  decision holds the database's write lock (transactions are IMMEDIATE), so rows stamped above
+  the counter it read last time are exactly those written since.
 """
 
 from typing import Any
@@ -20,7 +24,20 @@ def _stamp() -> str:
             f"UPDATE weir_task_run SET rev = (SELECT n FROM {CLOCK} WHERE id = 1) WHERE rowid = NEW.rowid;")
 
 
+PG_FUNCTION = "weir_task_run_rev"
+
+
 def forwards(apps: Any, schema_editor: Any) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        for sql in (
+            f"CREATE OR REPLACE FUNCTION {PG_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN NEW.rev := txid_current(); RETURN NEW; END $$",
+            f"CREATE TRIGGER {TRIGGERS[1]} BEFORE INSERT OR UPDATE ON weir_task_run "
+            f"FOR EACH ROW EXECUTE FUNCTION {PG_FUNCTION}()",
+            f"CREATE INDEX IF NOT EXISTS {INDEX} ON weir_task_run (execution_id, rev)",
+        ):
+            schema_editor.execute(sql)
+        return
     if schema_editor.connection.vendor != "sqlite":
         return
     for sql in (
@@ -36,6 +53,11 @@ def forwards(apps: Any, schema_editor: Any) -> None:
 
 
 def backwards(apps: Any, schema_editor: Any) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(f"DROP TRIGGER IF EXISTS {TRIGGERS[1]} ON weir_task_run")
+        schema_editor.execute(f"DROP FUNCTION IF EXISTS {PG_FUNCTION}()")
+        schema_editor.execute(f"DROP INDEX IF EXISTS {INDEX}")
+        return
     if schema_editor.connection.vendor != "sqlite":
         return
     for name in TRIGGERS:
@@ -55,9 +77,9 @@ class Migration(migrations.Migration):
             model_name="taskrun",
             name="rev",
             field=models.BigIntegerField(blank=True, editable=False, null=True, help_text=(
-                "SQLite only: the database-wide write counter when the row was last inserted or updated, set "
-                "by triggers (migration 0005), so a decision re-reads only rows written since its last look "
-                "(apps/executions/snapshots.py). NULL on PostgreSQL, where the row's xmin serves.")),
+                "When the row was last written, set by triggers (migration 0005): the writing transaction's "
+                "id on PostgreSQL, a database-wide write counter on SQLite. A decision re-reads only rows "
+                "written since its last look (apps/executions/snapshots.py).")),
         ),
         migrations.RunPython(forwards, backwards),
     ]
