@@ -139,17 +139,74 @@ def raw_fan_out(width: int) -> float:
 # PostgreSQL + Redis parts
 
 
-def bench_parallel(widths: list[int]) -> dict[int, dict[str, float]]:
+def bench_parallel(widths: list[int], workers: list[subprocess.Popen[bytes]]) -> dict[int, dict[str, float]]:
     run_executions(f"par{widths[0]}", 1)  # warm-up: compiled flows, forked pools, connections
     raw_fan_out(widths[0])
     out: dict[int, dict[str, float]] = {}
     for width in widths:
+        before = Costs.take(workers)
         engine_s = run_executions(f"par{width}", 1)[0]
+        spent = Costs.take(workers) - before
         raw_s = raw_fan_out(width)
         out[width] = {"engine": engine_s, "raw": raw_s, "ratio": engine_s / raw_s}
         print(f"  Parallel {width:>6}: engine {engine_s:8.3f} s ({engine_s / width * 1000:6.2f} ms per task run)"
               f"  raw Celery {raw_s:7.3f} s  ratio {engine_s / raw_s:5.2f}x", flush=True)
+        print(f"      per task run: {spent.per(width)}", flush=True)
     return out
+
+
+class Costs:
+    """CPU seconds of the worker processes and of the database's server processes (from /proc:
+    PostgreSQL runs on this host), and Redis commands, at one moment; differences give what a
+    run cost (docs/scaling.md)."""
+
+    def __init__(self, worker_cpu: float, db_cpu: float, redis_commands: int) -> None:
+        self.worker_cpu, self.db_cpu, self.redis_commands = worker_cpu, db_cpu, redis_commands
+
+    @staticmethod
+    def take(workers: list[subprocess.Popen[bytes]]) -> Costs:
+        from bench import raw_celery
+
+        pids = {worker.pid for worker in workers}
+        pids |= {pid for pid, parent in _processes() if parent in pids}
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                           "AND pid <> pg_backend_pid()")
+            backends = {int(pid) for (pid,) in cursor.fetchall()}
+        stats = raw_celery.client().info("commandstats")
+        commands = sum(int(value["calls"]) for value in stats.values() if isinstance(value, dict))
+        return Costs(sum(_cpu(pid) for pid in pids), sum(_cpu(pid) for pid in backends), commands)
+
+    def __sub__(self, other: Costs) -> Costs:
+        return Costs(self.worker_cpu - other.worker_cpu, self.db_cpu - other.db_cpu,
+                     self.redis_commands - other.redis_commands)
+
+    def per(self, count: int) -> str:
+        return (f"worker CPU {self.worker_cpu / count * 1000:.2f} ms, PostgreSQL CPU "
+                f"{self.db_cpu / count * 1000:.2f} ms, Redis commands {self.redis_commands / count:.1f}")
+
+
+def _processes() -> list[tuple[int, int]]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            found.append((int(entry), int(fields[1])))
+    return found
+
+
+def _cpu(pid: int) -> float:
+    """User + system CPU seconds of a process (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def bench_f8(count: int, limit: int) -> dict[str, Any]:
@@ -200,7 +257,7 @@ def bench_postgres(args: argparse.Namespace, parts: set[str]) -> dict[str, Any]:
     eng.psql(f"DROP DATABASE IF EXISTS {db}")
     eng.psql(f"CREATE DATABASE {db}")
     env = {**os.environ, "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{db}", "REDIS_URL": broker,
-           "DJANGO_SETTINGS_MODULE": "config.settings", "WEIR_LOG_LEVEL": "WARNING",
+           "DJANGO_SETTINGS_MODULE": "config.settings", "WEIR_LOG_LEVEL": "WARNING", **max_tasks(args.widths),
            f"SECRET_{SECRET_NAME}": base64.b64encode(SECRET_VALUE.encode()).decode()}
     if args.profile:
         env["WEIR_BENCH_PROFILE"] = str(Path(tempfile.gettempdir()) / f"weir-bench-profile-{os.getpid()}")
@@ -221,7 +278,7 @@ def bench_postgres(args: argparse.Namespace, parts: set[str]) -> dict[str, Any]:
         print(f"PostgreSQL + Redis, {args.workers} worker process(es) (prefork, concurrency {args.concurrency}):",
               flush=True)
         if "parallel" in parts:
-            results["parallel"] = bench_parallel(args.widths)
+            results["parallel"] = bench_parallel(args.widths, workers)
         if "f8" in parts:
             results["f8"] = bench_f8(args.f8_executions, args.f8_limit)
         if "logs" in parts:
@@ -272,7 +329,7 @@ def bench_foreach(sizes: list[int]) -> dict[int, float]:
                 print(f"  ForEach {size:>6}: {seconds:8.2f} s ({seconds / size * 1000:6.2f} ms per task run)",
                       flush=True)
             else:
-                tail = (tail + [line])[-30:]
+                tail = [*tail, line][-30:]
         if child.wait() != 0 or len(out) != len(sizes):
             print("".join(tail))
             raise SystemExit("the standalone ForEach part failed")
@@ -300,6 +357,14 @@ def foreach_child(sizes: list[int]) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+
+
+def max_tasks(widths: list[int]) -> dict[str, str]:
+    """A Parallel of 10 000 tasks is one flow of 10 002 tasks: above the default WEIR_MAX_TASKS
+    (2 000), which the bench raises for its own database only."""
+    needed = max(widths, default=0) + 2
+    current = int(os.environ.get("WEIR_MAX_TASKS", "2000"))
+    return {"WEIR_MAX_TASKS": str(max(needed, current))}
 
 
 def growth(times: dict[int, float]) -> float:
