@@ -182,8 +182,24 @@ def _groups(current: list[Resolved], runs: list[TaskRunData | None], limit: int)
 # Behaviours
 
 
+_SLOT_LISTS: dict[tuple[int, str], tuple[TaskNode, list[Resolved]]] = {}
+
+
 def _list(node: TaskNode, slot: str, value: str | None = None) -> list[Resolved]:
-    return [(t, value) for t in node.slot_tasks(slot)]
+    """The (task, value) entries of a slot. Without a value the list is built once per node and
+    slot and shared (callers only read it): a wide Parallel asks for it on every step, and the
+    planner recognises a branch it already found complete by this list's identity."""
+    if value is not None:
+        return [(t, value) for t in node.slot_tasks(slot)]
+    cached = _SLOT_LISTS.get((id(node), slot))
+    if cached is not None and cached[0] is node:
+        return cached[1]
+    entries: list[Resolved] = [(t, None) for t in node.slot_tasks(slot)]
+    if len(_SLOT_LISTS) >= 4096:
+        with contextlib.suppress(KeyError, RuntimeError, StopIteration):  # another thread evicted it
+            _SLOT_LISTS.pop(next(iter(_SLOT_LISTS)))
+    _SLOT_LISTS[(id(node), slot)] = (node, entries)
+    return entries
 
 
 def _int(value: Any, default: int) -> int:

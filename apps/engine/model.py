@@ -198,7 +198,8 @@ class RunIndex:
     """Lookups over an execution's task runs (see `ExecutionData.indexed`). A run's id, parent
     and seq never change once it exists, so entries stay valid while runs are only appended."""
 
-    __slots__ = ("by_id", "by_key", "by_parent", "count", "max_seq", "ordered", "position", "runs", "sibling")
+    __slots__ = ("by_id", "by_key", "by_parent", "complete", "count", "max_seq", "ordered", "position", "runs",
+                 "sibling")
 
     def __init__(self, runs: list[TaskRunData]) -> None:
         self.runs = runs
@@ -206,6 +207,10 @@ class RunIndex:
         self.position: dict[str, int] = {}
         """Where each run sits in `runs`, and in its parent's list of `by_parent` (`sibling`)."""
         self.sibling: dict[str, int] = {}
+        self.complete: dict[str | None, object] = {}
+        """Per parent run, the branch list (by identity) all of whose entries exist as children:
+        runs are only appended and keep their task and value, so this stays true for the index's
+        life (the planner's memo for an unlimited Parallel)."""
         self.by_parent: dict[str | None, list[TaskRunData]] = {}
         self.by_key: dict[str | None, dict[tuple[str, str | None], TaskRunData]] = {}
         self.count = 0

@@ -165,11 +165,22 @@ class Planner:
             index = self.ex.indexed().keyed(parent.id if parent else None)
         current, in_errors = flowables.current_branch(normal, errors, kids, index)
         mode = "sequential" if in_errors else behaviour.mode
-        nodes = behaviour.nodes if behaviour.nodes is not None and not in_errors else [n for n, _ in current]
-        if mode == "sequential" and any(n.depends_on for n in nodes):
-            mode = "dag"
+        if mode == "sequential":
+            nodes = behaviour.nodes if behaviour.nodes is not None and not in_errors else [n for n, _ in current]
+            if any(n.depends_on for n in nodes):
+                mode = "dag"
+        # An unlimited Parallel whose children all exist has nothing more to create, for good:
+        # remembered per index so the check is not a pass over the children on every step.
+        memo = self.ex.indexed() if parent is not None and mode == "parallel" and behaviour.concurrency <= 0 \
+            and behaviour.iteration is None else None
+        if memo is not None and memo.complete.get(parent.id if parent else None) is current:
+            wanted: list[flowables.Resolved] = []
+        else:
+            wanted = flowables.nexts(mode, current, kids, behaviour.concurrency, index)
+            if memo is not None and not wanted:
+                memo.complete[parent.id if parent else None] = current
         created = False
-        for child_node, value in flowables.nexts(mode, current, kids, behaviour.concurrency, index):
+        for child_node, value in wanted:
             self.create_run(child_node, parent, value, behaviour.iteration)
             created = True
         if created or parent is None:
