@@ -36,17 +36,22 @@ def current_branch(normal: list[Resolved], errors: list[Resolved],
     index = _index(kids) if index is None else index
     if any((n.id, v) in index for n, v in errors):
         return errors, True
-    for n, v in normal:
-        run = index.get((n.id, v))
-        if run is not None and run.state in (State.FAILED, State.KILLED):
-            return errors, True
+    # The children that ended badly, then whether one of them belongs to the normal branch: one
+    # cheap pass over the children instead of a lookup per branch entry (a wide Parallel asks
+    # this on every decision).
+    failed = [key for key, run in index.items() if run.state in _BAD]
+    if failed and not {(n.id, v) for n, v in normal}.isdisjoint(failed):
+        return errors, True
     return normal, False
+
+
+_BAD = frozenset({State.FAILED, State.KILLED})
 
 
 def branch_done(current: list[Resolved], kids: Sequence[TaskRunData], in_errors: bool,
                 index: Index | None = None) -> bool:
     index = _index(kids) if index is None else index
-    for n, v in current:
+    for n, v in reversed(current):  # the last children end last: an unfinished one shows up first
         run = index.get((n.id, v))
         if run is None or run.state not in TERMINATED:
             return False
@@ -58,9 +63,11 @@ def nexts(mode: str, current: list[Resolved], kids: Sequence[TaskRunData], concu
     if not current:
         return []
     index = _index(kids) if index is None else index
-    runs = [index.get((n.id, v)) for n, v in current]
+    if mode == "parallel" and concurrency <= 0:  # no limit: only what is missing, in one pass
+        return [c for c in current if (c[0].id, c[1]) not in index]
     if mode == "sequential":
-        return _sequential(current, runs)
+        return _sequential_indexed(current, index)
+    runs = [index.get((n.id, v)) for n, v in current]
     active = sum(1 for r in runs if r is not None and r.state not in TERMINATED)
     if mode == "parallel":
         missing = [c for c, r in zip(current, runs, strict=True) if r is None]
@@ -91,6 +98,20 @@ def _sequential(current: list[Resolved], runs: list[TaskRunData | None]) -> list
     if any(r is not None and r.state not in TERMINATED for r in runs):
         return []
     last = created[-1]
+    return [current[last + 1]] if last + 1 < len(current) else []
+
+
+def _sequential_indexed(current: list[Resolved], index: Index) -> list[Resolved]:
+    """`_sequential` in one pass over the branch (a long loop asks this on every decision)."""
+    last = -1
+    for at, (node, value) in enumerate(current):
+        run = index.get((node.id, value))
+        if run is not None:
+            if run.state not in TERMINATED:
+                return []
+            last = at
+    if last < 0:
+        return [current[0]]
     return [current[last + 1]] if last + 1 < len(current) else []
 
 

@@ -7,6 +7,7 @@ value groups, DAG), and how the parent ends once its active branch is done.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import timedelta
 from typing import Any
@@ -22,8 +23,24 @@ from apps.plugins.sdk import parse_duration
 # Behaviours
 
 
+_SLOT_LISTS: dict[tuple[int, str], tuple[TaskNode, list[Resolved]]] = {}
+
+
 def _list(node: TaskNode, slot: str, value: str | None = None) -> list[Resolved]:
-    return [(t, value) for t in node.slot_tasks(slot)]
+    """The (task, value) entries of a slot. Without a value the list is built once per node and
+    slot and shared (callers only read it): a wide Parallel asks for it on every step, and the
+    planner recognises a branch it already found complete by this list's identity."""
+    if value is not None:
+        return [(t, value) for t in node.slot_tasks(slot)]
+    cached = _SLOT_LISTS.get((id(node), slot))
+    if cached is not None and cached[0] is node:
+        return cached[1]
+    entries: list[Resolved] = [(t, None) for t in node.slot_tasks(slot)]
+    if len(_SLOT_LISTS) >= 4096:
+        with contextlib.suppress(KeyError, RuntimeError, StopIteration):  # another thread evicted it
+            _SLOT_LISTS.pop(next(iter(_SLOT_LISTS)))
+    _SLOT_LISTS[(id(node), slot)] = (node, entries)
+    return entries
 
 
 def _int(value: Any, default: int) -> int:
@@ -50,15 +67,17 @@ def behaviour(planner: PlannerPort, node: TaskNode, run: TaskRunData) -> Behavio
         return Behaviour(children=_list(node, slot) if slot else [])
     if name in ("foreach", "each_sequential", "each_parallel"):
         values = run.plan.get("values") or []
-        children = [(t, v) for v in values for t in node.slot_tasks("tasks")]
+        tasks = node.slot_tasks("tasks")
+        children = _loop_children(node, values, tasks)
         if name == "each_sequential":
-            return Behaviour(children=children)
+            return Behaviour(children=children, nodes=tasks)
         if name == "each_parallel":
-            return Behaviour(mode="parallel", children=children, concurrency=_int(raw.get("concurrent"), 0))
+            return Behaviour(mode="parallel", children=children, concurrency=_int(raw.get("concurrent"), 0),
+                             nodes=tasks)
         limit = _int(raw.get("concurrencyLimit"), 1)
         if limit == 1:
-            return Behaviour(children=children)
-        return Behaviour(mode="groups", children=children, concurrency=limit)
+            return Behaviour(children=children, nodes=tasks)
+        return Behaviour(mode="groups", children=children, concurrency=limit, nodes=tasks)
     if name == "pause":
         return Behaviour(children=_list(node, "tasks"), on_done=_pause_done)
     if name == "for_each_item":
@@ -70,6 +89,26 @@ def behaviour(planner: PlannerPort, node: TaskNode, run: TaskRunData) -> Behavio
                          on_done=_wait_for_done)
     # Any other planner name (third-party flowables, WorkingDirectory, Template, ForEachItem)
     return Behaviour(children=_list(node, "tasks"))
+
+
+_LOOPS: dict[tuple[int, int], tuple[list[Any], list[TaskNode], list[Resolved]]] = {}
+
+
+def _loop_children(node: TaskNode, values: list[Any], tasks: list[TaskNode]) -> list[Resolved]:
+    """(task, value) for every value, built once per values list: the planner asks on every step
+    and a loop over thousands of values made that a pass of its own. The entry holds `values`,
+    so its id cannot be reused while cached; callers only read the list."""
+    key = (id(node), id(values))
+    cached = _LOOPS.get(key)
+    if cached is not None and cached[0] is values and len(cached[1]) == len(tasks) \
+            and all(a is b for a, b in zip(cached[1], tasks, strict=True)):
+        return cached[2]
+    children = [(t, v) for v in values for t in tasks]
+    if len(_LOOPS) >= 64:
+        with contextlib.suppress(KeyError, RuntimeError, StopIteration):  # another thread evicted it
+            _LOOPS.pop(next(iter(_LOOPS)))
+    _LOOPS[key] = (values, tasks, children)
+    return children
 
 
 def _allow_failure_done(planner: PlannerPort, node: TaskNode, run: TaskRunData, state: State,

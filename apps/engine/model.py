@@ -157,18 +157,115 @@ class ExecutionData:
     task_runs: list[TaskRunData]
     dirty: bool = False
     deleted_runs: list[str] = field(default_factory=list)
+    _index: RunIndex | None = field(default=None, init=False, repr=False)
+
+    def indexed(self) -> RunIndex:
+        """The task runs by id and by parent, kept in step with `task_runs`: rebuilt when the
+        list is replaced or shrinks, extended when runs were appended (the planner only
+        appends), so a decision's many lookups cost one pass instead of one pass each."""
+        runs = self.task_runs
+        index = self._index
+        if index is None or index.runs is not runs or index.count > len(runs):
+            index = self._index = RunIndex(runs)
+        elif index.count < len(runs):
+            index.extend()
+        return index
+
+    def adopt(self, index: RunIndex) -> None:
+        """Use `index`, built earlier over this very `task_runs` list (a cached snapshot's)."""
+        if index.runs is self.task_runs:
+            self._index = index
 
     def run(self, run_id: str) -> TaskRunData:
-        for run in self.task_runs:
-            if run.id == run_id:
-                return run
-        raise KeyError(run_id)
+        found = self.indexed().by_id.get(run_id)
+        if found is None:
+            raise KeyError(run_id)
+        return found
 
     def children_of(self, parent_id: str | None) -> list[TaskRunData]:
-        return [run for run in self.task_runs if run.parent_id == parent_id]
+        return list(self.indexed().by_parent.get(parent_id, ()))
 
     def next_seq(self) -> int:
-        return max((run.seq for run in self.task_runs), default=-1) + 1
+        return self.indexed().max_seq + 1
+
+    def in_seq_order(self) -> list[TaskRunData]:
+        """The task runs sorted by `seq` (a copy; usually already in that order, then no sort)."""
+        index = self.indexed()
+        return list(self.task_runs) if index.ordered else sorted(self.task_runs, key=lambda r: r.seq)
+
+
+class RunIndex:
+    """Lookups over an execution's task runs (see `ExecutionData.indexed`). A run's id, parent
+    and seq never change once it exists, so entries stay valid while runs are only appended."""
+
+    __slots__ = ("by_id", "by_key", "by_parent", "complete", "count", "max_seq", "ordered", "position", "runs",
+                 "sibling")
+
+    def __init__(self, runs: list[TaskRunData]) -> None:
+        self.runs = runs
+        self.by_id: dict[str, TaskRunData] = {}
+        self.position: dict[str, int] = {}
+        """Where each run sits in `runs`, and in its parent's list of `by_parent` (`sibling`)."""
+        self.sibling: dict[str, int] = {}
+        self.complete: dict[str | None, object] = {}
+        """Per parent run, the branch list (by identity) all of whose entries exist as children:
+        runs are only appended and keep their task and value, so this stays true for the index's
+        life (the planner's memo for an unlimited Parallel)."""
+        self.by_parent: dict[str | None, list[TaskRunData]] = {}
+        self.by_key: dict[str | None, dict[tuple[str, str | None], TaskRunData]] = {}
+        self.count = 0
+        self.max_seq = -1
+        self.ordered = True
+        self.extend()
+
+    def extend(self) -> None:
+        by_id, by_parent, max_seq, ordered = self.by_id, self.by_parent, self.max_seq, self.ordered
+        position, sibling = self.position, self.sibling
+        for at, run in enumerate(self.runs[self.count:], start=self.count):
+            by_id[run.id] = run
+            position[run.id] = at
+            siblings = by_parent.get(run.parent_id)
+            if siblings is None:
+                sibling[run.id] = 0
+                by_parent[run.parent_id] = [run]
+            else:
+                sibling[run.id] = len(siblings)
+                siblings.append(run)
+            keyed = self.by_key.get(run.parent_id)
+            if keyed is not None:
+                latest = keyed.get((run.task_id, run.value))
+                if latest is None or latest.seq < run.seq:
+                    keyed[(run.task_id, run.value)] = run
+            if run.seq > max_seq:
+                max_seq = run.seq
+            else:
+                ordered = False
+        self.count, self.max_seq, self.ordered = len(self.runs), max_seq, ordered
+
+    def replace(self, run: TaskRunData) -> bool:
+        """Put `run` (a newer read of a run already indexed) in its predecessor's place, in
+        `runs` and in every lookup; False when there is none or it is not the same run."""
+        old = self.by_id.get(run.id)
+        if old is None or old.parent_id != run.parent_id or old.seq != run.seq or old.task_id != run.task_id \
+                or old.value != run.value:
+            return False
+        self.by_id[run.id] = run
+        self.runs[self.position[run.id]] = run
+        self.by_parent[run.parent_id][self.sibling[run.id]] = run
+        keyed = self.by_key.get(run.parent_id)
+        if keyed is not None and keyed.get((run.task_id, run.value)) is old:
+            keyed[(run.task_id, run.value)] = run
+        return True
+
+    def keyed(self, parent_id: str | None) -> dict[tuple[str, str | None], TaskRunData]:
+        """The children of `parent_id` by (task id, value), the latest (highest seq) winning;
+        kept up to date as runs are appended. Callers only read it."""
+        keyed = self.by_key.get(parent_id)
+        if keyed is None:
+            keyed = self.by_key[parent_id] = {}
+            for run in sorted(self.by_parent.get(parent_id, ()), key=lambda r: r.seq):
+                keyed[(run.task_id, run.value)] = run
+        return keyed
 
 
 @dataclass
@@ -218,3 +315,4 @@ class Effects:
     kill_children: bool = False
     new_execution: dict[str, Any] | None = None
     """A replay to create (flow retry with behavior CREATE_NEW_EXECUTION)."""
+

@@ -25,6 +25,7 @@ from apps.engine.states import TERMINATED, State, is_truthy, transition, worst
 from apps.plugins.sdk import parse_duration
 
 MAX_STEPS = 10_000
+_STARTABLE = (State.CREATED, State.RESTARTED)
 
 
 @dataclass
@@ -122,8 +123,16 @@ class Planner:
         if ex.state not in (State.RUNNING, State.PAUSED, State.RETRYING) or ex.meta.get("manualPause"):
             return False
         changed = self.plan_branch(None)
-        for run in sorted(ex.task_runs, key=lambda r: r.seq):
-            if run.state in (State.CREATED, State.RESTARTED):
+        # Only runs that may move are visited: CREATED ones not yet handed to a worker and
+        # running flowables. On a wide execution almost every run is waiting for a worker or
+        # done, and calling into each of them on every step made a decision cost O(runs).
+        by_id, created, restarted, running = self.flow.by_id, State.CREATED, State.RESTARTED, State.RUNNING
+        movable = [run for run in ex.in_seq_order()
+                   if ((run.state is created or run.state is restarted)
+                       and run.plan.get("dispatched") != len(run.attempts))
+                   or (run.state is running and by_id[run.task_id].kind == "flowable")]
+        for run in movable:
+            if run.state in _STARTABLE:
                 changed |= self.start_run(run)
             elif run.state == State.RUNNING and self.flow.node(run.task_id).kind == "flowable":
                 changed |= self.plan_branch(run)
@@ -152,13 +161,27 @@ class Planner:
             errors = [(t, None) for t in node.slot_tasks("errors")]
         if parent is not None and behaviour.iteration is not None:
             kids = [k for k in kids if k.iteration == behaviour.iteration]
-        index = branches._index(kids)  # one index of the children for the three questions below
+            index = branches._index(kids)  # one index of the children for the three questions below
+        else:  # all the children: the execution's index has them (kept across steps)
+            index = self.ex.indexed().keyed(parent.id if parent else None)
         current, in_errors = branches.current_branch(normal, errors, kids, index)
         mode = "sequential" if in_errors else behaviour.mode
-        if mode == "sequential" and any(n.depends_on for n, _ in current):
-            mode = "dag"
+        if mode == "sequential":
+            nodes = behaviour.nodes if behaviour.nodes is not None and not in_errors else [n for n, _ in current]
+            if any(n.depends_on for n in nodes):
+                mode = "dag"
+        # An unlimited Parallel whose children all exist has nothing more to create, for good:
+        # remembered per index so the check is not a pass over the children on every step.
+        memo = self.ex.indexed() if parent is not None and mode == "parallel" and behaviour.concurrency <= 0 \
+            and behaviour.iteration is None else None
+        if memo is not None and memo.complete.get(parent.id if parent else None) is current:
+            wanted: list[Resolved] = []
+        else:
+            wanted = branches.nexts(mode, current, kids, behaviour.concurrency, index)
+            if memo is not None and not wanted:
+                memo.complete[parent.id if parent else None] = current
         created = False
-        for child_node, value in branches.nexts(mode, current, kids, behaviour.concurrency, index):
+        for child_node, value in wanted:
             self.create_run(child_node, parent, value, behaviour.iteration)
             created = True
         if created or parent is None:
@@ -167,7 +190,8 @@ class Planner:
         done = branches.branch_done(current, kids, in_errors, index)
         if not done:
             return False
-        states = [k.state for k in kids if any(k.task_id == n.id and k.value == v for n, v in normal)]
+        in_normal = {(n.id, v) for n, v in normal}  # a set: this compared every child with every entry
+        states = [k.state for k in kids if (k.task_id, k.value) in in_normal]
         return behaviour.finish(self, node, parent, worst(states), in_errors)
 
     def start_run(self, run: TaskRunData) -> bool:
@@ -229,9 +253,10 @@ class Planner:
 
     def sync_pause(self) -> bool:
         """The execution is PAUSED while a Pause task run is paused (and RUNNING otherwise)."""
-        if self.ex.state == State.RETRYING and not any(r.state == State.RETRYING for r in self.ex.task_runs):
+        states = {r.state for r in self.ex.task_runs}  # one pass for both questions
+        if self.ex.state == State.RETRYING and State.RETRYING not in states:
             return self.set_ex(State.RUNNING)
-        paused = any(r.state == State.PAUSED for r in self.ex.task_runs)
+        paused = State.PAUSED in states
         if paused and self.ex.state == State.RUNNING:
             return self.set_ex(State.PAUSED)
         if not paused and self.ex.state == State.PAUSED:

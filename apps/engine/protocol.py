@@ -64,6 +64,8 @@ class Behaviour:
     iteration: int | None = None
     wait: bool = False
     on_done: OnDone | None = None
+    nodes: list[TaskNode] | None = None
+    """The distinct tasks of `children` when they repeat (a loop: the same tasks per value)."""
 
     def finish(self, planner: PlannerPort, node: TaskNode, run: TaskRunData, state: State, in_errors: bool) -> bool:
         if self.on_done is not None:

@@ -76,6 +76,10 @@ class TaskRun(models.Model):
     result = models.JSONField(null=True, blank=True, help_text=(
         "An attempt's outcome as the worker wrote it ({attempt, state, outputs, logs, labels}), waiting "
         "for the engine to apply it under the execution lock (docs/adr/0007)."))
+    rev = models.BigIntegerField(null=True, blank=True, editable=False, help_text=(
+        "When the row was last written, set by triggers (migration 0005): the writing transaction's "
+        "id on PostgreSQL, a database-wide write counter on SQLite. A decision re-reads only rows "
+        "written since its last look (apps/executions/snapshots.py)."))
 
     class Meta:
         db_table = "weir_task_run"

@@ -52,8 +52,9 @@ Event = Callable[["CompiledFlow", "ExecutionData", "Env"], "Effects"]
 
 # -- the decision core (runner) for modules below it ----------------------------------------------
 
-load_runs: Port[Callable[[str], list[TaskRunData]]] = Port("load_runs", "apps.executions.runtime.runner")
-"""An execution's task runs in `seq` order (snapshots reads through it on SQLite)."""
+load_runs: Port[Callable[..., list[TaskRunData]]] = Port("load_runs", "apps.executions.runtime.runner")
+"""An execution's task runs in `seq` order, all or those written after `since_rev=` (snapshots
+reads through it on SQLite)."""
 
 compiled: Port[Callable[[str, str, int], CompiledFlow]] = Port("compiled", "apps.executions.runtime.runner")
 """The compiled flow of one revision (dispatch reads a task's worker group from it)."""

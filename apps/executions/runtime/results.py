@@ -44,10 +44,9 @@ def fold(flow: CompiledFlow, data: ExecutionData, pending: dict[str, Outcome], e
     (the run was killed, restarted or taken over meanwhile) keep only their log lines."""
     outcomes: list[tuple[TaskRunData, State, dict[str, Any] | None]] = []
     logs: list[tuple[str | None, str, str]] = []
-    for run in data.task_runs:
-        outcome = pending.get(run.id)
-        if outcome is None:
-            continue
+    index = data.indexed()  # the runs with an outcome, in the order of `task_runs`, found by id
+    for run in sorted((index.by_id[i] for i in pending if i in index.by_id), key=lambda r: index.position[r.id]):
+        outcome = pending[run.id]
         logs += [(run.id, level, message) for level, message in outcome.logs]
         if run.state == State.RUNNING and run.attempt_count == outcome.attempt:
             if outcome.labels is not None:

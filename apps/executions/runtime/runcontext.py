@@ -8,6 +8,7 @@ stores, secrets and a few execution-level operations the core tasks need.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import os
 import shutil
@@ -23,6 +24,7 @@ from django.utils import timezone
 
 from apps.engine import context as engine_context
 from apps.engine.expressions import render
+from apps.engine.expressions.names import context_names
 from apps.engine.model import CompiledFlow, ExecutionData, TaskNode, TaskRunData
 from apps.engine.states import State
 from apps.engine.storage_uri import storage_name as checked_storage_name
@@ -43,6 +45,8 @@ class Cancelled(Exception):
 
 
 _DYNAMIC: dict[str, frozenset[str]] = {}
+_FROM_OTHER_RUNS = frozenset({"outputs", "tasks", "parents", "parent", "workerTaskrun"})
+"""Context variables built from task runs other than the attempt's own."""
 
 
 def dynamic_fields(plugin: type[Plugin]) -> frozenset[str]:
@@ -193,6 +197,7 @@ class WorkerRunContext:
         self.debug_trace = ""
         self.services = RenderServices(flow.namespace, data.id)
         self._context: dict[str, Any] | None = None
+        self._light_context: dict[str, Any] | None = None
         self._workdir: str | None = None
         for declaration in flow.raw.get("inputs") or []:
             if declaration.get("type") == "SECRET":
@@ -225,6 +230,27 @@ class WorkerRunContext:
                 self._context.pop("inputs", None)
         return self._context
 
+    def _context_for(self, source: str) -> dict[str, Any]:
+        """The context `source` needs. An expression that reads none of the variables built from
+        the other runs (`outputs`, `tasks`, `parents`…) renders against this run alone: the same
+        values, without reading (a claim from a message holds only this run) and walking every
+        task run of the execution, which made each task cost O(runs)."""
+        if self._context is not None:
+            return self._context
+        names = context_names(source)
+        parent = self.node.parent
+        if names is None or not names.isdisjoint(_FROM_OTHER_RUNS) or (parent is not None and parent.runs_on_worker):
+            return self.context
+        if self._light_context is None:
+            from apps.executions.runtime.runner import env as host_env
+
+            alone = dataclasses.replace(self.data, task_runs=[self.run])
+            self._light_context = engine_context.build(self.flow, alone, host_env(self.services), self.run,
+                                                       self.node, running_attempt=True)
+            if not self.flow.raw.get("inputs") and not self.data.inputs:
+                self._light_context.pop("inputs", None)
+        return self._light_context
+
     def _complete(self) -> None:
         if self._all_runs is not None:
             self.data.task_runs, self._all_runs = self._all_runs(), None
@@ -234,7 +260,8 @@ class WorkerRunContext:
         if isinstance(value, str):
             if "{" not in value:  # no delimiter: nothing to render, and no context to build
                 return value
-            context = {**self.context, **variables} if variables else self.context
+            base = self._context_for(value)
+            context = {**base, **variables} if variables else base
             return render(value, context, services=self.services)
         if isinstance(value, Mapping):
             return {self.render(str(k), variables): self.render(v, variables) for k, v in value.items()}

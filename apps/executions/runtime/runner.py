@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -98,12 +98,16 @@ _RUN_COLUMNS = ("id", "task_id", "parent_task_run_id", "value", "iteration", "st
                 "outputs", "seq", "plan", "start_date", "end_date")
 
 
-def load_runs(execution_id: str, only_ids: list[str] | None = None) -> list[TaskRunData]:
-    """An execution's task runs (or those in `only_ids`) in `seq` order, read as tuples: building
-    model instances only to convert them costs more than the query on a wide execution."""
+def load_runs(execution_id: str, only_ids: list[str] | None = None, since_rev: int | None = None
+              ) -> list[TaskRunData]:
+    """An execution's task runs (or those in `only_ids`, or those written after `since_rev` on
+    SQLite) in `seq` order, read as tuples: building model instances only to convert them costs
+    more than the query on a wide execution."""
     rows = TaskRun.objects.filter(execution_id=execution_id)
     if only_ids is not None:
         rows = rows.filter(id__in=only_ids)
+    if since_rev is not None:
+        rows = rows.filter(rev__gt=since_rev)
     return [
         TaskRunData(id=i, task_id=t, parent_id=p, value=v, iteration=it, state=State(st), history=h,
                     attempts=a, outputs=o, seq=sq, plan=pl, start_date=sd, end_date=ed)
@@ -262,8 +266,8 @@ def _pick_inline(data: ExecutionData, inline: Inline, now: datetime) -> None:
                 _claim_in_place(run, now)
                 inline.claimed = run
                 return
-    for run in data.task_runs:
-        if is_held(run) and dispatch.queue_for(run, data) == inline.queue:
+    for run in held_runs(data.task_runs):
+        if dispatch.queue_for(run, data) == inline.queue:
             run.dispatch = run.dirty = True
             if inline.hand_off:
                 inline.handed = run
@@ -271,6 +275,20 @@ def _pick_inline(data: ExecutionData, inline: Inline, now: datetime) -> None:
                 _claim_in_place(run, now)
                 inline.claimed = run
             return
+
+
+def held_runs(runs: list[TaskRunData]) -> Iterator[TaskRunData]:
+    """The held runs among `runs`, in order, found as they are asked for: callers want the first
+    one (on a wide fan-out nearly every run is held, and listing them all cost O(runs) twice
+    per decision). The cheap attribute tests come first."""
+    return (run for run in runs if run.state in _RUNNABLE and run.plan.get("held") and is_held(run))
+
+
+def any_held(runs: list[TaskRunData]) -> bool:
+    return next(held_runs(runs), None) is not None
+
+
+_RUNNABLE = (State.CREATED, State.RESTARTED)
 
 
 def is_held(run: TaskRunData) -> bool:
@@ -305,12 +323,11 @@ def append_logs(row: Execution, lines: list[tuple[str | None, str, str]], data: 
     from apps.executions.secrets_mask import mask
 
     first = row.log_seq + 1
-    task_ids: dict[str, str] = {}
-    if data is not None:
-        task_ids = {r.id: r.task_id for r in data.task_runs}
+    runs = data.indexed().by_id if data is not None else {}
     now = timezone.now()
     LogLine.objects.bulk_create([
-        LogLine(execution_id=row.id, seq=first + i, task_run_id=run_id, task_id=task_ids.get(run_id or ""),
+        LogLine(execution_id=row.id, seq=first + i, task_run_id=run_id,
+                task_id=runs[run_id].task_id if run_id in runs else None,
                 attempt=attempt, level=level, message=mask(message), timestamp=now)
         for i, (run_id, level, message) in enumerate(lines)
     ])
@@ -349,7 +366,10 @@ def _process(execution_id: str, event: Event, services: Any, inline: Inline | No
         if loaded is None:
             return None
         row = loaded.row
-        data = to_data(row, loaded.runs)
+        data = to_data(row, [])
+        data.task_runs = loaded.runs  # the cached view's own list: its index stays valid
+        if loaded.index is not None:
+            data.adopt(loaded.index)
         flow = compiled(row.namespace, row.flow_id, row.flow_revision)
         the_env = env(services or ports.render_services.call(row))
         effects = results.fold(flow, data, loaded.pending, the_env) if loaded.pending else Effects()
@@ -382,7 +402,7 @@ def _conclude(row: Execution, flow: CompiledFlow, data: ExecutionData, effects: 
     to_dispatch = _save(row, data, effects, inline, folded=set(loaded.pending) if loaded else None,
                         decided_at=the_env.now.isoformat())
     if loaded is not None:
-        snapshots.keep_after_commit(data.id, data.task_runs, loaded)
+        snapshots.keep_after_commit(data.id, data.task_runs, loaded, data.indexed())
     ports.after_commit.call(row, data, effects)
     transaction.on_commit(lambda: ports.live_row_changed.call(row))  # live views (apps/live)
     if to_dispatch:

@@ -30,7 +30,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils.dateparse import parse_datetime
 
-from apps.engine.model import TaskRunData
+from apps.engine.model import RunIndex, TaskRunData
 from apps.engine.states import State
 from apps.executions.models import Execution, TaskRun
 from apps.executions.runtime import ports
@@ -40,12 +40,16 @@ MAX_ENTRIES = 64
 
 
 class _Entry:
-    __slots__ = ("horizon", "runs")
+    __slots__ = ("horizon", "index", "runs")
 
-    def __init__(self, runs: list[TaskRunData], horizon: int) -> None:
+    def __init__(self, runs: list[TaskRunData], horizon: int, index: RunIndex | None = None) -> None:
         self.runs = runs
         self.horizon = horizon
-        """txid (64-bit) of the oldest transaction running when `runs` were read."""
+        """txid (64-bit) of the oldest transaction running when `runs` were read (SQLite: the
+        `rev` counter)."""
+        self.index = index
+        """The lookups over `runs` (engine `RunIndex`), updated in place by the next read instead of
+        being rebuilt: with it a decision's reading costs what changed, not the execution's size."""
 
 
 class _Local(threading.local):
@@ -103,6 +107,8 @@ class Loaded:
     """The read's horizon (None where the database has no transaction ids)."""
     pending: dict[str, Outcome]
     """Attempt outcomes workers left on their rows (apps/executions/runtime/results.py)."""
+    index: RunIndex | None = None
+    """Lookups over `runs` carried over from the cached view (ExecutionData.adopt)."""
 
 
 # Two statements on PostgreSQL, sent together in one round trip (pipeline mode, with the
@@ -114,6 +120,24 @@ class Loaded:
 # horizon when its age is at most `txid - horizon`. When the lock was skipped the transaction
 # has no id (`txid_current_if_assigned()` is NULL) and the answer is thrown away.
 _LOCK = "SELECT row_to_json(e) FROM weir_execution e WHERE e.id = %s FOR UPDATE {skip}"
+# With the `rev` trigger (migration 0005) a row carries the id of the transaction that last wrote
+# it, indexed with its execution: the rows at or above the cached view's horizon (and those
+# holding an outcome) come from the index, so the read costs what changed, not the execution's
+# size (two index scans, not an OR that the planner would answer by visiting every row of the
+# execution). The rows are still counted, to see deletions (a restart): an index count, the one
+# part of the read that grows with the execution.
+_RUNS_ALL = """
+SELECT count(*), txid_snapshot_xmin(txid_current_snapshot()), coalesce(json_agg(row_to_json(t)), '[]'::json)
+  FROM weir_task_run t WHERE t.execution_id = %s
+"""
+_RUNS_SINCE = """
+SELECT (SELECT count(*) FROM weir_task_run WHERE execution_id = %s), txid_snapshot_xmin(txid_current_snapshot()),
+       coalesce(json_agg(row_to_json(t)), '[]'::json)
+  FROM weir_task_run t WHERE t.id IN (
+    SELECT id FROM weir_task_run WHERE execution_id = %s AND rev >= %s
+    UNION ALL SELECT id FROM weir_task_run WHERE execution_id = %s AND result IS NOT NULL)
+"""
+# Without the trigger: every row's xmin is looked at, and the rows are counted to see deletions.
 _RUNS = """
 SELECT count(*), txid_snapshot_xmin(txid_current_snapshot()),
        coalesce(json_agg(row_to_json(t)) FILTER (
@@ -131,17 +155,20 @@ def lock_and_load(execution_id: str, skip_locked: bool, timeout: float | None = 
     exist or (with `skip_locked`) another transaction holds it. With `timeout` (seconds, on
     PostgreSQL) a lock held longer raises LockWaitTooLong, after the transaction is undone."""
     if not enabled():
-        row = Execution.objects.select_for_update(skip_locked=skip_locked).filter(id=execution_id).first()
-        if row is None:
-            return None
-        raw = dict(TaskRun.objects.filter(execution_id=execution_id, result__isnull=False)
-                   .values_list("id", "result"))
-        return Loaded(row, ports.load_runs.call(execution_id), None, _outcomes(raw))
+        return _lock_and_load_sqlite(execution_id, skip_locked)
     import psycopg
 
     entry = _local.entries.pop(execution_id, None)
     connection.ensure_connection()
     conn = connection.connection
+    tracked = _pg_rev_tracked()
+    params: list[Any]
+    if tracked and entry is None:
+        statement, params = _RUNS_ALL, [execution_id]
+    elif tracked and entry is not None:
+        statement, params = _RUNS_SINCE, [execution_id, execution_id, entry.horizon, execution_id]
+    else:
+        statement, params = _RUNS, [entry is None, entry.horizon if entry else 0, execution_id]
     with psycopg.Cursor(conn) as lock, psycopg.Cursor(conn) as read:
         try:
             with conn.pipeline():
@@ -149,7 +176,7 @@ def lock_and_load(execution_id: str, skip_locked: bool, timeout: float | None = 
                     lock.execute("SELECT set_config('lock_timeout', %s, true)", [f"{int(timeout * 1000)}ms"],
                                  prepare=True)
                 lock.execute(_LOCK.format(skip="SKIP LOCKED" if skip_locked else ""), [execution_id], prepare=True)
-                read.execute(_RUNS, [entry is None, entry.horizon if entry else 0, execution_id], prepare=True)
+                read.execute(statement, params, prepare=True)
         except psycopg.errors.LockNotAvailable as error:
             if entry is not None:
                 _local.entries[execution_id] = entry
@@ -160,14 +187,91 @@ def lock_and_load(execution_id: str, skip_locked: bool, timeout: float | None = 
                 _local.entries[execution_id] = entry
             return None
         count, horizon, changed = _counted(read)
-        runs = _merge(entry.runs if entry is not None else [], changed)
+        runs, index = _merge_entry(entry, {raw["id"]: run_from_json(raw) for raw in changed})
         if len(runs) != count:  # rows were deleted since (a restart): read them all
-            read.execute(_RUNS, [True, 0, execution_id], prepare=True)
+            if tracked:
+                read.execute(_RUNS_ALL, [execution_id], prepare=True)
+            else:
+                read.execute(_RUNS, [True, 0, execution_id], prepare=True)
             count, horizon, changed = _counted(read)
-            runs = _merge([], changed)
+            runs, index = _merge([], changed), None
     row = execution_from_json(as_json(found[0]))
     pending = _outcomes({raw["id"]: raw["result"] for raw in changed if raw["result"] is not None})
-    return Loaded(row, runs, horizon, pending)
+    return Loaded(row, runs, horizon, pending, index)
+
+
+def _pg_rev_tracked() -> bool:
+    """Whether this PostgreSQL database has the `rev` trigger (checked once per connection)."""
+    opened = id(connection.connection)
+    known: tuple[int, bool] | None = getattr(connection, "_weir_rev_tracked", None)
+    if known is None or known[0] != opened:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_trigger WHERE tgname = 'weir_task_run_rev_update' "
+                           "AND tgrelid = 'weir_task_run'::regclass")
+            known = (opened, cursor.fetchone()[0] == 1)
+        connection._weir_rev_tracked = known  # type: ignore[attr-defined]
+    return known[1]
+
+
+def _merge_entry(entry: _Entry | None, fresh: dict[str, TaskRunData]) -> tuple[list[TaskRunData], RunIndex | None]:
+    """The cached view with `fresh` runs merged in. With the entry's index, changed runs replace
+    theirs in place and new ones (usually after every cached one in `seq`) are appended: the
+    cost is that of the changed rows. Anything unusual falls back to a merge by list."""
+    if entry is None:
+        return _merge_runs([], fresh), None
+    index = entry.index
+    if index is None or index.runs is not entry.runs or index.count != len(entry.runs):
+        return _merge_runs(entry.runs, fresh), None
+    added = [run for run in fresh.values() if run.id not in index.by_id]
+    if any(not index.replace(run) for run in fresh.values() if run.id in index.by_id) \
+            or any(run.seq <= index.max_seq for run in added):
+        return _merge_runs(list(entry.runs), {run.id: run for run in fresh.values()}), None
+    entry.runs.extend(sorted(added, key=lambda run: run.seq))
+    return entry.runs, index
+
+
+def _lock_and_load_sqlite(execution_id: str, skip_locked: bool) -> Loaded | None:
+    """SQLite: the transaction already holds the database's write lock (IMMEDIATE), so nobody
+    writes while it reads. With the `rev` triggers in place (migration 0005) the rows stamped
+    after the cached view's counter are the only ones that changed; without them, all are read."""
+    load_runs = ports.load_runs.call
+    row = Execution.objects.select_for_update(skip_locked=skip_locked).filter(id=execution_id).first()
+    if row is None:
+        return None
+    raw = dict(TaskRun.objects.filter(execution_id=execution_id, result__isnull=False).values_list("id", "result"))
+    if not _rev_tracked():
+        return Loaded(row, load_runs(execution_id), None, _outcomes(raw))
+    entry = _local.entries.pop(execution_id, None)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT n FROM {_CLOCK} WHERE id = 1")
+        clock = int(cursor.fetchone()[0])
+        cursor.execute("SELECT count(*) FROM weir_task_run WHERE execution_id = %s", [execution_id])
+        count = int(cursor.fetchone()[0])
+    runs: list[TaskRunData] = []
+    index: RunIndex | None = None
+    if entry is not None:
+        fresh = {run.id: run for run in load_runs(execution_id, since_rev=entry.horizon)}
+        runs, index = _merge_entry(entry, fresh)
+    if entry is None or len(runs) != count:  # nothing cached, or rows were deleted (a restart)
+        runs, index = load_runs(execution_id), None
+    return Loaded(row, runs, clock, _outcomes(raw), index)
+
+
+_CLOCK = "weir_task_run_clock"
+
+
+def _rev_tracked() -> bool:
+    """Whether this SQLite database has the `rev` triggers, checked once per connection (a later
+    migration that rebuilds the table would drop them; then every read is a full one)."""
+    opened = id(connection.connection)
+    known: tuple[int, bool] | None = getattr(connection, "_weir_rev_tracked", None)
+    if known is None or known[0] != opened:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN "
+                           "('weir_task_run_rev_insert', 'weir_task_run_rev_update')")
+            known = (opened, cursor.fetchone()[0] == 2)
+        connection._weir_rev_tracked = known  # type: ignore[attr-defined]
+    return known[1]
 
 
 def _counted(cursor: Any) -> tuple[int, int, list[dict[str, Any]]]:
@@ -179,7 +283,12 @@ def _merge(cached: list[TaskRunData], changed: list[dict[str, Any]]) -> list[Tas
     """The cached runs with the changed rows replacing or joining them, in `seq` order."""
     if not changed:
         return cached
-    fresh = {raw["id"]: run_from_json(raw) for raw in changed}
+    return _merge_runs(cached, {raw["id"]: run_from_json(raw) for raw in changed})
+
+
+def _merge_runs(cached: list[TaskRunData], fresh: dict[str, TaskRunData]) -> list[TaskRunData]:
+    if not fresh:
+        return cached
     merged = [fresh.pop(run.id, run) for run in cached]
     if fresh:  # new runs: their seq is usually after every cached one
         merged += fresh.values()
@@ -222,13 +331,20 @@ def _outcomes(raw: dict[str, Any]) -> dict[str, Outcome]:
     return {run_id: Outcome.from_json(as_json(value)) for run_id, value in raw.items()}
 
 
-def keep_after_commit(execution_id: str, runs: list[TaskRunData], loaded: Loaded) -> None:
+def keep_after_commit(execution_id: str, runs: list[TaskRunData], loaded: Loaded,
+                      index: RunIndex | None = None) -> None:
     """Remember `runs` (the decision's result) once the transaction commits, with the horizon
     of the read they started from: the rows this transaction wrote are newer, and will be read
-    again next time, which costs a few rows and keeps one rule."""
+    again next time, which costs a few rows and keeps one rule. `index`, when it is over
+    `runs` exactly, is kept with them for the next read to update."""
     if loaded.horizon is None:
         return
-    entry = _Entry(list(runs), loaded.horizon)
+    # The list itself is kept, not a copy: the decision's data (and its index) stays usable by
+    # the worker for its next task, and only this thread's next decision, which comes after
+    # that, takes the entry back and updates the list in place.
+    if index is None or index.runs is not runs or index.count != len(runs):
+        index = None
+    entry = _Entry(runs, loaded.horizon, index)
 
     def keep() -> None:
         entries = _local.entries

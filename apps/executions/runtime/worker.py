@@ -30,7 +30,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from django.db.models import Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -255,7 +255,7 @@ def _run_one(current: Attempt, inline: runner.Inline) -> Attempt | None:
         return None
     # The outcome went to the lock holder, or another worker took the held run picked for us:
     # take a held run the way a message would, if any may be left (docs/adr/0009).
-    if after is None or any(runner.is_held(run) for run in after.task_runs):
+    if after is None or runner.any_held(after.task_runs):
         return outage.call(lambda: _claim_held(data.id, inline.queue), within=PATIENCE_SECONDS)
     return None
 
@@ -323,8 +323,9 @@ def _run_plugin(ctx: WorkerRunContext, type_name: str, raw: Any) -> tuple[State,
             else:
                 _failed(ctx, error, result)
         finally:
-            close_old_connections()
+            _release_connections(own_thread=threading.current_thread() is not caller)
 
+    caller = threading.current_thread()
     if timeout:
         seconds = parse_duration(str(ctx.render(str(timeout))))
         thread = threading.Thread(target=target, name="weir-task", daemon=True)
@@ -340,6 +341,21 @@ def _run_plugin(ctx: WorkerRunContext, type_name: str, raw: Any) -> tuple[State,
     if lost:
         raise DatabaseLost(str(lost[0])) from lost[0]
     return result.get("state", State.FAILED), result.get("outputs")
+
+
+def _release_connections(own_thread: bool) -> None:
+    """A plugin thread's connections end with it. Run inline, the plugin shares the worker's
+    connection, which is kept unless the plugin left it unusable: closing it by age after every
+    task (SQLite's age is 0) cost a reopen and, on SQLite, a WAL checkpoint per task run."""
+    if own_thread:
+        close_old_connections()
+        return
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is None:
+            continue
+        if conn.get_autocommit() != conn.settings_dict["AUTOCOMMIT"] or (conn.errors_occurred
+                                                                          and not conn.is_usable()):
+            conn.close()
 
 
 KILL_GRACE_SECONDS = 1.0
