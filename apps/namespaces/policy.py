@@ -91,6 +91,9 @@ ADMIN = Need(U, Scope.SUPERUSER)
 FLOW_YAML = ("id: {new_flow}\nnamespace: {namespace}\ntasks:\n  - id: hello\n"
              "    type: io.kestra.plugin.core.log.Log\n    message: hi\n")
 YAML = "application/x-yaml"
+DRAFT_YAML = ("id: {new_flow}\nnamespace: {namespace}\ntasks:\n  - id: hello\n"
+              "    type: io.kestra.plugin.scripts.python.Unknown\n")
+"""A flow that does not validate (an unknown type): what a draft keeps."""
 EX = "api/v1/executions/{execution_id}"
 NSF = "api/v1/flows/{namespace}/{flow_id}"
 NSFILES = "api/v1/namespaces/{namespace}/files"
@@ -234,6 +237,13 @@ RULES: tuple[Rule, ...] = (
            {"POST": Sample(body=[{"namespace": "{namespace}", "id": "{flow_id}"}])}) for verb in ("enable", "disable")),
     *(Rule(f"api/v1/flows/{verb}/by-query", {"POST": _n(U, W)},
            {"POST": Sample(query="namespace={namespace}")}) for verb in ("enable", "disable")),
+    # Invalid drafts (apps/flows/api/drafts.py, docs/adr/0026): read like the flow, kept and discarded
+    # like an edit; the collection's POST names its namespace in the YAML body
+    Rule("api/v1/flows/drafts", {"GET": LISTED, "POST": _n(U, W)},
+         {"POST": Sample(body=DRAFT_YAML, content_type=YAML)}),
+    Rule(NSF + "/draft", {"GET": _n(D), "PUT": _n(U, W), "DELETE": _n(X, W)},
+         {"PUT": Sample(body=DRAFT_YAML.replace("{new_flow}", "{draft_id}"), content_type=YAML)},
+         params={"flow_id": "{draft_id}"}),
     Rule(NSF + "/revisions", {"GET": _n(D)}),
     Rule(NSF + "/graph", {"GET": _n(D)}),
     Rule(NSF + "/dependencies", {"GET": _n(D)}),

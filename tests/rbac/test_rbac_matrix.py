@@ -46,6 +46,7 @@ PERSONAS = ("anonymous", "outsider", "READ", "EXECUTE", "WRITE", "OWNER", "super
 EXECUTION_LISTS = {"api/v1/executions", "api/v1/executions/search", "api/v1/logs/search", "executions/"}
 COUNTED_LISTS = {"api/v1/stats/executions/daily"}
 KV_LISTS = {"api/v1/kv"}
+DRAFT_LISTS = {"api/v1/flows/drafts"}
 NAMESPACE_LISTS = {"api/v1/namespaces", "api/v1/flows/distinct-namespaces", "namespaces/"}
 COUNTS: Counter[str] = Counter()
 KNOWN_GAPS = {
@@ -177,11 +178,13 @@ def world(django_db_setup: Any, django_db_blocker: Any) -> Iterator[World]:
                 _secret(users["superuser"], ns)
                 kvstore.put(ns, "K1", "kv-value")
                 _namespace_file(ns)
+                _draft(users["superuser"], ns, f"draft{i}z")
                 values[label] = {
                     "namespace": ns, "flow_id": flow_id, "new_flow": f"new{i}z", "execution_id": row.id,
                     "task_run_id": task_run.id if task_run else "none", "file_uri": quote(row.inputs["doc"], safe=""),
                     "key": "K1", "trigger_id": "nightly", "username": "mallory", "member": "mia", "group": crew.name,
                     "service_account": "robot", "new_namespace": f"{ns}.made", "multipart_flow": "",
+                    "draft_id": f"draft{i}z",
                 }
         finally:
             app.conf.task_always_eager = False
@@ -199,6 +202,13 @@ def _secret(user: Any, namespace: str) -> None:
     secrets.set_secret(user, namespace, "K1", "s3cr3t-value")
 
 
+def _draft(user: Any, namespace: str, flow_id: str) -> None:
+    from apps.flows import drafts
+    from apps.namespaces.policy import DRAFT_YAML
+
+    drafts.save_draft(user, DRAFT_YAML.format(new_flow=flow_id, namespace=namespace))
+
+
 def _namespace_file(namespace: str) -> None:
     try:
         from apps.files import store
@@ -213,7 +223,7 @@ def _clean() -> None:
     from apps.accounts.models import User
 
     for label in ("executions.Execution", "executions.KVEntry", "triggers.TriggerState", "flows.FlowRevision",
-                  "flows.Flow", "namespaces.Binding",
+                  "flows.Flow", "flows.FlowDraft", "namespaces.Binding",
                   "namespaces.Namespace", "accounts.ApiToken", "accounts.Invitation", "audit.AuditEvent",
                   "secrets.Secret", "files.NamespaceFile", "auth.Group"):
         try:
@@ -292,6 +302,8 @@ def _marker(route: str, values: dict[str, str], body: bytes) -> bool:
         return sum(int(bucket["total"]) for bucket in json.loads(text)) > 0
     if route in NAMESPACE_LISTS:
         return values["namespace"] in _namespaces_listed(text)
+    if route in DRAFT_LISTS:
+        return values["draft_id"] in text
     if route in KV_LISTS:
         return values["namespace"] in {row["namespace"] for row in json.loads(text)["results"]}
     return values["flow_id"] in text
