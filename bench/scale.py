@@ -213,10 +213,10 @@ def bench_f8(count: int, limit: int) -> dict[str, Any]:
     """The limit is checked on committed states, polled while the executions run (what the
     engine's own count sees): recorded start and end dates are taken when a decision begins,
     before the count that admits an execution, so overlapping dates do not mean a breach."""
-    from apps.executions.runtime.lifecycle import BUSY_STATES
     from django.db import connection
 
     from apps.engine.states import TERMINATED
+    from apps.executions.runtime.lifecycle import BUSY_STATES
 
     run_executions("f8", 2)  # warm-up
     terminal = {state.value for state in TERMINATED}
