@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 
 from apps.audit.services import record
-from apps.core.errors import Conflict, NotFound, Problem, SourceInvalid
+from apps.core.errors import Conflict, DeployInvalid, NotFound, Problem, SourceInvalid
 from apps.flows import graph, validation, yamlsource
 from apps.flows.models import Flow, FlowDraft, FlowRevision, source_digest
 from apps.flows.validation import Result, labels_as_dict
@@ -263,12 +263,3 @@ def deploy(user: Any, source: str, *, namespace: str | None = None, delete: bool
                 delete_flow(user, flow.namespace, flow.flow_id)
                 outcome["deleted"].append({"namespace": flow.namespace, "id": flow.flow_id})
     return outcome
-
-
-class DeployInvalid(Exception):
-    """Some documents of a multi-document request are invalid; nothing was written."""
-
-    def __init__(self, documents: list[dict[str, Any]], unreadable: bool = False) -> None:
-        super().__init__(f"{len(documents)} invalid document(s)")
-        self.documents = documents
-        self.unreadable = unreadable
