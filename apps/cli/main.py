@@ -256,7 +256,7 @@ def cmd_flow_deploy(args: argparse.Namespace) -> int:
         return _flow_deploy_remote(client, args)
     _django()
     from apps.accounts.models import User
-    from apps.core.errors import Conflict
+    from apps.core.errors import Conflict, DeployInvalid
     from apps.flows import services
 
     user = (User.objects.filter(username=args.user).first() if args.user
@@ -268,7 +268,7 @@ def cmd_flow_deploy(args: argparse.Namespace) -> int:
     texts = [f.read_text(encoding="utf-8") for f in files]
     try:
         outcome = services.deploy(user, "\n---\n".join(texts), namespace=args.namespace, delete=args.delete)
-    except services.DeployInvalid as exc:
+    except DeployInvalid as exc:
         for doc in exc.documents:
             for err in doc["errors"]:
                 print(f"document {doc['index']}:{err.get('line') or 1}:{err.get('column') or 1}: "

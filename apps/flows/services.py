@@ -263,3 +263,9 @@ def deploy(user: Any, source: str, *, namespace: str | None = None, delete: bool
                 delete_flow(user, flow.namespace, flow.flow_id)
                 outcome["deleted"].append({"namespace": flow.namespace, "id": flow.flow_id})
     return outcome
+
+
+def holds_flows(namespace: str) -> bool:
+    """Whether any flow, even a deleted one, is in exactly `namespace`: its executions keep
+    naming it, and `permissions.visible()` relies on every flow's namespace having a row."""
+    return Flow.objects.filter(namespace=namespace).exists()

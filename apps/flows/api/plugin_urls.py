@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from apps.plugins.api import views
+from apps.flows.api import plugins as views
 
 urlpatterns = [
     path("", views.PluginList.as_view(), name="api-plugins"),
