@@ -1,3 +1,5 @@
+"""/api/v1/plugins… (KESTRA.md §7.5): the plugin catalog, input types and JSON Schemas."""
+
 from __future__ import annotations
 
 from django.urls import path, re_path
