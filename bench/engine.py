@@ -400,7 +400,7 @@ def standalone_child() -> None:
     django.setup()
     from django.core.management import call_command
 
-    from apps.core.standalone import start_background_services
+    from apps.cli.standalone import start_background_services
     from apps.engine.states import TERMINATED
     from apps.executions import services
 

@@ -172,7 +172,7 @@ def bench_api(n_flows: int, n_namespaces: int, requests: int) -> dict[str, float
         seed(n_flows, n_namespaces)
         port = free_port()
         log = open(f"/tmp/weir-bench-server-{os.getpid()}.log", "w")  # noqa: SIM115
-        server = subprocess.Popen([sys.executable, "-m", "apps.core.cli", "server", "web", "--port", str(port)],
+        server = subprocess.Popen([sys.executable, "-m", "apps.cli.main", "server", "web", "--port", str(port)],
                                   cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         client = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30)

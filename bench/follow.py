@@ -9,7 +9,7 @@ docs/adr/0025 serves them outside the pool). Served from the pool, the second fi
 after 10 s and counts it as timed out.
 
 `__main__` uses a fresh SQLite database in a temporary WEIR_DATA_DIR (or DATABASE_URL if set), the
-ASGI server and worker in this process (apps/live/devserver.py). `--smoke`: fewer streams and
+ASGI server and worker in this process (apps/cli/devserver.py). `--smoke`: fewer streams and
 requests, seconds. Last line: `follow_streams=<n> baseline_p50_ms=<n> with_streams_p50_ms=<n>
 timeouts=<n>`.
 """
@@ -96,7 +96,7 @@ def main() -> int:
     from django.core.management import call_command
 
     from apps.accounts.services import create_token
-    from apps.live.devserver import ServerThread, start_worker, stop_worker
+    from apps.cli.devserver import ServerThread, start_worker, stop_worker
 
     call_command("migrate", interactive=False, verbosity=0)
     user_model = get_user_model()

@@ -49,7 +49,7 @@ class Services:
         return "Sup3r-s3cret/value+with~odd#chars"
 
     def mark_secret(self, value: str) -> None:
-        from apps.executions import secrets_mask
+        from apps.secrets import masking as secrets_mask
 
         secrets_mask.remember(value)
 
@@ -60,7 +60,7 @@ def main() -> None:
     seconds = 0.2 if parser.parse_args().smoke else 1.0
 
     from apps.engine.expressions import render
-    from apps.executions import secrets_mask
+    from apps.secrets import masking as secrets_mask
 
     rng = random.Random(7)
     alphabet = string.ascii_letters + string.digits + "/+-_"

@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> float:
               f"{'PostgreSQL' if admin_url else 'SQLite'}")
         port = free_port()
         log = open(f"/tmp/weir-bench-rbac-server-{os.getpid()}.log", "w")  # noqa: SIM115
-        server = subprocess.Popen([sys.executable, "-m", "apps.core.cli", "server", "web", "--port", str(port)],
+        server = subprocess.Popen([sys.executable, "-m", "apps.cli.main", "server", "web", "--port", str(port)],
                                   cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         clients = {who: httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30,
                                      headers={"Authorization": f"Bearer {token}"})

@@ -363,7 +363,7 @@ def foreach_child(sizes: list[int]) -> None:
     django.setup()
     from django.core.management import call_command
 
-    from apps.core.standalone import start_background_services
+    from apps.cli.standalone import start_background_services
 
     call_command("migrate", verbosity=0)
     deploy([flow_foreach(size) for size in sorted({*sizes, 10})])

@@ -173,7 +173,7 @@ def bench_postgres(count: int, cron: str, with_seconds: bool) -> dict[str, Any]:
         deploy(count, cron, with_seconds)
         print(f"PostgreSQL: {count} flows inserted in {time.perf_counter() - started:.1f}s", flush=True)
         log = open(log_path, "wb")  # noqa: SIM115 - the scheduler writes to it until it stops
-        scheduler = subprocess.Popen([sys.executable, "-m", "apps.core.cli", "scheduler"], cwd=ROOT, env=env,
+        scheduler = subprocess.Popen([sys.executable, "-m", "apps.cli.main", "scheduler"], cwd=ROOT, env=env,
                                      stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         started = time.perf_counter()
         wait_states(count)
@@ -225,7 +225,7 @@ def standalone_child(count: int, cron: str, with_seconds: bool) -> None:
     django.setup()
     from django.core.management import call_command
 
-    from apps.core.standalone import start_scheduler_thread
+    from apps.cli.standalone import start_scheduler_thread
 
     call_command("migrate", verbosity=0)
     deploy(count, cron, with_seconds)

@@ -8,7 +8,7 @@ stream in over the WebSocket and while the viewer is scrolled (wheel, then jumps
 the end). Target: at most 3.
 
 `__main__` runs it standalone: a fresh SQLite database in a temporary WEIR_DATA_DIR (or
-DATABASE_URL if set), the ASGI server and worker in this process (apps/live/devserver.py), and
+DATABASE_URL if set), the ASGI server and worker in this process (apps/cli/devserver.py), and
 Debian's Chromium. Last line: `log_long_tasks=<n>`.
 """
 
@@ -130,7 +130,7 @@ def main() -> int:
     from django.core.management import call_command
     from playwright.sync_api import sync_playwright
 
-    from apps.live.devserver import ServerThread, start_worker
+    from apps.cli.devserver import ServerThread, start_worker
 
     call_command("migrate", interactive=False, verbosity=0)
     user_model = get_user_model()

@@ -96,7 +96,7 @@ class Services:
         global _standalone_started
         self.mode = "standalone"
         if not _standalone_started:  # its threads live as long as the process; start them once
-            from apps.core.standalone import start_background_services
+            from apps.cli.standalone import start_background_services
 
             start_background_services()
             _standalone_started = True

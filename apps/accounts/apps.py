@@ -8,4 +8,11 @@ class AccountsConfig(AppConfig):
     label = "accounts"
 
     def ready(self) -> None:
-        from apps.accounts import schema  # noqa: F401  registers the bearer-token OpenAPI scheme
+        """Registers the bearer-token OpenAPI scheme; connects the invitations the namespace
+        members page and API offer (apps/namespaces/ports.py)."""
+        from apps.accounts import invitations, schema  # noqa: F401  (schema registers the scheme)
+        from apps.namespaces import ports
+
+        ports.pending_invitations.connect(invitations.pending)
+        ports.invitation_json.connect(invitations.as_json)
+        ports.invite.connect(invitations.invite)

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.audit import services
-from apps.executions.records.search import paginate, refuse_unknown
+from apps.core.paging import paginate, refuse_unknown
 
 PARAMS = {"namespace", "user", "action", "after", "before", "page", "size"}
 

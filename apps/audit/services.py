@@ -15,10 +15,10 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from apps.audit import ports
 from apps.audit.context import current_user
 from apps.audit.models import AuditEvent
 from apps.core.errors import BadRequest
-from apps.namespaces.permissions import Action, visible
 
 
 def _jsonable(value: Any) -> Any:
@@ -52,7 +52,7 @@ def readable_events(user: Any) -> QuerySet[AuditEvent]:
         return events
     if user is None or not getattr(user, "is_authenticated", False):
         return events.none()
-    scoped = visible(events.exclude(namespace=""), user, Action.READ)
+    scoped = ports.readable.call(events.exclude(namespace=""), user)
     return scoped | events.filter(namespace="", actor=user)
 
 

@@ -12,7 +12,7 @@ from django.utils.http import urlencode
 
 from apps.audit import services
 from apps.core.errors import BadRequest
-from apps.flows.search import parse_int
+from apps.core.paging import parse_int
 
 PAGE_SIZE = 50
 

@@ -8,6 +8,7 @@ into `file:line:col: message` lines, the editor into markers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,3 +70,15 @@ class Unprocessable(Exception):
     def __init__(self, message: str, problems: list[Problem] | None = None) -> None:
         super().__init__(message)
         self.problems = list(problems or [])
+
+
+class DeployInvalid(Exception):
+    """Some documents of a multi-document request are invalid; nothing was written.
+
+    Raised by `apps.flows.services` (a multi-document deploy); the API answers 422 with one entry
+    per document (400 when one could not even be read)."""
+
+    def __init__(self, documents: list[dict[str, Any]], unreadable: bool = False) -> None:
+        super().__init__(f"{len(documents)} invalid document(s)")
+        self.documents = documents
+        self.unreadable = unreadable

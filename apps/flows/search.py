@@ -13,6 +13,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from apps.core.errors import BadRequest
+from apps.core.paging import parse_int
 from apps.flows.models import Flow
 from apps.flows.services import namespace_filter
 from apps.namespaces.permissions import Action, visible
@@ -52,19 +53,6 @@ def parse_sort(value: str | None) -> list[str]:
             raise BadRequest(f"unknown sort direction {direction!r}; use asc or desc")
         order.append(("-" if direction == "desc" else "") + SORT_FIELDS[name])
     return order
-
-
-def parse_int(params: Mapping[str, Any], name: str, default: int, low: int, high: int) -> int:
-    raw = params.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(str(raw))
-    except ValueError as exc:
-        raise BadRequest(f"{name} must be an integer, got {raw!r}") from exc
-    if not low <= value <= high:
-        raise BadRequest(f"{name} must be between {low} and {high}, got {value}")
-    return value
 
 
 def filtered(user: Any, *, q: str = "", namespace: str = "", labels: Mapping[str, str] | None = None,

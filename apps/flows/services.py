@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 
 from apps.audit.services import record
-from apps.core.errors import Conflict, NotFound, Problem, SourceInvalid
+from apps.core.errors import Conflict, DeployInvalid, NotFound, Problem, SourceInvalid
 from apps.flows import graph, validation, yamlsource
 from apps.flows.models import Flow, FlowDraft, FlowRevision, source_digest
 from apps.flows.validation import Result, labels_as_dict
@@ -265,10 +265,7 @@ def deploy(user: Any, source: str, *, namespace: str | None = None, delete: bool
     return outcome
 
 
-class DeployInvalid(Exception):
-    """Some documents of a multi-document request are invalid; nothing was written."""
-
-    def __init__(self, documents: list[dict[str, Any]], unreadable: bool = False) -> None:
-        super().__init__(f"{len(documents)} invalid document(s)")
-        self.documents = documents
-        self.unreadable = unreadable
+def holds_flows(namespace: str) -> bool:
+    """Whether any flow, even a deleted one, is in exactly `namespace`: its executions keep
+    naming it, and `permissions.visible()` relies on every flow's namespace having a row."""
+    return Flow.objects.filter(namespace=namespace).exists()

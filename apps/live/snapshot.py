@@ -16,7 +16,7 @@ from typing import Any
 from apps.engine.states import TERMINATED, State
 from apps.executions.api.serializers import execution_json, log_json, task_run_json
 from apps.executions.models import Execution, LogLine, TaskRun
-from apps.executions.secrets_mask import mask
+from apps.secrets.masking import mask
 from apps.secrets.renderers import learn
 
 LOG_BATCH = 2000

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.errors import BadRequest
-from apps.namespaces import members, services
+from apps.namespaces import members, ports, services
 
 TAG = ["namespaces"]
 
@@ -108,18 +108,14 @@ class Member(APIView):
 class Invitations(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT, tags=TAG, summary="Pending invitations (OWNER)")
     def get(self, request: Request, namespace: str) -> Response:
-        from apps.accounts import invitations
-
-        pending = invitations.pending(request.user, namespace)
-        return Response({"results": [invitations.as_json(i) for i in pending], "total": len(pending)})
+        pending = ports.pending_invitations.call(request.user, namespace)
+        return Response({"results": [ports.invitation_json.call(i) for i in pending], "total": len(pending)})
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses={201: OpenApiTypes.OBJECT}, tags=TAG,
                    summary="Invite someone by email: {email, role} (OWNER); the link is in the reply "
                            "when no mail backend is configured")
     def post(self, request: Request, namespace: str) -> Response:
-        from apps.accounts import invitations
-
         body = json_object(request)
-        sent = invitations.invite(request.user, namespace, str(body.get("email") or ""),
-                                  members.parse_role(body.get("role")), request.build_absolute_uri("/"))
+        sent = ports.invite.call(request.user, namespace, str(body.get("email") or ""),
+                                 members.parse_role(body.get("role")), request.build_absolute_uri("/"))
         return Response(sent.as_json(), status=201)

@@ -24,11 +24,16 @@ class NamespacesConfig(AppConfig):
 
     def ready(self) -> None:
         """Cached grants (permissions.grants) go stale when a binding or a group membership
-        changes; these signals make every such change forget them in this process."""
+        changes; these signals make every such change forget them in this process. The audit
+        log, below this app, reads back through namespace permissions (apps/audit/ports.py)."""
         from django.contrib.auth import get_user_model
         from django.db.models.signals import m2m_changed, post_delete, post_save
 
+        from apps.audit import ports as audit_ports
         from apps.namespaces.models import Binding, Namespace
+        from apps.namespaces.permissions import readable
+
+        audit_ports.readable.connect(readable)
 
         post_save.connect(_forget_grants, sender=Binding, dispatch_uid="weir-binding-saved")
         post_delete.connect(_forget_grants, sender=Binding, dispatch_uid="weir-binding-deleted")

@@ -182,6 +182,11 @@ def visible(queryset: QuerySet[M], user: Any, action: Action = Action.READ,
     return queryset.filter(prefix_q(prefixes, field))
 
 
+def readable(queryset: QuerySet[M], user: Any) -> QuerySet[M]:
+    """`visible(queryset, user, Action.READ)`: what the audit log shows (apps/audit/ports.py)."""
+    return visible(queryset, user, Action.READ)
+
+
 def require(user: Any, action: Action, namespace: str, what: str | None = None) -> None:
     """Raise unless `user` may `action` in `namespace`: NotFound (404) when they cannot even read
     it, so nothing leaks; PermissionDenied (403) when they can read it, which tells them why."""

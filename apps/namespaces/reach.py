@@ -122,11 +122,11 @@ def reach(caller: str, target: str, access: Access, acting_user: Any = None,
           role: Action = Action.EXECUTE) -> Decision:
     """May a flow of namespace `caller` do `access` in namespace `target`?
 
-    `acting_user` (the user who last saved the calling flow, `saved_by()`) and `role` (what the
+    `acting_user` (the user who last saved the calling flow, `apps.flows.authors.saved_by()`) and `role` (what the
     action needs: EXECUTE to start or resume, WRITE to purge or toggle) matter for ACT only.
     `acting_user` may be a function returning the user: it is then called only when needed, so
     the common case (own namespace, a child) reads nothing. It may also be a list of users, who
-    must all hold the role (`authors()`: who saved the running revision and the latest one).
+    must all hold the role (`apps.flows.authors.authors()`: who saved the running revision and the latest one).
     """
     rel = relation(caller, target)
     outcome = TABLE[rel][access]
@@ -162,30 +162,6 @@ def require(caller: str, target: str, access: Access, acting_user: Any = None,
     if not decision.allowed:
         raise ReachDenied(decision, what)
     return decision
-
-
-def saved_by(namespace: str, flow_id: str) -> Any:
-    """The user who saved the latest revision of the flow (None when unknown or deleted)."""
-    from apps.flows.models import FlowRevision
-
-    row = (FlowRevision.objects.filter(flow__namespace=namespace, flow__flow_id=flow_id)
-           .select_related("created_by").order_by("-revision").only("created_by").first())
-    return row.created_by if row is not None else None
-
-
-def authors(namespace: str, flow_id: str, revision: int | None) -> list[Any]:
-    """Whose role a flow acts with in another namespace: the user who last saved the flow and,
-    when an older revision is running, the user who saved that one too (so nobody can run an
-    old revision of theirs under a later author's roles). None stands for an unknown author."""
-    from apps.flows.models import FlowRevision
-
-    latest = saved_by(namespace, flow_id)
-    if revision is None:
-        return [latest]
-    row = (FlowRevision.objects.filter(flow__namespace=namespace, flow__flow_id=flow_id, revision=revision)
-           .select_related("created_by").only("created_by").first())
-    running = row.created_by if row is not None else None
-    return [latest] if running == latest else [latest, running]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 
 from apps.audit.services import record
 from apps.core.errors import Conflict, NotFound, Problem, Unprocessable
+from apps.namespaces import ports
 from apps.namespaces.models import Namespace
 from apps.namespaces.permissions import Action, grants, require, visible
 
@@ -173,8 +174,6 @@ def update(user: Any, name: str, body: dict[str, Any]) -> Namespace:
 
 def delete(user: Any, name: str) -> None:
     """Only an empty namespace goes: no child namespace and no flow, even a deleted one (409)."""
-    from apps.flows.models import Flow
-
     row = get(user, name)
     require(user, Action.OWNER, name)
     with transaction.atomic():
@@ -182,7 +181,7 @@ def delete(user: Any, name: str) -> None:
             raise Conflict(f"namespace {name!r} has child namespaces: delete them first")
         # Deleted flows count too: their executions keep naming this namespace, and
         # permissions.visible() relies on every flow's namespace having a row.
-        if Flow.objects.filter(namespace=name).exists():
+        if ports.holds_flows.call(name):
             raise Conflict(f"namespace {name!r} still holds flows or the history of deleted ones")
         from apps.namespaces.models import Binding
 

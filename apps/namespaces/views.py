@@ -16,10 +16,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from apps.core.errors import Conflict, NotFound, Unprocessable
-from apps.namespaces import members, services
+from apps.core.markdown import render_markdown
+from apps.namespaces import members, ports, services
 from apps.namespaces.models import Role
 from apps.namespaces.permissions import Action, can
-from apps.ui.markdown import render_markdown
 
 T = TypeVar("T")
 
@@ -106,11 +106,9 @@ def member_list(request: HttpRequest, namespace: str) -> HttpResponse:
             found = members.members(request.user, namespace)
         except (Unprocessable, NotFound) as exc:
             error, status = str(exc), 422
-    from apps.accounts.invitations import pending
-
     return render(request, "namespaces/members.html", {
         "namespace": namespace, "members": found, "roles": Role.names, "error": error,
-        "invitations": pending(request.user, namespace), "invite_link": link,
+        "invitations": ports.pending_invitations.call(request.user, namespace), "invite_link": link,
     }, status=status)
 
 
@@ -124,9 +122,7 @@ def _member_post(request: HttpRequest, namespace: str) -> str:
         return ""
     role = members.parse_role(post.get("role"))
     if "invite" in post:
-        from apps.accounts.invitations import invite
-
-        sent = invite(request.user, namespace, post.get("email", "").strip(), role, request.build_absolute_uri("/"))
+        sent = ports.invite.call(request.user, namespace, post.get("email", "").strip(), role, request.build_absolute_uri("/"))
         messages.success(request, f"Invitation sent to {sent.invitation.email}." if sent.mailed
                          else f"No mail server is configured: give {sent.invitation.email} the link below.")
         return "" if sent.mailed else sent.link

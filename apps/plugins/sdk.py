@@ -109,10 +109,10 @@ def regex_problem(pattern: str) -> str | None:
     """Why a user regular expression (a property the host matches with) cannot be used, or None.
 
     Plugins validate regex properties with it so a flow is refused when saved, with the same
-    engine and limits that will run the pattern (apps/engine/expressions/userregex.py)."""
-    from apps.engine.expressions.userregex import check_pattern
+    bounds that the engine compiles the pattern with (apps/plugins/patterns.py)."""
+    from apps.plugins.patterns import pattern_problem
 
-    return check_pattern(pattern)
+    return pattern_problem(pattern)
 
 
 def parse_duration(text: str) -> float:

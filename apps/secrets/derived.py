@@ -20,8 +20,8 @@ from collections.abc import Iterable
 
 from django.db import transaction
 
-from apps.executions.secrets_mask import remember_all
 from apps.secrets import crypto
+from apps.secrets.masking import remember_all
 from apps.secrets.models import DerivedSecret
 
 MAX_LOADED = 128

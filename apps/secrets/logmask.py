@@ -15,7 +15,7 @@ from typing import Any
 
 from django.utils.log import AdminEmailHandler
 
-from apps.executions.secrets_mask import mask
+from apps.secrets.masking import mask
 
 
 class MaskSecrets(logging.Filter):

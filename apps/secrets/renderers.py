@@ -15,7 +15,7 @@ from typing import Any
 
 from rest_framework.renderers import JSONRenderer
 
-from apps.executions.secrets_mask import SEALED_PREFIX, mask_value, remember
+from apps.secrets.masking import SEALED_PREFIX, mask_value, remember
 
 RUNTIME_PATHS = re.compile(r"^/api/v1/(?:executions|logs|metrics|namespaces/[^/]+/kv)(?:/|$)")
 MAX_NAMESPACES = 50

@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from apps.engine.expressions.taint import Tainted
-from apps.executions.secrets_mask import SEALED_PREFIX, remember
 from apps.secrets import crypto
+from apps.secrets.masking import SEALED_PREFIX, remember
 
 
 def is_sealed(value: Any) -> bool:

@@ -21,10 +21,10 @@ from django.db import transaction
 
 from apps.audit.services import record
 from apps.core.errors import NotFound, Problem, Unprocessable
-from apps.executions.secrets_mask import remember_all
 from apps.flows.spec import NAMESPACE_PATTERN
 from apps.namespaces.permissions import Action, can
 from apps.secrets import crypto
+from apps.secrets.masking import remember_all
 from apps.secrets.models import Secret
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")

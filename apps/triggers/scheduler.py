@@ -138,7 +138,7 @@ def claim_and_fire(now: datetime, started: list[str], lookahead: timedelta | Non
     comes within it, the rows of that slot are claimed, decided, built and updated now, and only
     the executions' insert waits for the slot: what remains to do at the slot is one COPY and the
     commit. (The trigger pass waits with it: at most `LOOKAHEAD`, only for slots that big; the
-    executions' own scheduled work runs in its own loop, apps/core/standalone.py.)"""
+    executions' own scheduled work runs in its own loop, apps/cli/standalone.py.)"""
     due = TriggerState.objects.select_for_update(skip_locked=_skip_locked()).filter(active=True, disabled=False)
     fire_at = now
     if lookahead is not None:

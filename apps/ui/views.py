@@ -23,11 +23,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from apps.core.errors import Conflict, NotFound
+from apps.core.markdown import render_markdown
 from apps.flows import drafts, search, services
 from apps.flows.models import FlowDraft
 from apps.namespaces.permissions import Action, can
 from apps.ui.highlight import highlight_yaml
-from apps.ui.markdown import render_markdown
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -29,10 +29,10 @@ from apps.executions import access, files
 from apps.executions.api.inputs import declarations, on_resume_declarations
 from apps.executions.models import Execution, LogLine, TaskRun
 from apps.executions.records import search
-from apps.executions.secrets_mask import mask
 from apps.flows import services as flow_services
 from apps.flows.models import FlowDraft
 from apps.namespaces.permissions import Action, can
+from apps.secrets.masking import mask
 from apps.ui import execution_display as show
 
 PAGE_SIZE = 25
@@ -124,7 +124,7 @@ def _mask_shown(ex: Execution, runs: list[TaskRun]) -> None:
     """Mask secrets in what the page shows (inputs, outputs, task-run outputs), as the API's
     answers are (apps/secrets/renderers.py): this process learns the execution's namespace
     secrets, SECRET inputs and the values it derived from secrets first. The rows are only displayed, never saved."""
-    from apps.executions.secrets_mask import mask_value
+    from apps.secrets.masking import mask_value
     from apps.secrets.renderers import learn
 
     learn({"id": ex.id, "flowId": ex.flow_id, "parentId": ex.trigger_execution_id or ex.parent_id,

@@ -77,7 +77,7 @@ def routed(settings: Any) -> None:
     """Until apps.executions.api.urls routes the webhook, serve it from the view's own patterns."""
     from django.urls import include, path, resolve
 
-    from apps.executions.api import webhook_views
+    from apps.triggers.api import webhook_views
 
     match = resolve(URL.format(ns="a", flow="b", key="c"))
     if getattr(match.func, "view_class", None) is webhook_views.Webhook:

@@ -1,9 +1,10 @@
-"""No import cycle among the modules of any app (docs/adr/0020).
+"""No import cycle among the modules of any app, nor between apps (docs/adr/0020, 0028).
 
 The graph is grimp's (the library under import-linter) and counts every import, function-level
 ones included: a cycle hidden inside a function still ties the modules together. Each app is
-checked on its own modules only; imports between apps are import-linter's business
-(pyproject.toml). A failure names the modules of every cycle and the import lines that close it.
+checked on its own modules; then the apps themselves, one node each (import-linter's `apps`
+contract orders them; this check names the cycle when one appears). A failure names the
+modules (or apps) of every cycle and the imports that close it.
 """
 
 from __future__ import annotations
@@ -116,3 +117,40 @@ def test_the_check_finds_a_cycle() -> None:
     edges: dict[str, set[str]] = defaultdict(set, {"a": {"b"}, "b": {"a", "c"}, "c": set(), "d": {"d"}})
     assert strongly_connected({"a", "b", "c", "d"}, edges) == [["a", "b"], ["d"]]
     assert one_cycle(["a", "b"], edges) == ["a", "b", "a"]
+
+
+def app_of(module: str) -> str:
+    return ".".join(module.split(".")[:2])
+
+
+@cache
+def app_edges() -> dict[str, set[str]]:
+    """App -> the apps it imports (any module, function-level imports included)."""
+    edges: dict[str, set[str]] = defaultdict(set)
+    for module in graph().modules:
+        if module.count(".") == 0:
+            continue
+        edges.setdefault(app_of(module), set())  # every app is a node, even one importing nothing
+        for imported in graph().find_modules_directly_imported_by(module):
+            if imported.count(".") and app_of(imported) != app_of(module):
+                edges[app_of(module)].add(app_of(imported))
+    return edges
+
+
+def describe_between_apps(cycle: list[str]) -> str:
+    lines = []
+    for importer, imported in pairwise(cycle):
+        pairs = sorted(graph().find_matching_direct_imports(import_expression=f"{importer}.** -> {imported}.**"),
+                       key=lambda p: (p["importer"], p["imported"]))
+        shown = ", ".join(f"{p['importer']} -> {p['imported']}" for p in pairs[:3])
+        more = f" (+{len(pairs) - 3} more)" if len(pairs) > 3 else ""
+        lines.append(f"  {importer} -> {imported}: {shown}{more}")
+    return "\n".join(lines)
+
+
+def test_no_import_cycle_between_apps() -> None:
+    edges = app_edges()
+    cycles = strongly_connected(set(edges), edges)
+    report = "\n\n".join(f"cycle among {len(c)} apps: {', '.join(c)}\n{describe_between_apps(one_cycle(c, edges))}"
+                         for c in cycles)
+    assert not cycles, f"import cycles between apps:\n{report}"

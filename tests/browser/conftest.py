@@ -1,7 +1,7 @@
 """Browser fixtures: a real ASGI server (HTTP + WebSockets) with an in-process worker, and a
 logged-in Playwright page on Debian's Chromium.
 
-- `asgi_server`: uvicorn serving `config.asgi` in a thread (apps/live/devserver.py) against the
+- `asgi_server`: uvicorn serving `config.asgi` in a thread (apps/cli/devserver.py) against the
   test database, with a worker that runs executions in this process (not eager: they run while
   the page watches). Its `.url` is the base URL.
 - `page`: a Chromium page logged in as `admin` (a superuser); JavaScript errors fail the test.
@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from apps.live.devserver import (
+from apps.cli.devserver import (
     ServerThread,
     remove_sqlite_files,
     shared_memory_sqlite,

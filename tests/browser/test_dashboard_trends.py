@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from apps.cli.devserver import ServerThread
 from apps.executions import services as ex_services
 from apps.executions.models import Execution, TaskRun
 from apps.flows import services as flow_services
-from apps.live.devserver import ServerThread
 
 pytestmark = [pytest.mark.browser]
 

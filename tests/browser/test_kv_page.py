@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from apps.cli.devserver import ServerThread
 from apps.executions.records import kvstore
-from apps.live.devserver import ServerThread
 
 pytestmark = [pytest.mark.browser]
 NS = "acme.kvpage"

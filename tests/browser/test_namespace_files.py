@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from apps.cli.devserver import ServerThread
 from apps.executions import services as ex_services
 from apps.files import store
 from apps.flows import services as flow_services
-from apps.live.devserver import ServerThread
 
 pytestmark = [pytest.mark.browser]
 

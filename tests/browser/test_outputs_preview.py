@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
+from apps.cli.devserver import ServerThread
 from apps.executions import services as ex_services
 from apps.flows import services as flow_services
-from apps.live.devserver import ServerThread
 from apps.plugins import egress
 
 pytestmark = [pytest.mark.browser]

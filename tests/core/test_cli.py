@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from apps.core.cli import main
+from apps.cli.main import main
 from apps.flows.models import Flow, FlowRevision
 
 FLOW = "id: {id}\nnamespace: acme.cli\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n"

@@ -43,7 +43,7 @@ def test_check_deploy_still_flags_the_development_key(tmp_path: Path) -> None:
 
 
 def test_the_server_refuses_the_development_key_outside_debug_mode(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "apps.core.cli", "server", "web", "--port", "1"],
+    done = subprocess.run([sys.executable, "-m", "apps.cli.main", "server", "web", "--port", "1"],
                           cwd=ROOT, env=_env(WEIR_DATA_DIR=str(tmp_path)), capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 2 and "WEIR_SECRET_KEY" in done.stderr, done.stderr

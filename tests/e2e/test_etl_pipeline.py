@@ -132,7 +132,7 @@ def check_pipeline(namespace: str, flow_id: str, warehouse: dict[str, Any],
 def test_examples_etl_deployed_with_the_cli_runs_end_to_end(
         warehouse: dict[str, Any], endpoints: tuple[HTTPServer, list[dict[str, Any]]],
         worker: faultkit.Service, django_user_model: Any) -> None:
-    from apps.core.cli import main
+    from apps.cli.main import main
 
     django_user_model.objects.create_superuser("admin", "admin@example.com", "pw")
     assert main(["flow", "deploy", str(ROOT / "examples" / "etl"), "--namespace", "demo.etl"]) == 0

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from apps.core.cli import worker_queues
+from apps.cli.main import worker_queues
 from tests.faults import faultkit
 
 GROUP = "gpu"
@@ -80,7 +80,7 @@ def group_worker(context: dict[str, Any]) -> faultkit.Service:
     import sys
 
     env = faultkit.service_env(context["workdir"], WEIR_WORKER_GROUPS=GROUP)
-    service = faultkit.Service("group-worker", [sys.executable, "-m", "apps.core.cli", "worker", "--group", GROUP,
+    service = faultkit.Service("group-worker", [sys.executable, "-m", "apps.cli.main", "worker", "--group", GROUP,
                                                 "--concurrency", "1"], env, context["workdir"] / "group.log")
     context["started"].append(service.start())
     service.wait_ready(60)

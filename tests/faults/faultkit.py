@@ -185,7 +185,7 @@ def worker(name: str, env: dict[str, str], workdir: Path, concurrency: int = 2) 
 
 
 def scheduler(env: dict[str, str], workdir: Path) -> Service:
-    return Service("scheduler", [sys.executable, "-m", "apps.core.cli", "scheduler"], env,
+    return Service("scheduler", [sys.executable, "-m", "apps.cli.main", "scheduler"], env,
                    workdir / "scheduler.log")
 
 

@@ -162,7 +162,7 @@ def stack(postgres: faultkit.PrivatePostgres, tmp_path: Path, request: pytest.Fi
     assert done.returncode == 0, f"bootstrap failed:\n{done.stdout}\n{done.stderr}"
     token = done.stdout.strip().splitlines()[-1]
     port = faultkit.free_port()
-    cli = [sys.executable, "-m", "apps.core.cli"]
+    cli = [sys.executable, "-m", "apps.cli.main"]
     web = faultkit.Service("web", [*cli, "server", "web", "--host", "127.0.0.1", "--port", str(port)], env,
                            tmp_path / "web.log").start()
     worker = faultkit.Service("worker", [*cli, "worker", "--concurrency", "4"], env, tmp_path / "worker.log").start()

@@ -1,7 +1,7 @@
 """Kestra's official Python SDK (kestrapy) against a real Weir server.
 
 `asgi_server` is uvicorn serving `config.asgi` in a thread with an in-process worker
-(apps/live/devserver.py), on the test database (`transactional_db`: the engine's `on_commit`
+(apps/cli/devserver.py), on the test database (`transactional_db`: the engine's `on_commit`
 follow-ups must fire). `kestra` is a `KestraClient` signed in with an API token, `kestra_basic`
 one signed in with a username and password: the tests touch Weir only through them.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from apps.live.devserver import (
+from apps.cli.devserver import (
     ServerThread,
     remove_sqlite_files,
     shared_memory_sqlite,

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from apps.live.devserver import (
+from apps.cli.devserver import (
     ServerThread,
     remove_sqlite_files,
     shared_memory_sqlite,

@@ -11,7 +11,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from apps.live.devserver import ServerThread, shared_memory_sqlite
+from apps.cli.devserver import ServerThread, shared_memory_sqlite
 from apps.live.limits import CLOSE_BAD_DATA, CLOSE_TOO_BIG, MAX_FRAME_BYTES
 
 

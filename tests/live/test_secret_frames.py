@@ -8,9 +8,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from apps.executions import secrets_mask
 from apps.executions.models import Execution
-from apps.executions.secrets_mask import MASK
+from apps.secrets import masking as secrets_mask
+from apps.secrets.masking import MASK
 from tests.secrets.test_masking import _run_transformed, assert_no_derived
 
 

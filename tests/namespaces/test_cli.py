@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from apps.core.cli import main
+from apps.cli.main import main
 from apps.namespaces.models import Binding, Namespace, Role
 
 

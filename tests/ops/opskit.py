@@ -76,7 +76,7 @@ class WebServer:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30.0) -> WebServer:
-        self.proc = subprocess.Popen([sys.executable, "-m", "apps.core.cli", "server", "web", "--port", str(self.port)],
+        self.proc = subprocess.Popen([sys.executable, "-m", "apps.cli.main", "server", "web", "--port", str(self.port)],
                                      cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-from apps.core.remote.progress import Progress
-from apps.live.devserver import ServerThread, start_worker, stop_worker
+from apps.cli.devserver import ServerThread, start_worker, stop_worker
+from apps.cli.remote.progress import Progress
 from tests.conftest import bind
 from tests.ops import opskit
 
 NS = "gitops"
-WRAPPER = ("import sys; from apps.core.cli import main; code = main(sys.argv[1:]); "
+WRAPPER = ("import sys; from apps.cli.main import main; code = main(sys.argv[1:]); "
            "leaked = sorted(m for m in sys.modules if m == 'django' or m.startswith('django.')); "
            "print('DJANGO IMPORTED', leaked[:5]) if leaked else None; sys.exit(code if not leaked else 99)")
 

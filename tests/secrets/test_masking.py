@@ -25,11 +25,11 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from apps.executions import secrets_mask
 from apps.executions.models import Execution, LogLine, TaskRun
-from apps.executions.secrets_mask import MASK, mask, mask_value, remember
 from apps.flows import services as flow_services
+from apps.secrets import masking as secrets_mask
 from apps.secrets import services as secret_services
+from apps.secrets.masking import MASK, mask, mask_value, remember
 
 CANARY = 'Cx9"q\\Lm7/w+z~Tp#k 42!canary'
 HALF = 12

@@ -16,8 +16,15 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from apps.core import unavailable
-from apps.core.errors import BadRequest, Conflict, NotFound, SourceInvalid, SourceTooLarge, Unprocessable
-from apps.flows.services import DeployInvalid
+from apps.core.errors import (
+    BadRequest,
+    Conflict,
+    DeployInvalid,
+    NotFound,
+    SourceInvalid,
+    SourceTooLarge,
+    Unprocessable,
+)
 
 
 def _body(message: str, **extra: Any) -> dict[str, Any]:

@@ -9,6 +9,6 @@ from apps.core.api.views import Configs, UnknownEndpoint
 urlpatterns = [
     path("configs", Configs.as_view(), name="api-configs"),
     path("flows", include("apps.flows.api.urls")),
-    path("plugins", include("apps.plugins.api.urls")),
+    path("plugins", include("apps.flows.api.plugin_urls")),
     re_path(r"^.*$", UnknownEndpoint.as_view()),
 ]

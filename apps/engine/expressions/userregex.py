@@ -14,7 +14,8 @@ a render that spends its time in one match stops at the render's limit; elsewher
 limit is refused at once for ``QUARANTINE_SECONDS`` in this process: a Flow trigger's condition
 is tested at the end of every execution, and must not cost every one of them a full time limit. Compiling cannot be
 interrupted, so patterns are bounded before they are compiled: ``MAX_PATTERN_CHARS`` characters and
-counted repetitions (``{n}``) that expand to at most ``MAX_REPEAT_WEIGHT`` items.
+counted repetitions (``{n}``) that expand to at most ``MAX_REPEAT_WEIGHT`` items
+(``apps.plugins.patterns``, which the plugin SDK validates properties with).
 """
 
 from __future__ import annotations
@@ -26,18 +27,16 @@ from functools import lru_cache
 import regex
 from jinja2.exceptions import TemplateRuntimeError
 
+from apps.plugins.patterns import MAX_PATTERN_CHARS as MAX_PATTERN_CHARS  # the bounds, named here too
+from apps.plugins.patterns import MAX_REPEAT_WEIGHT as MAX_REPEAT_WEIGHT
+from apps.plugins.patterns import PatternRefused, compile_bounded
+from apps.plugins.patterns import shown as _shown
+
 from .errors import ExpressionLimitError
 from .limits import remaining_seconds
 
 MAX_REGEX_SECONDS = 1.0
 """Time one matching call may take outside a render (inside one, the render's remaining budget)."""
-
-MAX_PATTERN_CHARS = 10_000
-"""Longest pattern accepted."""
-
-MAX_REPEAT_WEIGHT = 100_000
-"""Largest size counted repetitions may expand a pattern to (``(?:a{1000}){1000}`` is 1 000 000):
-the engine unrolls them while compiling, which no timeout covers."""
 
 QUARANTINE_SECONDS = 60.0
 """How long a pattern that hit its time limit is refused without being run (per process)."""
@@ -61,74 +60,13 @@ class RegexTimeout(ExpressionLimitError, RegexError):
     """A match stopped at its time limit: the message names the pattern and the limit."""
 
 
-def _shown(pattern: str) -> str:
-    return pattern if len(pattern) <= 80 else pattern[:77] + "..."
-
-
-def _repeat_weight(pattern: str) -> int:
-    """An upper bound of the items counted repetitions unroll to: the sum over a sequence (and
-    over alternatives), each atom times the upper count of its ``{n,m}`` quantifier."""
-    stack: list[int] = [0]
-    last = 0  # the weight of the atom a quantifier would apply to
-    index = 0
-    while index < len(pattern):
-        char = pattern[index]
-        if char == "\\":
-            index += 2
-            stack[-1] += 1
-            last = 1
-            continue
-        if char == "[":
-            end = index + 1
-            if end < len(pattern) and pattern[end] == "^":
-                end += 1
-            if end < len(pattern) and pattern[end] == "]":
-                end += 1
-            while end < len(pattern) and pattern[end] != "]":
-                end += 2 if pattern[end] == "\\" else 1
-            index = end + 1
-            stack[-1] += 1
-            last = 1
-            continue
-        if char == "(":
-            stack.append(0)
-            index += 1
-            continue
-        if char == ")" and len(stack) > 1:
-            last = max(stack.pop(), 1)
-            stack[-1] += last
-            index += 1
-            continue
-        if char == "{":
-            close = pattern.find("}", index)
-            bounds = pattern[index + 1 : close].split(",") if close > 0 else []
-            if 1 <= len(bounds) <= 2 and all(part.strip().isdigit() or part.strip() == "" for part in bounds) \
-                    and bounds[0].strip():
-                count = max(int(part) for part in bounds if part.strip())
-                stack[-1] += last * (count - 1)
-                last *= count
-                index = close + 1
-                if stack[-1] > MAX_REPEAT_WEIGHT:
-                    return stack[-1]
-                continue
-        stack[-1] += 1
-        last = 1
-        index += 1
-    return sum(stack)
-
-
 @lru_cache(maxsize=512)
 def compile_user(pattern: str) -> Pattern:
     """Compile a user's (Java-style) pattern, or raise ``InvalidRegex`` saying why not."""
-    if len(pattern) > MAX_PATTERN_CHARS:
-        raise InvalidRegex(f"regular expression is longer than {MAX_PATTERN_CHARS} characters")
-    if _repeat_weight(pattern) > MAX_REPEAT_WEIGHT:
-        raise InvalidRegex(f"regular expression `{_shown(pattern)}` is too large: its counted repetitions "
-                           f"expand to more than {MAX_REPEAT_WEIGHT} items")
     try:
-        return regex.compile(pattern)
-    except (regex.error, ValueError, OverflowError, RecursionError) as error:
-        raise InvalidRegex(f"invalid regular expression `{_shown(pattern)}`: {error}") from None
+        return compile_bounded(pattern)
+    except PatternRefused as error:
+        raise InvalidRegex(str(error)) from None
 
 
 def check_pattern(pattern: str) -> str | None:

@@ -10,9 +10,9 @@ from apps.engine.expressions import ExpressionLimitError, render
 from apps.executions.api.serializers import task_run_json
 from apps.executions.models import Execution, TaskRun
 from apps.executions.runtime import lifecycle, runner
-from apps.executions.secrets_mask import mask
 from apps.flows import services as flow_services
 from apps.flows.models import FlowRevision
+from apps.secrets.masking import mask
 
 
 def graph(row: Execution) -> dict[str, Any]:

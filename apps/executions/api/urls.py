@@ -9,7 +9,7 @@ of that id is readable, the flow is executed (`dispatch.py` holds the one rule).
 
 from __future__ import annotations
 
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from apps.executions.api import (
     dispatch,
@@ -19,7 +19,6 @@ from apps.executions.api import (
     views_flow,
     views_logs,
     views_metrics,
-    webhook_views,
 )
 
 SEG = r"[^/]+"
@@ -30,8 +29,9 @@ TASK = rf"(?P<task_id>{SEG})"
 METRIC = rf"(?P<metric>{SEG})"
 
 urlpatterns = [
-    re_path(rf"^executions/webhook/{NS}/{FLOW}/(?P<key>{SEG})$", webhook_views.Webhook.as_view(),
-            name="api-executions-webhook"),
+    # The Webhook trigger's endpoint is the triggers app's (it sits beside executions, and
+    # executions never import it); routed here, first, as Kestra places it under /executions.
+    path("", include("apps.triggers.api.webhook_views")),
     path("executions", views.FlowExecutions.as_view(), name="api-executions"),
     path("executions/search", views.ExecutionSearch.as_view(), name="api-executions-search"),
     re_path(rf"^executions/trigger/{NS}/{FLOW}$", views.CreateExecution.as_view()),

@@ -23,10 +23,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.errors import BadRequest, NotFound
+from apps.core.paging import parse_int
 from apps.engine.inputs import instant_string as at
 from apps.executions.models import KVEntry
 from apps.executions.records import kvstore, search
-from apps.flows.search import parse_int
 from apps.flows.services import namespace_filter
 from apps.namespaces.permissions import Action, ancestors, can, require, visible
 from apps.plugins.sdk import parse_duration

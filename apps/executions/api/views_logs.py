@@ -20,12 +20,12 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from apps.core.paging import parse_int
 from apps.executions.access import allowed, readable
 from apps.executions.api.serializers import log_json
 from apps.executions.api.shapes import log_text, metric_json
 from apps.executions.models import LogLine
 from apps.executions.records import search
-from apps.flows.search import parse_int
 from apps.namespaces.permissions import Action
 
 LOG_FILTERS = [OpenApiParameter("minLevel", str, enum=list(search.LEVELS)), OpenApiParameter("taskRunId", str),

@@ -22,8 +22,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.errors import BadRequest
+from apps.core.paging import refuse_unknown
 from apps.executions.models import Metric
-from apps.executions.records.search import refuse_unknown
 from apps.namespaces.permissions import Action, require
 
 AGGREGATIONS = {"sum": Sum, "avg": Avg, "min": Min, "max": Max}

@@ -9,26 +9,27 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from django.db import connection
-from django.db.models import BooleanField, Model, Q, QuerySet
+from django.db.models import BooleanField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from apps.core.errors import BadRequest
+from apps.core.paging import Page, parse_int
+
+# The API's views page and refuse through this module (`search.paginate(…)`); the kernel owns both.
+from apps.core.paging import paginate as paginate
+from apps.core.paging import refuse_unknown as refuse_unknown
 from apps.engine.states import State
 from apps.executions.models import Execution, LogLine, Metric
-from apps.flows.search import parse_int, parse_labels
+from apps.flows.search import parse_labels
 from apps.flows.services import namespace_filter
 from apps.namespaces.permissions import Action, visible
 
-M = TypeVar("M", bound=Model)
-
-MAX_PAGE_SIZE = 1000
 LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
 
 EXECUTION_SORT = {
@@ -41,18 +42,6 @@ EXECUTION_PARAMS = {"q", "namespace", "flowId", "startDate", "endDate", "timeRan
 LOG_SEARCH_PARAMS = {"q", "namespace", "flowId", "minLevel", "startDate", "endDate", "page", "size", "sort"}
 LOG_SORT = {"timestamp": "timestamp", "seq": "seq", "level": "level"}
 METRIC_SORT = {"name": "name", "timestamp": "timestamp", "value": "value", "taskId": "task_id"}
-
-
-@dataclass(frozen=True)
-class Page(Generic[M]):
-    results: list[M]
-    total: int
-
-
-def refuse_unknown(params: Mapping[str, Any], allowed: set[str]) -> None:
-    unknown = sorted(set(params) - allowed)
-    if unknown:
-        raise BadRequest(f"unknown query parameter(s): {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
 
 
 def parse_sort(value: str | None, fields: Mapping[str, str], default: Sequence[str]) -> list[str]:
@@ -68,13 +57,6 @@ def parse_sort(value: str | None, fields: Mapping[str, str], default: Sequence[s
             raise BadRequest(f"unknown sort direction {direction!r}; use asc or desc")
         order.append(("-" if direction == "desc" else "") + fields[name])
     return [*order, "pk"]
-
-
-def paginate(qs: QuerySet[M], params: Mapping[str, Any], default_size: int = 10) -> Page[M]:
-    page = parse_int(params, "page", 1, 1, 1_000_000)
-    size = parse_int(params, "size", default_size, 1, MAX_PAGE_SIZE)
-    start = (page - 1) * size
-    return Page(results=list(qs[start:start + size]), total=qs.count())
 
 
 _DURATION = re.compile(r"^P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$")

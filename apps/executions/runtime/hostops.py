@@ -27,6 +27,7 @@ from apps.core.errors import Conflict, NotFound, Unprocessable
 from apps.engine.states import TERMINATED
 from apps.executions.models import Execution, LogLine, Metric
 from apps.executions.runtime import ports
+from apps.flows import authors
 from apps.namespaces import reach
 from apps.namespaces.permissions import Action
 from apps.plugins.sdk import TaskFailed
@@ -67,7 +68,7 @@ class HostOperations:
         """Fail the task unless this flow may `access` namespace `target` (reach.py's rule)."""
         caller, flow_id, revision = self.ctx.namespace, self.ctx.flow_id, self.ctx.data.flow_revision
         try:
-            reach.require(caller, target, access, lambda: reach.authors(caller, flow_id, revision), role, what)
+            reach.require(caller, target, access, lambda: authors.authors(caller, flow_id, revision), role, what)
         except reach.ReachDenied as error:
             raise TaskFailed(str(error)) from error
 

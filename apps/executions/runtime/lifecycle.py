@@ -23,6 +23,7 @@ from apps.executions import telemetry
 from apps.executions.models import Delay, Execution
 from apps.executions.runtime import ports, runner, subflow_chain
 from apps.executions.runtime.runcontext import RenderServices
+from apps.flows import authors
 from apps.flows.models import Flow
 from apps.namespaces import reach
 
@@ -161,7 +162,7 @@ def _create_child(flow: CompiledFlow, data: ExecutionData, run: TaskRunData, req
         variables["taskRunIteration"] = request.iteration
     try:
         reach.require(data.namespace, request.namespace, reach.Access.ACT,
-                      lambda: reach.authors(data.namespace, data.flow_id, data.flow_revision),
+                      lambda: authors.authors(data.namespace, data.flow_id, data.flow_revision),
                       what=f"start flows in '{request.namespace}'")
         child = ports.create_execution.call(
             request.namespace, request.flow_id, inputs=request.inputs, inputs_mode="validated",

@@ -24,7 +24,7 @@ def append_now(execution_id: str, task_run_id: str, task_id: str, attempt: int |
     """Persist `lines` (level, message) at once, masked, after every line written so far."""
     if not lines:
         return
-    from apps.executions.secrets_mask import mask
+    from apps.secrets.masking import mask
 
     n = len(lines)
     table = Execution._meta.db_table

@@ -9,44 +9,23 @@ declared here, and the upper layer connects its function to that port at start-u
 second connection replaces the first (so `ready()` may run twice), and a call before any
 connection fails loudly, naming the port, instead of silently doing nothing.
 
-This module imports nothing of Weir at run time, so every layer may import it.
+This module imports nothing of Weir at run time but the kernel's `Port` (`apps/core/ports.py`),
+so every layer may import it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any
+
+from apps.core.ports import Port, PortNotConnected
 
 if TYPE_CHECKING:
     from apps.engine.context import Env
     from apps.engine.model import CompiledFlow, Effects, ExecutionData, TaskRunData
     from apps.executions.models import Execution
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class PortNotConnected(RuntimeError):
-    """A port was called before its upper layer connected it (AppConfig.ready() did not run)."""
-
-
-class Port(Generic[F]):
-    """One function an upper layer provides to a lower one."""
-
-    def __init__(self, name: str, provider: str) -> None:
-        self.name = name
-        self.provider = provider
-        self._fn: F | None = None
-
-    def connect(self, fn: F) -> None:
-        self._fn = fn
-
-    @property
-    def call(self) -> F:
-        if self._fn is None:
-            raise PortNotConnected(f"port '{self.name}' is not connected: {self.provider} connects it "
-                                   "in AppConfig.ready()")
-        return self._fn
-
+__all__ = ["Port", "PortNotConnected"]  # the kernel's, re-exported: tests and providers name them here
 
 Event = Callable[["CompiledFlow", "ExecutionData", "Env"], "Effects"]
 

@@ -29,9 +29,9 @@ from apps.engine.model import CompiledFlow, ExecutionData, TaskNode, TaskRunData
 from apps.engine.states import State
 from apps.engine.storage_uri import storage_name as checked_storage_name
 from apps.executions.records import kvstore
-from apps.executions.secrets_mask import remember
 from apps.namespaces import reach
 from apps.plugins.sdk import Plugin, TaskFailed
+from apps.secrets.masking import remember
 from apps.secrets.sealing import reveal_inputs
 from apps.secrets.services import resolve as resolve_secret
 

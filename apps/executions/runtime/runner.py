@@ -320,7 +320,7 @@ def append_logs(row: Execution, lines: list[tuple[str | None, str, str]], data: 
     """
     if not lines:
         return
-    from apps.executions.secrets_mask import mask
+    from apps.secrets.masking import mask
 
     first = row.log_seq + 1
     runs = data.indexed().by_id if data is not None else {}

@@ -12,7 +12,7 @@
 Every query takes its rows with `SKIP LOCKED` where the database supports it, so several
 schedulers can run at once.
 
-A database outage ends a tick (the loop in apps/core/standalone.py backs off and ticks again),
+A database outage ends a tick (the loop in apps/cli/standalone.py backs off and ticks again),
 except between taking a due delay and delivering it: the delay row is gone by then, so its
 delivery is tried again until the database is back (docs/adr/0013).
 """

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.errors import BadRequest
-from apps.executions.records.search import paginate, refuse_unknown
+from apps.core.paging import paginate, refuse_unknown
 from apps.namespaces.permissions import Action, require, visible
 from apps.triggers import services
 

@@ -10,7 +10,7 @@ from django import template
 from django.utils import timezone
 from django.utils.timesince import timesince
 
-from apps.ui.markdown import render_markdown
+from apps.core.markdown import render_markdown
 
 register = template.Library()
 

@@ -16,8 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from apps.core.remote.client import Client, quote
-from apps.core.remote.progress import Progress
+from apps.cli.remote.client import Client, quote
+from apps.cli.remote.progress import Progress
 
 
 @dataclass

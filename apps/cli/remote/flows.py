@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from apps.core.remote.client import ApiError, Client, quote
-from apps.core.remote.progress import Progress
+from apps.cli.remote.client import ApiError, Client, quote
+from apps.cli.remote.progress import Progress
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from apps.core.remote.client import ApiError, Client, quote
-from apps.core.remote.progress import Progress
+from apps.cli.remote.client import ApiError, Client, quote
+from apps.cli.remote.progress import Progress
 
 FINAL = {"SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "SKIPPED", "RETRIED"}
 EXIT_CODES = {"SUCCESS": 0, "SKIPPED": 0, "FAILED": 1, "RETRIED": 1, "WARNING": 3, "KILLED": 4, "CANCELLED": 4}

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from apps.executions.records.sealed_inputs import rotate_all
 from apps.secrets.crypto import InvalidToken
-from apps.secrets.rotation import rotate_all
 
 
 class Command(BaseCommand):

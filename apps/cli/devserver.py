@@ -23,7 +23,7 @@ def start_worker(concurrency: int = 4) -> None:
     with _worker_lock:
         if _worker is not None and _worker[1].is_alive():
             return
-        from apps.core.standalone import start_worker_threads
+        from apps.cli.standalone import start_worker_threads
 
         _worker = start_worker_threads(concurrency)
 

@@ -11,8 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.errors import NotFound
+from apps.flows import schema
 from apps.flows.inputs import INPUT_MODELS
-from apps.plugins import schema
 from apps.plugins.registry import registry
 from apps.plugins.sdk import PluginKind
 

@@ -41,7 +41,7 @@ def _client(args: argparse.Namespace) -> Any:
         return None
     if not args.token:
         raise SystemExit("weir: --server needs an API token: --token T or WEIR_TOKEN (create one on /account/tokens/)")
-    from apps.core.remote.client import Client
+    from apps.cli.remote.client import Client
 
     return Client(args.server, args.token)
 
@@ -95,8 +95,8 @@ def cmd_flow_validate(args: argparse.Namespace) -> int:
 
 
 def _flow_validate_remote(client: Any, args: argparse.Namespace) -> int:
-    from apps.core.remote import flows
-    from apps.core.remote.client import ApiError
+    from apps.cli.remote import flows
+    from apps.cli.remote.client import ApiError
 
     files = flows.yaml_files(args.paths)
     try:
@@ -110,8 +110,8 @@ def _flow_validate_remote(client: Any, args: argparse.Namespace) -> int:
 
 def _flow_deploy_remote(client: Any, args: argparse.Namespace) -> int:
     """Validate each file on the server, then deploy the folder in one request (one transaction)."""
-    from apps.core.remote import flows
-    from apps.core.remote.client import ApiError
+    from apps.cli.remote import flows
+    from apps.cli.remote.client import ApiError
 
     files = flows.yaml_files([args.dir])
     local, problems = flows.read_folder(files)
@@ -147,8 +147,8 @@ def cmd_flow_sync(args: argparse.Namespace) -> int:
         print("weir flow sync talks to a server: pass --server URL --token T (or WEIR_SERVER, WEIR_TOKEN)",
               file=sys.stderr)
         return 2
-    from apps.core.remote import flows
-    from apps.core.remote.client import ApiError, quote
+    from apps.cli.remote import flows
+    from apps.cli.remote.client import ApiError, quote
 
     files = flows.yaml_files([args.dir])
     local, problems = flows.read_folder(files)
@@ -198,8 +198,8 @@ def cmd_namespace_files_sync(args: argparse.Namespace) -> int:
         print("weir namespace files sync talks to a server: pass --server URL --token T (or WEIR_SERVER, "
               "WEIR_TOKEN)", file=sys.stderr)
         return 2
-    from apps.core.remote import nsfiles
-    from apps.core.remote.client import ApiError
+    from apps.cli.remote import nsfiles
+    from apps.cli.remote.client import ApiError
 
     root = Path(args.dir)
     if not root.is_dir():
@@ -233,8 +233,8 @@ def cmd_execution_run(args: argparse.Namespace) -> int:
         print("weir execution run talks to a server: pass --server URL --token T (or WEIR_SERVER, WEIR_TOKEN)",
               file=sys.stderr)
         return 2
-    from apps.core.remote import executions
-    from apps.core.remote.client import ApiError
+    from apps.cli.remote import executions
+    from apps.cli.remote.client import ApiError
 
     try:
         inputs = executions.parse_inputs(args.input or [])
@@ -256,7 +256,7 @@ def cmd_flow_deploy(args: argparse.Namespace) -> int:
         return _flow_deploy_remote(client, args)
     _django()
     from apps.accounts.models import User
-    from apps.core.errors import Conflict
+    from apps.core.errors import Conflict, DeployInvalid
     from apps.flows import services
 
     user = (User.objects.filter(username=args.user).first() if args.user
@@ -268,7 +268,7 @@ def cmd_flow_deploy(args: argparse.Namespace) -> int:
     texts = [f.read_text(encoding="utf-8") for f in files]
     try:
         outcome = services.deploy(user, "\n---\n".join(texts), namespace=args.namespace, delete=args.delete)
-    except services.DeployInvalid as exc:
+    except DeployInvalid as exc:
         for doc in exc.documents:
             for err in doc["errors"]:
                 print(f"document {doc['index']}:{err.get('line') or 1}:{err.get('column') or 1}: "
@@ -350,7 +350,7 @@ def cmd_standalone(args: argparse.Namespace) -> int:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
-    from apps.core.standalone import start_background_services
+    from apps.cli.standalone import start_background_services
 
     start_background_services()
     print(f"Weir is running at http://{args.host}:{args.port}/ (standalone: SQLite, in-process worker)")
@@ -392,7 +392,7 @@ def worker_queues(groups: list[str], queues: str | None) -> list[str]:
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
     _django()
-    from apps.core.standalone import run_scheduler_forever
+    from apps.cli.standalone import run_scheduler_forever
 
     run_scheduler_forever()
     return 0

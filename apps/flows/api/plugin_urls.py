@@ -1,8 +1,10 @@
+"""/api/v1/plugins… (KESTRA.md §7.5): the plugin catalog, input types and JSON Schemas."""
+
 from __future__ import annotations
 
 from django.urls import path, re_path
 
-from apps.plugins.api import views
+from apps.flows.api import plugins as views
 
 urlpatterns = [
     path("", views.PluginList.as_view(), name="api-plugins"),
