@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from apps.flows import services
 
@@ -120,10 +121,22 @@ def _connect(page: Any, source: str, target: str) -> None:
 
 
 def _select(page: Any, task_id: str) -> None:
-    """Click a task and wait until the form shows it (typing earlier would go to the old form)."""
+    """Click a task and wait until the form shows it (typing earlier would go to the old form).
+
+    The click aims at the node's box once the fit animation stopped; on a busy machine the
+    animation can still move it between the aim and the click, so a click that selected nothing
+    is aimed and made again."""
     _fit(page)
-    _node(page, task_id).click()
-    page.wait_for_function(f"() => document.querySelector('.fe-form h2')?.textContent === {task_id!r}")
+    shown = f"() => document.querySelector('.fe-form h2')?.textContent === {task_id!r}"
+    for _ in range(3):
+        box = _still_box(_node(page, task_id))
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        try:
+            page.wait_for_function(shown, timeout=5_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    page.wait_for_function(shown)
 
 
 def _fill(page: Any, field: str, value: str) -> None:
