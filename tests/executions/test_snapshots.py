@@ -118,3 +118,25 @@ def test_a_view_is_kept_only_when_its_decision_commits(wide: str) -> None:
         runner.process(wide, fail)
     assert wide not in snapshots._local.entries
     assert _view(_seen(wide)) == _truth(wide)
+
+
+def _deletions(execution_id: str) -> int | None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT n FROM weir_run_deletions WHERE execution_id = %s", [execution_id])
+        found = cursor.fetchone()
+    return None if found is None else int(found[0])
+
+
+def test_deletions_are_counted_per_statement_and_forgotten_with_the_execution(wide: str) -> None:
+    first = _seen(wide)
+    assert _deletions(wide) is None
+    doomed = [run.id for run in first.task_runs if run.task_id in ("t1", "t2")]
+    _elsewhere("DELETE FROM weir_task_run WHERE id = ANY(%s)", [doomed])
+    assert _deletions(wide) == 1  # one statement, one bump, however many rows it took
+    assert snapshots._local.entries[wide].deletions == 0
+    assert _view(_seen(wide)) == _truth(wide)
+    assert snapshots._local.entries[wide].deletions == 1
+    _elsewhere("DELETE FROM weir_task_run WHERE execution_id = %s", [wide])
+    assert _deletions(wide) == 2
+    _elsewhere("DELETE FROM weir_execution WHERE id = %s", [wide])
+    assert _deletions(wide) is None

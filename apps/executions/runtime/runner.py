@@ -186,9 +186,11 @@ def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline 
     budgets: dict[str, int | None] = {}
     ended: list[telemetry.Ended] = []
     for run in data.task_runs:
-        dispatching, run.dispatch = run.dispatch, False
         if not (run.new or run.dirty):
+            if run.dispatch:  # an attribute set costs a call (TaskRunData watches `state`): only when needed
+                run.dispatch = False
             continue
+        dispatching, run.dispatch = run.dispatch, False
         if run.state in TERMINATED and decided_at is not None and run.history \
                 and run.history[-1]["date"] == decided_at:
             ended.append((run.state.value, run.start_date, run.end_date))
@@ -414,8 +416,8 @@ def drain(execution_id: str) -> None:
     """Apply outcomes left on the execution's task runs, unless someone holds it (they will)."""
     for _ in range(1000):
         with snapshots.hot_cursor() as cursor:  # the hot path's most frequent query: no ORM
-            cursor.execute("SELECT 1 FROM weir_task_run WHERE execution_id = %s AND result IS NOT NULL LIMIT 1",
-                           [execution_id])
+            cursor.execute(f"SELECT 1 FROM {snapshots.pending_results()} WHERE execution_id = %s "
+                           "AND result IS NOT NULL LIMIT 1", [execution_id])
             if cursor.fetchone() is None:
                 return
         if process(execution_id, _nothing, wait=False) is None:

@@ -9,8 +9,9 @@ next read asks only for rows written by transactions at or after that horizon
 (`age(xmin)`, wraparound-safe), plus those holding a pending outcome: on a 100-wide fan-out
 that is a handful of rows instead of all of them (docs/adr/0007).
 
-A deleted row (a restart) cannot show up as a change, so the read also counts the rows: a
-count below what the cache holds after merging means a full read.
+A deleted row (a restart) cannot show up as a change: triggers count, per execution, the
+deletions of its task runs (migration 0006, docs/adr/0027), and a count that moved since the
+cached view means a full read. A database without those triggers counts the rows instead.
 
 The cache is per thread: the objects a decision mutates are never shared with another thread
 (the standalone worker runs tasks on a thread pool). An entry is taken out for the length of a
@@ -32,7 +33,7 @@ from django.utils.dateparse import parse_datetime
 
 from apps.engine.model import RunIndex, TaskRunData
 from apps.engine.states import State
-from apps.executions.models import Execution, TaskRun
+from apps.executions.models import Execution
 from apps.executions.runtime import ports
 from apps.executions.runtime.results import Outcome
 
@@ -40,9 +41,10 @@ MAX_ENTRIES = 64
 
 
 class _Entry:
-    __slots__ = ("horizon", "index", "runs")
+    __slots__ = ("deletions", "horizon", "index", "runs")
 
-    def __init__(self, runs: list[TaskRunData], horizon: int, index: RunIndex | None = None) -> None:
+    def __init__(self, runs: list[TaskRunData], horizon: int, index: RunIndex | None = None,
+                 deletions: int | None = None) -> None:
         self.runs = runs
         self.horizon = horizon
         """txid (64-bit) of the oldest transaction running when `runs` were read (SQLite: the
@@ -50,6 +52,9 @@ class _Entry:
         self.index = index
         """The lookups over `runs` (engine `RunIndex`), updated in place by the next read instead of
         being rebuilt: with it a decision's reading costs what changed, not the execution's size."""
+        self.deletions = deletions
+        """The execution's deletion count (`weir_run_deletions`) when `runs` were read; None
+        where the database has no deletion triggers."""
 
 
 class _Local(threading.local):
@@ -109,6 +114,8 @@ class Loaded:
     """Attempt outcomes workers left on their rows (apps/executions/runtime/results.py)."""
     index: RunIndex | None = None
     """Lookups over `runs` carried over from the cached view (ExecutionData.adopt)."""
+    deletions: int | None = None
+    """The execution's task-run deletion count at the read (None without the triggers)."""
 
 
 # Two statements on PostgreSQL, sent together in one round trip (pipeline mode, with the
@@ -124,19 +131,28 @@ _LOCK = "SELECT row_to_json(e) FROM weir_execution e WHERE e.id = %s FOR UPDATE 
 # it, indexed with its execution: the rows at or above the cached view's horizon (and those
 # holding an outcome) come from the index, so the read costs what changed, not the execution's
 # size (two index scans, not an OR that the planner would answer by visiting every row of the
-# execution). The rows are still counted, to see deletions (a restart): an index count, the one
-# part of the read that grows with the execution.
-_RUNS_ALL = """
-SELECT count(*), txid_snapshot_xmin(txid_current_snapshot()), coalesce(json_agg(row_to_json(t)), '[]'::json)
-  FROM weir_task_run t WHERE t.execution_id = %s
-"""
-_RUNS_SINCE = """
-SELECT (SELECT count(*) FROM weir_task_run WHERE execution_id = %s), txid_snapshot_xmin(txid_current_snapshot()),
-       coalesce(json_agg(row_to_json(t)), '[]'::json)
+# execution). A deletion (a restart) is seen through the execution's count of deletions, which
+# triggers keep (migration 0006): one row looked up by its key instead of counting the
+# execution's rows, which grew with the execution. The `_COUNTED` statements are the same
+# reads for a database without the deletion triggers: they count the rows.
+_DELETIONS = "(SELECT coalesce(max(n), 0) FROM weir_run_deletions WHERE execution_id = %s)"
+_CHANGED = """coalesce(json_agg(row_to_json(t)), '[]'::json)
   FROM weir_task_run t WHERE t.id IN (
     SELECT id FROM weir_task_run WHERE execution_id = %s AND rev >= %s
     UNION ALL SELECT id FROM weir_task_run WHERE execution_id = %s AND result IS NOT NULL)
 """
+_RUNS_ALL_TRACKED = f"""
+SELECT {_DELETIONS}, txid_snapshot_xmin(txid_current_snapshot()), coalesce(json_agg(row_to_json(t)), '[]'::json)
+  FROM weir_task_run t WHERE t.execution_id = %s
+"""
+_RUNS_SINCE_TRACKED = f"SELECT {_DELETIONS}, txid_snapshot_xmin(txid_current_snapshot()), {_CHANGED}"
+_RUNS_ALL = """
+SELECT count(*), txid_snapshot_xmin(txid_current_snapshot()), coalesce(json_agg(row_to_json(t)), '[]'::json)
+  FROM weir_task_run t WHERE t.execution_id = %s
+"""
+_RUNS_SINCE = f"""
+SELECT (SELECT count(*) FROM weir_task_run WHERE execution_id = %s), txid_snapshot_xmin(txid_current_snapshot()),
+       {_CHANGED}"""
 # Without the trigger: every row's xmin is looked at, and the rows are counted to see deletions.
 _RUNS = """
 SELECT count(*), txid_snapshot_xmin(txid_current_snapshot()),
@@ -162,11 +178,13 @@ def lock_and_load(execution_id: str, skip_locked: bool, timeout: float | None = 
     connection.ensure_connection()
     conn = connection.connection
     tracked = _pg_rev_tracked()
+    counted = _deletions_tracked()  # the first column counts deletions, else rows
+    full, since = (_RUNS_ALL_TRACKED, _RUNS_SINCE_TRACKED) if counted else (_RUNS_ALL, _RUNS_SINCE)
     params: list[Any]
     if tracked and entry is None:
-        statement, params = _RUNS_ALL, [execution_id]
+        statement, params = full, [execution_id] * (2 if counted else 1)
     elif tracked and entry is not None:
-        statement, params = _RUNS_SINCE, [execution_id, execution_id, entry.horizon, execution_id]
+        statement, params = since, [execution_id, execution_id, entry.horizon, execution_id]
     else:
         statement, params = _RUNS, [entry is None, entry.horizon if entry else 0, execution_id]
     with psycopg.Cursor(conn) as lock, psycopg.Cursor(conn) as read:
@@ -188,28 +206,58 @@ def lock_and_load(execution_id: str, skip_locked: bool, timeout: float | None = 
             return None
         count, horizon, changed = _counted(read)
         runs, index = _merge_entry(entry, {raw["id"]: run_from_json(raw) for raw in changed})
-        if len(runs) != count:  # rows were deleted since (a restart): read them all
+        counted = counted and tracked
+        deleted = (entry is not None and entry.deletions != count) if counted else len(runs) != count
+        if deleted:  # rows were deleted since (a restart): read them all
             if tracked:
-                read.execute(_RUNS_ALL, [execution_id], prepare=True)
+                read.execute(full, [execution_id] * (2 if counted else 1), prepare=True)
             else:
                 read.execute(_RUNS, [True, 0, execution_id], prepare=True)
             count, horizon, changed = _counted(read)
             runs, index = _merge([], changed), None
     row = execution_from_json(as_json(found[0]))
     pending = _outcomes({raw["id"]: raw["result"] for raw in changed if raw["result"] is not None})
-    return Loaded(row, runs, horizon, pending, index)
+    return Loaded(row, runs, horizon, pending, index, count if counted else None)
 
 
 def _pg_rev_tracked() -> bool:
     """Whether this PostgreSQL database has the `rev` trigger (checked once per connection)."""
+    return _asked_once("_weir_rev_tracked", "SELECT count(*) = 1 FROM pg_trigger WHERE tgname = "
+                         "'weir_task_run_rev_update' AND tgrelid = 'weir_task_run'::regclass")
+
+
+def _deletions_tracked() -> bool:
+    """Whether triggers count the deletions of task runs per execution (migration 0006)."""
+    if enabled():
+        query = ("SELECT count(*) = 1 FROM pg_trigger WHERE tgname = 'weir_task_run_deleted' "
+                 "AND tgrelid = 'weir_task_run'::regclass")
+    else:
+        query = "SELECT count(*) = 1 FROM sqlite_master WHERE type = 'trigger' AND name = 'weir_task_run_deleted'"
+    return _asked_once("_weir_deletions_tracked", query)
+
+
+def pending_results() -> str:
+    """The table to name in a query for an execution's rows that hold an outcome. SQLite, without
+    statistics, answers `execution_id = ? AND result IS NOT NULL` from the (execution, seq) key
+    and so visits every row of the execution; the partial index of pending outcomes holds a
+    handful of rows, so it is named (when it exists: checked once per connection)."""
+    if enabled():
+        return "weir_task_run"
+    named = _asked_once("_weir_pending_index", "SELECT count(*) = 1 FROM sqlite_master WHERE type = 'index' "
+                          "AND name = 'taskrun_pending_result_idx'")
+    return "weir_task_run INDEXED BY taskrun_pending_result_idx" if named else "weir_task_run"
+
+
+def _asked_once(attribute: str, query: str) -> bool:
+    """`query`'s answer (about the schema), asked once per database connection and remembered on
+    it as `attribute`."""
     opened = id(connection.connection)
-    known: tuple[int, bool] | None = getattr(connection, "_weir_rev_tracked", None)
+    known: tuple[int, bool] | None = getattr(connection, attribute, None)
     if known is None or known[0] != opened:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM pg_trigger WHERE tgname = 'weir_task_run_rev_update' "
-                           "AND tgrelid = 'weir_task_run'::regclass")
-            known = (opened, cursor.fetchone()[0] == 1)
-        connection._weir_rev_tracked = known  # type: ignore[attr-defined]
+            cursor.execute(query)
+            known = (opened, bool(cursor.fetchone()[0]))
+        setattr(connection, attribute, known)
     return known[1]
 
 
@@ -238,23 +286,31 @@ def _lock_and_load_sqlite(execution_id: str, skip_locked: bool) -> Loaded | None
     row = Execution.objects.select_for_update(skip_locked=skip_locked).filter(id=execution_id).first()
     if row is None:
         return None
-    raw = dict(TaskRun.objects.filter(execution_id=execution_id, result__isnull=False).values_list("id", "result"))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, result FROM {pending_results()} WHERE execution_id = %s AND result IS NOT NULL",
+                       [execution_id])
+        raw = dict(cursor.fetchall())
     if not _rev_tracked():
         return Loaded(row, load_runs(execution_id), None, _outcomes(raw))
     entry = _local.entries.pop(execution_id, None)
+    counted = _deletions_tracked()
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT n FROM {_CLOCK} WHERE id = 1")
-        clock = int(cursor.fetchone()[0])
-        cursor.execute("SELECT count(*) FROM weir_task_run WHERE execution_id = %s", [execution_id])
-        count = int(cursor.fetchone()[0])
+        if counted:  # the execution's deletion count: one row by its key
+            cursor.execute(f"SELECT n, {_DELETIONS} FROM {_CLOCK} WHERE id = 1",
+                           [execution_id])
+        else:  # no deletion triggers: count the rows
+            cursor.execute(f"SELECT n, (SELECT count(*) FROM weir_task_run WHERE execution_id = %s) FROM {_CLOCK} "
+                           "WHERE id = 1", [execution_id])
+        clock, count = (int(value) for value in cursor.fetchone())
     runs: list[TaskRunData] = []
     index: RunIndex | None = None
     if entry is not None:
         fresh = {run.id: run for run in load_runs(execution_id, since_rev=entry.horizon)}
         runs, index = _merge_entry(entry, fresh)
-    if entry is None or len(runs) != count:  # nothing cached, or rows were deleted (a restart)
+    deleted = entry is None or (entry.deletions != count if counted else len(runs) != count)
+    if deleted:  # nothing cached, or rows were deleted (a restart)
         runs, index = load_runs(execution_id), None
-    return Loaded(row, runs, clock, _outcomes(raw), index)
+    return Loaded(row, runs, clock, _outcomes(raw), index, count if counted else None)
 
 
 _CLOCK = "weir_task_run_clock"
@@ -263,15 +319,8 @@ _CLOCK = "weir_task_run_clock"
 def _rev_tracked() -> bool:
     """Whether this SQLite database has the `rev` triggers, checked once per connection (a later
     migration that rebuilds the table would drop them; then every read is a full one)."""
-    opened = id(connection.connection)
-    known: tuple[int, bool] | None = getattr(connection, "_weir_rev_tracked", None)
-    if known is None or known[0] != opened:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN "
-                           "('weir_task_run_rev_insert', 'weir_task_run_rev_update')")
-            known = (opened, cursor.fetchone()[0] == 2)
-        connection._weir_rev_tracked = known  # type: ignore[attr-defined]
-    return known[1]
+    return _asked_once("_weir_rev_tracked", "SELECT count(*) = 2 FROM sqlite_master WHERE type = 'trigger' "
+                         "AND name IN ('weir_task_run_rev_insert', 'weir_task_run_rev_update')")
 
 
 def _counted(cursor: Any) -> tuple[int, int, list[dict[str, Any]]]:
@@ -344,7 +393,7 @@ def keep_after_commit(execution_id: str, runs: list[TaskRunData], loaded: Loaded
     # that, takes the entry back and updates the list in place.
     if index is None or index.runs is not runs or index.count != len(runs):
         index = None
-    entry = _Entry(runs, loaded.horizon, index)
+    entry = _Entry(runs, loaded.horizon, index, loaded.deletions)
 
     def keep() -> None:
         entries = _local.entries
