@@ -108,6 +108,7 @@ RULES: tuple[Rule, ...] = (
          {"GET": PUBLIC, "POST": PUBLIC, "PUT": PUBLIC}, params={"key": "wrong-key"}),
     Rule("api/v1/executions", {"GET": LISTED}, {"GET": Sample(query="namespace={namespace}&flowId={flow_id}")}),
     Rule("api/v1/executions/search", {"GET": LISTED}, {"GET": Sample(query="namespace={namespace}")}),
+    Rule("api/v1/executions/export/by-query/csv", {"GET": LISTED}, {"GET": Sample(query="namespace={namespace}")}),
     Rule("api/v1/executions/trigger/{namespace}/{flow_id}", {"POST": _n(C, E)}, {"POST": Sample(body={})}),
     Rule(EX + "/kill", {"DELETE": _n(A, E)}),
     Rule(EX + "/restart", {"POST": _n(A, E)}),
@@ -178,7 +179,19 @@ RULES: tuple[Rule, ...] = (
          {"POST": Sample(query="disabled=true", body=[TRIGGER])}),
     Rule("api/v1/triggers/set-disabled/by-query", {"POST": _n(U, W)},
          {"POST": Sample(query="disabled=true&namespace={namespace}")}),
+    Rule("api/v1/triggers/backfill/create", {"PUT": _n(A, W)}, {"PUT": Sample(body={
+        **TRIGGER, "backfill": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"}})}),
+    Rule("api/v1/triggers/set-disabled", {"PUT": _n(U, W)}, {"PUT": Sample(body={**TRIGGER, "disabled": True})}),
+    Rule("api/v1/triggers/export/by-query/csv", {"GET": LISTED}, {"GET": Sample(query="namespace={namespace}")}),
+    Rule("api/v1/triggers/delete/by-triggers", {"DELETE": _n(A, W)}, {"DELETE": Sample(body=[TRIGGER])}),
+    Rule("api/v1/triggers/delete/by-query", {"DELETE": _n(A, W)}, {"DELETE": Sample(query="namespace={namespace}")}),
+    *(Rule(f"api/v1/triggers/{prefix}/by-triggers", {"POST": _n(A, W)}, {"POST": Sample(body=[TRIGGER])})
+      for prefix in ("unlock", "backfill/pause", "backfill/unpause", "backfill/delete")),
+    *(Rule(f"api/v1/triggers/{prefix}/by-query", {"POST": _n(A, W)}, {"POST": Sample(query="namespace={namespace}")})
+      for prefix in ("unlock", "backfill/pause", "backfill/unpause", "backfill/delete")),
     Rule("api/v1/triggers/{namespace}/{flow_id}/{trigger_id}/unlock", {"POST": _n(A, W)}),
+    Rule("api/v1/triggers/{namespace}/{flow_id}/{trigger_id}/restart", {"POST": _n(A, W)}),
+    Rule("api/v1/triggers/{namespace}/{flow_id}/{trigger_id}", {"DELETE": _n(A, W)}),
     Rule("api/v1/triggers/{namespace}/{flow_id}", {"GET": _n(D)}),
     # Secrets (apps/secrets)
     Rule("api/v1/namespaces/{namespace}/secrets", {"GET": _n(S, OWN), "PUT": _n(S, OWN), "POST": _n(S, OWN)},
@@ -228,6 +241,7 @@ RULES: tuple[Rule, ...] = (
     Rule("api/v1/flows/import", {"POST": _n(C, W)}, {"POST": Sample(body="{multipart_flow}",
                                                                    content_type="multipart/form-data")}),
     Rule("api/v1/flows/export/by-query", {"GET": Need(F, Scope.LIST)}, {"GET": Sample(query="namespace={namespace}")}),
+    Rule("api/v1/flows/export/by-query/csv", {"GET": LISTED}, {"GET": Sample(query="namespace={namespace}")}),
     Rule("api/v1/flows/export/by-ids", {"POST": _n(F)},
          {"POST": Sample(body=[{"namespace": "{namespace}", "id": "{flow_id}"}])}),
     Rule("api/v1/flows/delete/by-ids", {"DELETE": _n(X, W)},
