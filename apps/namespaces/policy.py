@@ -106,6 +106,8 @@ RULES: tuple[Rule, ...] = (
     # Executions (apps/executions/api)
     Rule("api/v1/executions/webhook/{namespace}/{flow_id}/{key}",
          {"GET": PUBLIC, "POST": PUBLIC, "PUT": PUBLIC}, params={"key": "wrong-key"}),
+    Rule("api/v1/executions/webhook/{namespace}/{flow_id}/{key}/{webhook_path}",
+         {"GET": PUBLIC, "POST": PUBLIC, "PUT": PUBLIC}, params={"key": "wrong-key", "webhook_path": "a/b"}),
     Rule("api/v1/executions", {"GET": LISTED}, {"GET": Sample(query="namespace={namespace}&flowId={flow_id}")}),
     Rule("api/v1/executions/search", {"GET": LISTED}, {"GET": Sample(query="namespace={namespace}")}),
     Rule("api/v1/executions/export/by-query/csv", {"GET": LISTED}, {"GET": Sample(query="namespace={namespace}")}),

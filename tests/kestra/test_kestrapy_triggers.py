@@ -155,3 +155,29 @@ def test_csv_exports(kestra: Any) -> None:
     assert '"current":"SUCCESS"' in rows[0]["state"] and '"name":"ada"' in rows[0]["inputs"]
     assert _rows(kestra.executions.export_executions_by_query_to_csv(
         TENANT, filters=[{"field": "namespace", "operation": "EQUALS", "value": "acme.nobody"}])) == []
+
+
+def test_webhook_sub_paths(kestra: Any) -> None:
+    from kestrapy.exceptions import NotFoundException
+
+    kestra.flows.create_flow(TENANT, _flow("hooked", """\
+tasks:
+  - id: seen
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ trigger.path ?? 'none' }} {{ trigger.parameters.n[0] ?? '-' }}"
+triggers:
+  - id: hook
+    type: io.kestra.plugin.core.trigger.Webhook
+    key: s3cret
+"""))
+    calls = {"GET": kestra.executions.trigger_execution_by_get_webhook_with_path,
+             "POST": kestra.executions.trigger_execution_by_post_webhook_with_path,
+             "PUT": kestra.executions.trigger_execution_by_put_webhook_with_path}
+    started = {verb: call(TENANT, NS, "hooked", "s3cret", f"orders/{verb.lower()}") for verb, call in calls.items()}
+    plain = kestra.executions.trigger_execution_by_get_webhook(TENANT, NS, "hooked", "s3cret")
+    for verb, reply in started.items():
+        assert reply.namespace == NS and reply.flow_id == "hooked"
+        assert kestra.executions.execution(reply.id, TENANT).trigger.variables["path"] == f"orders/{verb.lower()}"
+    assert "path" not in kestra.executions.execution(plain.id, TENANT).trigger.variables
+    with pytest.raises(NotFoundException):  # the key still decides, whatever the path
+        kestra.executions.trigger_execution_by_post_webhook_with_path(TENANT, NS, "hooked", "wrong", "orders/1")

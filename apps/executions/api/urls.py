@@ -33,6 +33,7 @@ METRIC = rf"(?P<metric>{SEG})"
 urlpatterns = [
     re_path(rf"^executions/webhook/{NS}/{FLOW}/(?P<key>{SEG})$", webhook_views.Webhook.as_view(),
             name="api-executions-webhook"),
+    re_path(rf"^executions/webhook/{NS}/{FLOW}/(?P<key>{SEG})/(?P<webhook_path>.+)$", webhook_views.Webhook.as_view()),
     path("executions", views.FlowExecutions.as_view(), name="api-executions"),
     path("executions/search", views.ExecutionSearch.as_view(), name="api-executions-search"),
     path("executions/export/by-query/csv", views_csv.ExecutionsCsv.as_view()),
