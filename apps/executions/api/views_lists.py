@@ -29,12 +29,14 @@ RECENT = 50
 
 
 def _executable(user: Any) -> Any:
-    return visible(Flow.objects.filter(deleted=False, disabled=False), user, Action.EXECUTE)
+    """Flows that can run (not deleted, not disabled) among those the caller may read, as Kestra
+    lists them; running one still needs EXECUTE on its namespace."""
+    return visible(Flow.objects.filter(deleted=False, disabled=False), user, Action.READ)
 
 
 class ExecutableNamespaces(APIView):
     @extend_schema(responses={200: OpenApiTypes.OBJECT}, tags=TAG,
-                   summary="Namespaces holding a flow the caller may execute")
+                   summary="Namespaces holding a flow that can run")
     def get(self, request: Request) -> Response:
         return Response(list(_executable(request.user).values_list("namespace", flat=True)
                              .distinct().order_by("namespace")))
@@ -42,7 +44,7 @@ class ExecutableNamespaces(APIView):
 
 class ExecutableFlows(APIView):
     @extend_schema(responses={200: OpenApiTypes.OBJECT}, tags=TAG,
-                   summary="The flows of a namespace the caller may execute (FlowForExecution each)")
+                   summary="The flows of a namespace that can run (FlowForExecution each)")
     def get(self, request: Request, namespace: str) -> Response:
         require(request.user, Action.READ, namespace)
         flows = _executable(request.user).filter(namespace=namespace).order_by("flow_id")

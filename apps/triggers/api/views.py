@@ -160,40 +160,43 @@ class SetDisabledByQuery(APIView):
         return Response({"count": services.set_disabled_many(request.user, keys, _disabled(request))})
 
 
-class ByTriggers(APIView):
-    """One bulk operation (services.BULK) on the listed triggers; `{count}` changed."""
+class _Bulk(APIView):
+    """One bulk operation (services.BULK) on listed triggers or on those a query finds; `{count}`."""
 
     operation = ""
 
-    def _run(self, request: Request) -> Response:
+    def _listed(self, request: Request) -> Response:
         return Response({"count": services.apply_many(request.user, self.operation, _keys(request.data))})
 
+    def _found(self, request: Request, params: Mapping[str, Any] | None = None) -> Response:
+        keys = _query_keys(request, params=params)
+        return Response({"count": services.apply_many(request.user, self.operation, keys)})
+
+
+class ByTriggers(_Bulk):
     @extend_schema(request=OpenApiTypes.OBJECT, responses=OBJECT, tags=TAG,
                    summary="A bulk trigger operation on a list of {namespace, flowId, triggerId}")
     def post(self, request: Request) -> Response:
-        return self._run(request)
+        return self._listed(request)
 
 
-class ByQuery(ByTriggers):
-    def _run(self, request: Request) -> Response:
-        return Response({"count": services.apply_many(request.user, self.operation, _query_keys(request))})
-
+class ByQuery(_Bulk):
     @extend_schema(parameters=QUERY, request=None, responses=OBJECT, tags=TAG,
                    summary="A bulk trigger operation on the triggers a query finds")
     def post(self, request: Request) -> Response:
-        return self._run(request)
+        return self._found(request)
 
 
-class DeleteByTriggers(ByTriggers):
+class DeleteByTriggers(_Bulk):
     operation = "reset"
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses=OBJECT, tags=TAG,
                    summary="Reset the runtime state of listed triggers")
     def delete(self, request: Request) -> Response:
-        return self._run(request)
+        return self._listed(request)
 
 
-class DeleteByQuery(ByQuery):
+class DeleteByQuery(_Bulk):
     operation = "reset"
 
     @extend_schema(parameters=QUERY, request=OpenApiTypes.OBJECT, responses=OBJECT, tags=TAG,
@@ -204,10 +207,8 @@ class DeleteByQuery(ByQuery):
         if isinstance(body, Mapping) and body.get("filters") is not None:
             if any(k.startswith("filters") or k in ("namespace", "flowId", "q") for k in request.query_params):
                 raise BadRequest("give the filters either in the query or in the body, not both")
-            params = dict(queryfilter.from_body(body["filters"]))
-            keys = _query_keys(request, params=params)
-            return Response({"count": services.apply_many(request.user, self.operation, keys)})
-        return self._run(request)
+            return self._found(request, dict(queryfilter.from_body(body["filters"])))
+        return self._found(request)
 
 
 class TriggerDetail(APIView):

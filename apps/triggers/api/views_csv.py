@@ -26,4 +26,5 @@ class TriggersCsv(APIView):
         refuse_unknown(params, {"q", "namespace", "flowId"})
         rows = services.states(request.user, namespace=params.get("namespace"), flow_id=params.get("flowId"),
                                q=params.get("q"))
-        return csv_export.response((services.state_json(r) for r in rows.iterator()), COLUMNS, "triggers.csv")
+        # Read now, not while streaming: the rows reconciled for this request are then certainly seen.
+        return csv_export.response([services.state_json(r) for r in rows], COLUMNS, "triggers.csv")
