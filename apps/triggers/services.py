@@ -6,7 +6,7 @@ Each change takes the trigger's row lock, so it never races the scheduler's clai
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -92,8 +92,12 @@ Key = tuple[str, str, str]
 def set_disabled_many(user: Any, keys: Iterable[Key], disabled: bool) -> int:
     """All or nothing: one trigger the caller may not change (or that does not exist) leaves
     every other one as it was."""
+    count = 0
     with transaction.atomic():
-        return sum(1 for key in keys if set_disabled(user, *key, disabled))
+        for key in keys:
+            set_disabled(user, *key, disabled)
+            count += 1
+    return count
 
 
 def unlock(user: Any, namespace: str, flow_id: str, trigger_id: str) -> TriggerState:
@@ -205,10 +209,16 @@ def delete_backfill(user: Any, namespace: str, flow_id: str, trigger_id: str) ->
     return row
 
 
-BULK: dict[str, Any] = {
-    "unlock": unlock, "reset": reset,
-    "pause-backfill": lambda user, *key: pause_backfill(user, *key, True),
-    "unpause-backfill": lambda user, *key: pause_backfill(user, *key, False),
+def _pause(user: Any, namespace: str, flow_id: str, trigger_id: str) -> TriggerState:
+    return pause_backfill(user, namespace, flow_id, trigger_id, True)
+
+
+def _unpause(user: Any, namespace: str, flow_id: str, trigger_id: str) -> TriggerState:
+    return pause_backfill(user, namespace, flow_id, trigger_id, False)
+
+
+BULK: dict[str, Callable[[Any, str, str, str], TriggerState]] = {
+    "unlock": unlock, "reset": reset, "pause-backfill": _pause, "unpause-backfill": _unpause,
     "delete-backfill": delete_backfill,
 }
 """The bulk operations (by triggers, by query) and the one-trigger use case each repeats."""

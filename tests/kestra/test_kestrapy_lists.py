@@ -16,7 +16,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_executable_lists_durations_latest_and_distinct_values(kestra: Any) -> None:
     from kestrapy.exceptions import BadRequestException
-    from kestrapy.models.execution_repository_interface_flow_filter import ExecutionRepositoryInterfaceFlowFilter
+    from kestrapy.models.execution_repository_interface_flow_filter import (
+        ExecutionRepositoryInterfaceFlowFilter,
+    )
 
     kestra.flows.create_flow(TENANT, GREET)
     kestra.flows.create_flow(TENANT, GREET.replace("id: greet", "id: idle"))
