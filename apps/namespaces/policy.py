@@ -136,6 +136,7 @@ RULES: tuple[Rule, ...] = (
     Rule(EX + "/graph", {"GET": _n(D)}),
     Rule(EX + "/eval/{task_run_id}", {"POST": _n(A, W)}, {"POST": Sample(body="{{ 1 + 1 }}", content_type="text/plain")}),
     Rule(EX + "/follow", {"GET": _n(D)}),
+    Rule(EX + "/follow-dependencies", {"GET": _n(D)}),
     Rule(EX + "/flow", {"GET": _n(D)}),
     Rule("api/v1/executions/flows/{namespace}/{flow_id}", {"GET": _n(D)}),
     Rule(EX + "/file/preview", {"GET": _n(F)}, {"GET": Sample(query="path={file_uri}")}),
