@@ -195,8 +195,7 @@ class FollowDependents(Follow):
             return [], True
         rows, frontier, known = [root], {root.id}, {root.id}
         while frontier:
-            found = self._dependents(frontier) if frontier else []
-            found = [r for r in found if r.id not in known]
+            found = [r for r in self._dependents(frontier) if r.id not in known]
             rows += found
             known |= {r.id for r in found}
             frontier = {r.id for r in found} if self.expand_all else set()
