@@ -24,22 +24,17 @@ GROUPS = ("flows", "executions", "logs", "kv", "files", "triggers", "plugins", "
 
 
 WHY_NOT: tuple[tuple[str, str], ...] = (
-    (r"promot|policies|concurrency_limit|credential|secrets?$|inherited_secrets|worker_selector|basic_auth|"
-     r"license|setup|auths$|generate_reports|resume_execution_from_breakpoint|flow_hashes",
+    (r"promot|policies|concurrency_limit|credential|namespace_connection|secrets?$|inherited_secrets|"
+     r"worker_selector|basic_auth|license|setup|auths$|generate_reports|resume_execution_from_breakpoint|"
+     r"flow_hashes",
      "Enterprise Edition or Kestra-instance administration: no open-source counterpart"),
-    (r"_(executions?|backfill|triggers|flows)_by_(ids|query)$|_by_(ids|query)$|^force_run_by_ids$",
-     "bulk trigger and backfill operations: not built yet (one call per trigger works)"),
     (r"source_code|^expressions$|validate_task|validate_trigger|list_deprecated|pebble_",
      "editor helpers of Kestra's UI: Weir's editor has its own (apps/ui, /api/v1/flows/validate)"),
     (r"plugin|install", "plugin icons, versions, installation and UI bundles: Weir's plugins are built in"),
-    (r"csv|export_triggers", "CSV exports: not built yet"),
-    (r"follow_dependencies", "dependency follow stream: not built yet (`flow_dependencies` answers the graph)"),
-    (r"webhook_with_path", "webhook sub-paths: Kestra 1.x only, not built yet"),
-    (r"average_duration|distinct|latest_executions|executable|autocomplete|search_namespaces|inherited_variables",
-     "UI lists and statistics: not built yet"),
-    (r"delete_revisions|delete_logs_from_flow|delete_trigger|restart_trigger|create_backfill|disable_trigger_by_id"
-     r"|patch_secret|login_configuration",
-     "not built yet"),
+    (r"autocomplete_namespaces|search_namespaces|inherited_variables",
+     "namespace lists of Kestra's UI: not built yet (Weir's are /api/v1/namespaces?q= and "
+     "/api/v1/namespaces/{ns}/inherited)"),
+    (r"delete_revisions|delete_logs_from_flow|login_configuration", "not built yet"),
 )
 """Why a call is not served, by method name (first match)."""
 

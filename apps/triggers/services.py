@@ -6,7 +6,7 @@ Each change takes the trigger's row lock, so it never races the scheduler's clai
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,7 +17,7 @@ from django.utils import timezone
 from apps.audit.services import record
 from apps.core.errors import BadRequest, Conflict, NotFound, Unprocessable
 from apps.namespaces.permissions import Action, require, visible
-from apps.triggers import describe, firing, sync
+from apps.triggers import describe, firing, polling, sync
 from apps.triggers.models import TriggerState
 from apps.triggers.schedule import SCHEDULE_TYPES, parse_date, slots_of
 
@@ -85,11 +85,18 @@ def toggle_from_flow(namespace: str, flow_id: str, trigger_id: str, disabled: bo
     return True
 
 
-def set_disabled_many(user: Any, keys: Iterable[tuple[str, str, str]], disabled: bool) -> int:
+Key = tuple[str, str, str]
+"""(namespace, flowId, triggerId)."""
+
+
+def set_disabled_many(user: Any, keys: Iterable[Key], disabled: bool) -> int:
+    """All or nothing: one trigger the caller may not change (or that does not exist) leaves
+    every other one as it was."""
     count = 0
-    for namespace, flow_id, trigger_id in keys:
-        set_disabled(user, namespace, flow_id, trigger_id, disabled)
-        count += 1
+    with transaction.atomic():
+        for key in keys:
+            set_disabled(user, *key, disabled)
+            count += 1
     return count
 
 
@@ -100,6 +107,32 @@ def unlock(user: Any, namespace: str, flow_id: str, trigger_id: str) -> TriggerS
         row.evaluate_running_date, row.worker_id = None, ""
         row.evaluate_at = timezone.now() if row.evaluate_at is not None or row.next_date is not None else None
         _save(row, ["evaluate_running_date", "worker_id", "evaluate_at"])
+    return row
+
+
+def restart(user: Any, namespace: str, flow_id: str, trigger_id: str) -> TriggerState:
+    """Kestra's trigger restart: the lock and the last error are cleared and the trigger is
+    evaluated again at its next slot (a polling trigger at once)."""
+    with transaction.atomic():
+        row = _locked(user, namespace, flow_id, trigger_id, Action.WRITE)
+        row.evaluate_running_date, row.worker_id, row.last_error = None, "", ""
+        row.evaluate_at = timezone.now() if polling.is_polling(row.type) else row.next_date
+        _save(row, ["evaluate_running_date", "worker_id", "last_error", "evaluate_at"])
+    return row
+
+
+def reset(user: Any, namespace: str, flow_id: str, trigger_id: str) -> TriggerState:
+    """Kestra's trigger deletion: the runtime state (last slot, last execution, lock, backfill,
+    runtime switch, error) is dropped; the definition stays, so the trigger starts over from its
+    first slot after now, as when its flow was first saved."""
+    with transaction.atomic():
+        row = _locked(user, namespace, flow_id, trigger_id, Action.WRITE)
+        row.date, row.execution_id, row.evaluate_running_date, row.worker_id = None, "", None, ""
+        row.backfill, row.disabled, row.last_error = None, False, ""
+        row.next_date = row.evaluate_at = sync.first_date(row.definition, timezone.now())
+        _save(row, ["date", "execution_id", "evaluate_running_date", "worker_id", "backfill", "disabled",
+                    "last_error", "next_date", "evaluate_at"])
+        record(user, "trigger.reset", namespace=namespace, target_type="trigger", target_id=f"{flow_id}.{trigger_id}")
     return row
 
 
@@ -174,6 +207,41 @@ def delete_backfill(user: Any, namespace: str, flow_id: str, trigger_id: str) ->
         row.backfill = None
         _save(row, ["backfill"])
     return row
+
+
+def _pause(user: Any, namespace: str, flow_id: str, trigger_id: str) -> TriggerState:
+    return pause_backfill(user, namespace, flow_id, trigger_id, True)
+
+
+def _unpause(user: Any, namespace: str, flow_id: str, trigger_id: str) -> TriggerState:
+    return pause_backfill(user, namespace, flow_id, trigger_id, False)
+
+
+BULK: dict[str, Callable[[Any, str, str, str], TriggerState]] = {
+    "unlock": unlock, "reset": reset, "pause-backfill": _pause, "unpause-backfill": _unpause,
+    "delete-backfill": delete_backfill,
+}
+"""The bulk operations (by triggers, by query) and the one-trigger use case each repeats."""
+BACKFILL_OPS = frozenset({"pause-backfill", "unpause-backfill", "delete-backfill"})
+
+
+def apply_many(user: Any, operation: str, keys: Iterable[Key]) -> int:
+    """`operation` on every trigger of `keys`, all or nothing; how many were changed. The
+    backfill operations skip the triggers that have no backfill to act on (Kestra's bulk
+    forms count only what they changed)."""
+    change = BULK[operation]
+    count = 0
+    with transaction.atomic():
+        for key in keys:
+            if operation in BACKFILL_OPS:
+                row = TriggerState.objects.filter(namespace=key[0], flow_id=key[1], trigger_id=key[2]).first()
+                running = row is not None and row.backfill and not row.backfill.get("done")
+                if row is not None and not (row.backfill if operation == "delete-backfill" else running):
+                    require(user, Action.WRITE, key[0], f"Trigger '{key[2]}' of flow '{key[0]}.{key[1]}'")
+                    continue
+            change(user, *key)
+            count += 1
+    return count
 
 
 # ---------------------------------------------------------------------------------------------

@@ -50,6 +50,8 @@ class WebhookRequest:
     body: bytes | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     parameters: Mapping[str, list[str]] = field(default_factory=dict)
+    path: str = ""
+    """What follows the key in the URL (`/webhook/{ns}/{flow}/{key}/orders/42` → `orders/42`)."""
 
 
 def trigger(request: WebhookRequest) -> Execution | None:
@@ -70,6 +72,8 @@ def trigger(request: WebhookRequest) -> Execution | None:
         raise Conflict("Cannot execute a disabled flow")
     variables = {"body": parse_body(request.body), "headers": header_lists(request.headers),
                  "parameters": {str(k): [str(v) for v in vs] for k, vs in request.parameters.items()}}
+    if request.path:  # a call on a sub-path: the flow sees which one (`{{ trigger.path }}`)
+        variables["path"] = request.path
     flow_labels = services.labels_list(data.get("labels"))
     context_vars: dict[str, Any] = {
         "flow": identity, "trigger": variables, "labels": labels_map(flow_labels),

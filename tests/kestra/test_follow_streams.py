@@ -80,3 +80,20 @@ tasks:
     assert [_state(e) for e in patient.executions.follow_execution(created.id, TENANT)][-1] == "SUCCESS"
     assert "followed" in [line.message for line in patient.logs.follow_logs_from_execution(created.id, TENANT)]
 
+
+
+def test_follow_dependencies_streams_the_subflow_too(kestra: Any) -> None:
+    kestra.flows.create_flow(TENANT, "id: child\nnamespace: acme.deps\ntasks:\n"
+                                     "  - id: nap\n    type: io.kestra.plugin.core.flow.Sleep\n    duration: PT0.5S\n")
+    kestra.flows.create_flow(TENANT, "id: parent\nnamespace: acme.deps\ntasks:\n"
+                                     "  - id: call\n    type: io.kestra.plugin.core.flow.Subflow\n"
+                                     "    namespace: acme.deps\n    flowId: child\n    wait: true\n")
+    parent = kestra.executions.create_execution(TENANT, "acme.deps", "parent")
+    events = list(kestra.executions.follow_dependencies_execution(parent.id, TENANT, expand_all=True))
+    flows = {event.flow_id for event in events}
+    assert flows == {"parent", "child"}
+    last = {event.flow_id: str(getattr(event.state.current, "value", event.state.current)) for event in events}
+    assert last == {"parent": "SUCCESS", "child": "SUCCESS"}
+    assert all(event.tenant_id == TENANT for event in events)
+    only_child = list(kestra.executions.follow_dependencies_execution(parent.id, TENANT, destination_only=True))
+    assert {event.flow_id for event in only_child} == {"child"}

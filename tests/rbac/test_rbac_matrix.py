@@ -43,11 +43,13 @@ TARGETS = {"self": "acme.prod", "child": "acme.prod.x", "parent": "acme", "sibli
            "lookalike": "acme.prodx", "other-tree": "prod"}
 ROLES = {"READ": 1, "EXECUTE": 2, "WRITE": 3, "OWNER": 4}
 PERSONAS = ("anonymous", "outsider", "READ", "EXECUTE", "WRITE", "OWNER", "superuser")
-EXECUTION_LISTS = {"api/v1/executions", "api/v1/executions/search", "api/v1/logs/search", "executions/"}
+EXECUTION_LISTS = {"api/v1/executions", "api/v1/executions/search", "api/v1/logs/search", "executions/",
+                   "api/v1/executions/export/by-query/csv", "api/v1/executions/latest"}
 COUNTED_LISTS = {"api/v1/stats/executions/daily"}
 KV_LISTS = {"api/v1/kv"}
 DRAFT_LISTS = {"api/v1/flows/drafts"}
-NAMESPACE_LISTS = {"api/v1/namespaces", "api/v1/flows/distinct-namespaces", "namespaces/"}
+NAMESPACE_LISTS = {"api/v1/namespaces", "api/v1/flows/distinct-namespaces", "namespaces/",
+                   "api/v1/executions/namespaces", "api/v1/executions/distinct-field-values"}
 COUNTS: Counter[str] = Counter()
 KNOWN_GAPS = {
 }
@@ -342,7 +344,7 @@ def test_route_against_every_persona_and_namespace(world: World, route: str, met
         if need.scope == Scope.NAMESPACE:
             assert baseline.status_code != 404, \
                 f"the superuser gets 404 on {method} /{route} in {namespace}: the fixtures miss something " \
-                f"({baseline.content[:200]!r})"
+                f"({baseline.getvalue()[:200]!r})"
         for persona in PERSONAS:
             COUNTS[need.category] += 1
             COUNTS["cases"] += 1
@@ -350,10 +352,10 @@ def test_route_against_every_persona_and_namespace(world: World, route: str, met
             wanted = _expected(rule, need, persona, namespace, baseline.status_code)
             ok = got.status_code in wanted
             if ok and need.scope == Scope.LIST and persona != "anonymous" and got.status_code == 200:
-                ok = _marker(route, values, got.content) == _readable(persona, namespace)
+                ok = _marker(route, values, got.getvalue()) == _readable(persona, namespace)
             if not ok:
                 failures.append(f"{persona:>9} in {label:<10} ({namespace}): got {got.status_code}, "
-                                f"wanted {sorted(wanted)} {got.content[:160]!r}")
+                                f"wanted {sorted(wanted)} {got.getvalue()[:160]!r}")
     assert not failures, f"{method} /{route} ({need.scope}, {need.action}):\n" + "\n".join(failures)
 
 

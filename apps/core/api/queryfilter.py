@@ -81,3 +81,23 @@ def translate(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]] | None:
         else:
             out.append((flat, value))
     return out if found else None
+
+
+def from_body(filters: object) -> list[tuple[str, str]]:
+    """A JSON list of `QueryFilter` objects (`{field, operation, value}`, what kestrapy sends in
+    the body of a few bulk calls) read into the same flat parameters as their query form."""
+    if not isinstance(filters, list):
+        raise BadRequest("`filters` must be a list of {field, operation, value}")
+    pairs: list[tuple[str, str]] = []
+    for item in filters:
+        if not isinstance(item, dict) or not item.get("field") or not item.get("operation"):
+            raise BadRequest(f"a filter is {{field, operation, value}}, got {item!r}")
+        if item.get("children") or item.get("logical"):
+            raise BadRequest("boolean filter groups are not supported; send a flat list of filters (an implicit AND)")
+        value = item.get("value")
+        if isinstance(value, dict) and item["field"] == "labels":
+            pairs.extend((f"filters[labels][{item['operation']}][{k}]", str(v)) for k, v in value.items())
+            continue
+        text = ",".join(map(str, value)) if isinstance(value, list) else "" if value is None else str(value)
+        pairs.append((f"filters[{item['field']}][{item['operation']}]", text))
+    return translate(pairs) or []

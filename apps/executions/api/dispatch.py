@@ -40,6 +40,7 @@ ACTIONS: dict[str, View] = {
     "file": views.ExecutionFile.as_view(),
     "graph": views.ExecutionGraph.as_view(),
     "follow": views_follow.FollowExecution.as_view(),
+    "follow-dependencies": views_follow.FollowDependencies.as_view(),
     "flow": views_flow.ExecutionFlow.as_view(),
 }
 """Every `/executions/{id}/<word>` route: the words a flow id could collide with."""

@@ -15,6 +15,10 @@ def _state(current: str, history: list[dict[str, Any]], start: str | None, end: 
             "startDate": at(start or (history[0]["date"] if history else None)), "endDate": at(end)}
 
 
+state_json = _state
+"""A `State` as Kestra's API shapes it (the status events of the follow streams use it too)."""
+
+
 def task_run_json(run: TaskRun) -> dict[str, Any]:
     return {
         "id": run.id, "executionId": run.execution_id, "taskId": run.task_id,

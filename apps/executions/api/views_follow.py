@@ -24,11 +24,13 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
+from django.db.models import Q
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -38,11 +40,13 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from apps.core.api.kestra1 import rewrite
+from apps.core.errors import BadRequest
 from apps.engine.states import TERMINATED, State
 from apps.executions.access import readable
-from apps.executions.api.serializers import full_execution_json, log_json
+from apps.executions.api.serializers import full_execution_json, log_json, state_json
 from apps.executions.models import Execution, LogLine
 from apps.executions.records import search
+from apps.namespaces.permissions import Action, visible
 
 POLL = 0.25
 KEEPALIVE = 15.0
@@ -90,7 +94,7 @@ def _ended(execution_id: str) -> bool:
     return state is None or State(state) in TERMINATED
 
 
-STREAM_PATH = re.compile(r"^/api/v1/(?:executions|logs)/[^/]+/follow$")
+STREAM_PATH = re.compile(r"^/api/v1/(?:executions/[^/]+/follow(?:-dependencies)?|logs/[^/]+/follow)$")
 END = b"event: end\ndata: \n\n"
 KEEPALIVE_LINE = b": keep-alive\n\n"
 
@@ -161,6 +165,61 @@ class FollowLogLines(Follow):
                 return chunks, False
 
 
+GRACE = 2.0
+"""Seconds after the last end a dependency stream stays open: a Flow trigger starts its
+downstream execution just after the upstream one ends (an old execution's stream ends at once)."""
+
+
+class FollowDependents(Follow):
+    """Kestra's `follow-dependencies`: an `ExecutionStatusEvent` each time the execution, or one
+    that depends on it (a subflow it started, an execution a Flow trigger started on it), changes
+    state. Direct dependents only, unless `expand_all` (theirs too, at any depth);
+    `destination_only` leaves the followed execution's own events out. Dependents the caller may
+    not read are not shown."""
+
+    def __init__(self, row: Execution, user: Any, render: Callable[[Any], bytes], *, expand_all: bool,
+                 destination_only: bool) -> None:
+        super().__init__()
+        self.root, self.user, self.render = row.id, user, render
+        self.expand_all, self.destination_only = expand_all, destination_only
+        self.seen: dict[str, str] = {}
+
+    def _dependents(self, ids: set[str]) -> list[Execution]:
+        return list(visible(Execution.objects.filter(
+            Q(trigger_execution_id__in=ids) | Q(trigger__variables__executionId__in=list(ids))), self.user, Action.READ)
+            .exclude(id__in=ids))
+
+    def poll(self) -> tuple[list[bytes], bool]:
+        root = Execution.objects.filter(pk=self.root).first()
+        if root is None:
+            return [], True
+        rows, frontier, known = [root], {root.id}, {root.id}
+        while frontier:
+            found = [r for r in self._dependents(frontier) if r.id not in known]
+            rows += found
+            known |= {r.id for r in found}
+            frontier = {r.id for r in found} if self.expand_all else set()
+        chunks = []
+        for row in rows:
+            if self.seen.get(row.id) == row.state or (self.destination_only and row.id == self.root):
+                self.seen[row.id] = row.state
+                continue
+            self.seen[row.id] = row.state
+            chunks.append(_event(self.render, {
+                "executionId": row.id, "tenantId": "main", "namespace": row.namespace, "flowId": row.flow_id,
+                "state": state_json(row.state, row.history, row.start_date, row.end_date)}))
+        if not all(State(r.state) in TERMINATED for r in rows):
+            return chunks, False
+        return chunks, _seconds_since(max(str(r.end_date or "") for r in rows)) >= GRACE
+
+
+def _seconds_since(moment: str) -> float:
+    try:
+        return (datetime.now(UTC) - datetime.fromisoformat(moment)).total_seconds()
+    except (TypeError, ValueError):  # no end recorded (or no zone): nothing to wait for
+        return GRACE
+
+
 def _blocking(follow: Follow) -> Iterator[bytes]:
     while True:
         chunks, over = follow.step()
@@ -209,3 +268,24 @@ class FollowLogs(APIView):
         search.refuse_unknown(request.query_params, {"minLevel"})
         levels = search.levels_from(request.query_params.get("minLevel"))
         return _sse(request, FollowLogLines(row, list(levels), _renderer(request)))
+
+
+def _flag(request: Request, name: str) -> bool:
+    raw = str(request.query_params.get(name, "false")).lower()
+    if raw not in ("true", "false"):
+        raise BadRequest(f"query parameter `{name}` must be true or false")
+    return raw == "true"
+
+
+class FollowDependencies(APIView):
+    renderer_classes = SSE_RENDERERS
+    @extend_schema(parameters=[OpenApiParameter("expandAll", bool), OpenApiParameter("destinationOnly", bool)],
+                   responses={(200, "text/event-stream"): OpenApiTypes.STR}, tags=["executions"],
+                   summary="SSE: the state of the execution and of the executions depending on it; "
+                           "`end` when all have ended")
+    def get(self, request: Request, execution_id: str) -> StreamingHttpResponse:
+        row = readable(request.user, execution_id)
+        search.refuse_unknown(request.query_params, {"expandAll", "destinationOnly"})
+        follow = FollowDependents(row, request.user, _renderer(request), expand_all=_flag(request, "expandAll"),
+                                  destination_only=_flag(request, "destinationOnly"))
+        return _sse(request, follow)

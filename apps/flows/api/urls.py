@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from apps.flows.api import bulk, drafts, views
+from apps.flows.api import bulk, drafts, views, views_csv
 
 NS = r"(?P<namespace>[^/]+)"
 ID = r"(?P<flow_id>[^/]+)"
@@ -19,6 +19,7 @@ urlpatterns = [
     path("/bulk", views.Bulk.as_view()),
     path("/import", views.Import.as_view()),
     path("/export/by-query", views.ExportByQuery.as_view()),
+    path("/export/by-query/csv", views_csv.FlowsCsv.as_view()),
     path("/export/by-ids", views.ExportByIds.as_view()),
     path("/delete/by-ids", views.DeleteByIds.as_view()),
     path("/delete/by-query", bulk.DeleteByQuery.as_view()),

@@ -1,4 +1,5 @@
-"""`GET|POST|PUT /api/v1/executions/webhook/{namespace}/{flowId}/{key}` (KESTRA.md §4.4).
+"""`GET|POST|PUT /api/v1/executions/webhook/{namespace}/{flowId}/{key}[/{path…}]` (KESTRA.md §4.4;
+the sub-path form is Kestra 1.x's, the same trigger with `trigger.path` set).
 
 Thin: no authentication (the key in the URL is the credential), a capped body, a per-client
 limit on failed look-ups so keys cannot be guessed at speed (RELIABILITY.md #26), then
@@ -73,7 +74,7 @@ class Webhook(APIView):
 
     @extend_schema(request=OpenApiTypes.ANY, responses={200: OpenApiTypes.OBJECT, 204: None, 404: OpenApiTypes.OBJECT},
                    summary="Trigger a flow through one of its Webhook triggers", tags=["executions"])
-    def post(self, request: Request, namespace: str, flow_id: str, key: str) -> Response:
+    def post(self, request: Request, namespace: str, flow_id: str, key: str, webhook_path: str = "") -> Response:
         if _misses_exceeded(request):
             return Response({"message": "Too many failed webhook calls; retry later"}, status=429)
         try:
@@ -82,7 +83,8 @@ class Webhook(APIView):
             return _too_large()
         call = webhooks.WebhookRequest(namespace=namespace, flow_id=flow_id, key=key, body=body,
                                        headers=dict(request.headers),
-                                       parameters={k: request.query_params.getlist(k) for k in request.query_params})
+                                       parameters={k: request.query_params.getlist(k) for k in request.query_params},
+                                       path=webhook_path)
         try:
             row = webhooks.trigger(call)
         except webhooks.WebhookNotFound:
@@ -98,4 +100,6 @@ class Webhook(APIView):
 urlpatterns = [
     re_path(r"^executions/webhook/(?P<namespace>[^/]+)/(?P<flow_id>[^/]+)/(?P<key>[^/]+)$", Webhook.as_view(),
             name="api-executions-webhook"),
+    re_path(r"^executions/webhook/(?P<namespace>[^/]+)/(?P<flow_id>[^/]+)/(?P<key>[^/]+)/(?P<webhook_path>.+)$",
+            Webhook.as_view()),
 ]
