@@ -15,7 +15,7 @@ from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
 from django.urls import re_path
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -97,9 +97,18 @@ class Webhook(APIView):
     get = put = post
 
 
+@extend_schema_view(
+    get=extend_schema(operation_id="api_v1_executions_webhook_path_retrieve"),
+    post=extend_schema(operation_id="api_v1_executions_webhook_path_create"),
+    put=extend_schema(operation_id="api_v1_executions_webhook_path_update"),
+)
+class WebhookAtPath(Webhook):
+    """The same Webhook trigger called at a sub-path, which the flow reads as `{{ trigger.path }}`."""
+
+
 urlpatterns = [
     re_path(r"^executions/webhook/(?P<namespace>[^/]+)/(?P<flow_id>[^/]+)/(?P<key>[^/]+)$", Webhook.as_view(),
             name="api-executions-webhook"),
     re_path(r"^executions/webhook/(?P<namespace>[^/]+)/(?P<flow_id>[^/]+)/(?P<key>[^/]+)/(?P<webhook_path>.+)$",
-            Webhook.as_view()),
+            WebhookAtPath.as_view()),
 ]
