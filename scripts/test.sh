@@ -18,4 +18,6 @@ echo "==> ruff, mypy, import layers"
 echo "==> front-end unit tests (vitest)"
 (cd frontend && npm test --silent)
 echo "==> pytest"
+# The engine checks its run index against a walk of every run on each step (apps/engine/planner.py).
+export WEIR_ENGINE_CHECK=1
 exec .venv/bin/python -m pytest -p no:cacheprovider "$@"

@@ -29,13 +29,16 @@ def _index(kids: Sequence[TaskRunData]) -> dict[tuple[str, str | None], TaskRunD
 Index = dict[tuple[str, str | None], TaskRunData]
 
 
-def current_branch(normal: list[Resolved], errors: list[Resolved],
-                   kids: Sequence[TaskRunData], index: Index | None = None) -> tuple[list[Resolved], bool]:
+def current_branch(normal: list[Resolved], errors: list[Resolved], kids: Sequence[TaskRunData],
+                   index: Index | None = None, *, any_bad: bool = True) -> tuple[list[Resolved], bool]:
     """The normal children, or the `errors` branch once a child failed for good (or an error
-    task already exists). KESTRA.md §5.4 "branch selection"."""
+    task already exists). KESTRA.md §5.4 "branch selection". `any_bad=False` says that no
+    child is FAILED or KILLED (the run index counts them), which spares the look at each."""
     index = _index(kids) if index is None else index
     if any((n.id, v) in index for n, v in errors):
         return errors, True
+    if not any_bad:
+        return normal, False
     # The children that ended badly, then whether one of them belongs to the normal branch: one
     # cheap pass over the children instead of a lookup per branch entry (a wide Parallel asks
     # this on every decision).
@@ -113,6 +116,51 @@ def _sequential_indexed(current: list[Resolved], index: Index) -> list[Resolved]
     if last < 0:
         return [current[0]]
     return [current[last + 1]] if last + 1 < len(current) else []
+
+
+def sequential_next(current: list[Resolved], index: Index, unfinished: dict[str, TaskRunData],
+                    cursors: dict[str | None, tuple[object, int, int]], parent: str | None) -> list[Resolved]:
+    """`nexts` in sequential mode for the children of `parent` (`index`: all of them, keyed),
+    without walking the branch: `unfinished` holds the parent's children not ended (a run
+    index keeps it) and `cursors` remembers, per parent and branch list, the last entry that
+    exists. Children are only added while the index lives, so the cursor moves forward by the
+    entries added since; when more keys appeared than it finds there, the branch is walked again."""
+    memo = cursors.get(parent)
+    last = -1
+    if memo is not None and memo[0] is current:
+        _, last, seen = memo
+        grew = len(index) - seen
+        steps = 0
+        while steps < grew and last + 1 < len(current) and _entry(current[last + 1]) in index:
+            last += 1
+            steps += 1
+        if steps != grew:
+            memo = None
+    if memo is None or memo[0] is not current:
+        last = -1
+        for at, entry in enumerate(current):
+            if _entry(entry) in index:
+                last = at
+    cursors[parent] = (current, last, len(index))
+    for run in unfinished.values():  # an existing entry that has not ended: wait for it
+        if index.get(_key(run)) is run and _in_branch(run, current, last):
+            return []
+    if last < 0:
+        return [current[0]] if current else []
+    return [current[last + 1]] if last + 1 < len(current) else []
+
+
+def _entry(entry: Resolved) -> tuple[str, str | None]:
+    return entry[0].id, entry[1]
+
+
+def _in_branch(run: TaskRunData, current: list[Resolved], last: int) -> bool:
+    """Whether `run`'s (task, value) is an entry of `current` up to `last`: the entries at `last`
+    and just before it are looked at first (a sequential loop's running child is there)."""
+    key = _key(run)
+    if last >= 0 and _entry(current[last]) == key:
+        return True
+    return any(_entry(entry) == key for entry in current[:last + 1])
 
 
 def _groups(current: list[Resolved], runs: list[TaskRunData | None], limit: int) -> list[Resolved]:

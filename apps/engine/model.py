@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import secrets
 import string
-from collections.abc import Iterator, Mapping
+import weakref
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from apps.engine.states import State
+from apps.engine.states import TERMINATED, State
 
 _ALPHABET = string.digits + string.ascii_letters
 
@@ -131,9 +132,30 @@ class TaskRunData:
     dispatch: bool = False
     """Set by the planner when this run must be sent to a worker after commit."""
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Tell the indexes holding this run (`RunIndex`) when its state or a write flag is set,
+        so that they keep their per-state bookkeeping without walking every run."""
+        watchers = self.__dict__.get("_watchers")
+        if not watchers or name not in _WATCHED:
+            object.__setattr__(self, name, value)
+            return
+        old = self.__dict__.get(name)
+        object.__setattr__(self, name, value)
+        for ref in list(watchers):
+            index = ref()
+            if index is None:
+                watchers.remove(ref)
+            elif name == "state":
+                index.moved(self, old)
+            elif value:
+                index.flagged[self.id] = self
+
     @property
     def attempt_count(self) -> int:
         return len(self.attempts)
+
+
+_WATCHED = frozenset({"state", "new", "dirty", "dispatch"})
 
 
 @dataclass(eq=False)
@@ -185,6 +207,10 @@ class ExecutionData:
     def children_of(self, parent_id: str | None) -> list[TaskRunData]:
         return list(self.indexed().by_parent.get(parent_id, ()))
 
+    def children(self, parent_id: str | None) -> Sequence[TaskRunData]:
+        """`children_of` without the copy, for callers that only read it."""
+        return self.indexed().by_parent.get(parent_id, ())
+
     def next_seq(self) -> int:
         return self.indexed().max_seq + 1
 
@@ -196,10 +222,17 @@ class ExecutionData:
 
 class RunIndex:
     """Lookups over an execution's task runs (see `ExecutionData.indexed`). A run's id, parent
-    and seq never change once it exists, so entries stay valid while runs are only appended."""
+    and seq never change once it exists, so entries stay valid while runs are only appended.
 
-    __slots__ = ("by_id", "by_key", "by_parent", "complete", "count", "max_seq", "ordered", "position", "runs",
-                 "sibling")
+    It also keeps, up to date as runs change (each indexed run tells its indexes when its state
+    or a write flag is set: `TaskRunData.__setattr__`), what a decision would otherwise find by
+    walking every run: the count of runs per state, each parent's unfinished children and
+    failed ones, the runs that may move (`candidates`, a superset checked when read), the runs
+    with something to write (`flagged`) and the runs the host holds for its workers (`held`).
+    A decision then costs what changed, not the execution's size (docs/adr/0029)."""
+
+    __slots__ = ("__weakref__", "bad", "by_id", "by_key", "by_parent", "candidates", "complete", "count", "cursors",
+                 "flagged", "held", "max_seq", "ordered", "position", "runs", "sibling", "states", "unfinished")
 
     def __init__(self, runs: list[TaskRunData]) -> None:
         self.runs = runs
@@ -211,8 +244,26 @@ class RunIndex:
         """Per parent run, the branch list (by identity) all of whose entries exist as children:
         runs are only appended and keep their task and value, so this stays true for the index's
         life (the planner's memo for an unlimited Parallel)."""
+        self.cursors: dict[str | None, tuple[object, int, int]] = {}
+        """Per parent run, for a sequential branch list (by identity): the position of its last
+        entry that exists as a child, and how many keyed children the parent had then (the
+        planner's memo for a sequential loop; see `apps.engine.branches.sequential_next`)."""
         self.by_parent: dict[str | None, list[TaskRunData]] = {}
         self.by_key: dict[str | None, dict[tuple[str, str | None], TaskRunData]] = {}
+        self.states: dict[State, int] = {}
+        """How many runs are in each state."""
+        self.unfinished: dict[str | None, dict[str, TaskRunData]] = {}
+        """Per parent, its children not in a terminal state."""
+        self.bad: dict[str | None, int] = {}
+        """Per parent, how many of its children are FAILED or KILLED."""
+        self.candidates: dict[str, TaskRunData] = {}
+        """Runs that may be able to move (created, restarted or running, or whose state was set
+        since they were last looked at): the planner checks each and drops the others."""
+        self.flagged: dict[str, TaskRunData] = {}
+        """Runs with `new`, `dirty` or `dispatch` set since the host last took them (`take_flagged`)."""
+        self.held: dict[str, None] = {}
+        """Ids of runs the host marked held for its workers (docs/adr/0009), in the order they
+        were held; entries that are no longer held are dropped when read (the host's `first_held`)."""
         self.count = 0
         self.max_seq = -1
         self.ordered = True
@@ -221,6 +272,7 @@ class RunIndex:
     def extend(self) -> None:
         by_id, by_parent, max_seq, ordered = self.by_id, self.by_parent, self.max_seq, self.ordered
         position, sibling = self.position, self.sibling
+        me = weakref.ref(self)
         for at, run in enumerate(self.runs[self.count:], start=self.count):
             by_id[run.id] = run
             position[run.id] = at
@@ -240,7 +292,50 @@ class RunIndex:
                 max_seq = run.seq
             else:
                 ordered = False
+            self._adopt(run, me)
         self.count, self.max_seq, self.ordered = len(self.runs), max_seq, ordered
+
+    def _adopt(self, run: TaskRunData, me: weakref.ref[RunIndex]) -> None:
+        """Start watching `run` and count it in."""
+        watchers = run.__dict__.get("_watchers")
+        if watchers is None:
+            object.__setattr__(run, "_watchers", [me])
+        elif me not in watchers:
+            watchers.append(me)
+        self._count(run, run.state, 1)
+        if run.state in _MAYBE_MOVABLE:
+            self.candidates[run.id] = run
+        if run.new or run.dirty or run.dispatch:
+            self.flagged[run.id] = run
+        if run.plan.get("held"):
+            self.held[run.id] = None
+
+    def _count(self, run: TaskRunData, state: State, sign: int) -> None:
+        self.states[state] = self.states.get(state, 0) + sign
+        parent = run.parent_id
+        if state in _BAD:
+            self.bad[parent] = self.bad.get(parent, 0) + sign
+        if state not in TERMINATED:
+            if sign > 0:
+                self.unfinished.setdefault(parent, {})[run.id] = run
+            else:
+                self.unfinished.get(parent, {}).pop(run.id, None)
+
+    def moved(self, run: TaskRunData, old: State | None) -> None:
+        """`run`'s state was set (called by the run itself)."""
+        if self.by_id.get(run.id) is not run:
+            return  # a run this index no longer holds (replaced by a newer read)
+        if old is not None and old is not run.state:
+            self._count(run, old, -1)
+            self._count(run, run.state, 1)
+        self.candidates[run.id] = run
+
+    def take_flagged(self) -> list[TaskRunData]:
+        """The runs flagged since the last call, in `runs` order; the list starts afresh."""
+        flagged, self.flagged = self.flagged, {}
+        position = self.position
+        return sorted((run for run in flagged.values() if self.by_id.get(run.id) is run),
+                      key=lambda run: position[run.id])
 
     def replace(self, run: TaskRunData) -> bool:
         """Put `run` (a newer read of a run already indexed) in its predecessor's place, in
@@ -249,12 +344,20 @@ class RunIndex:
         if old is None or old.parent_id != run.parent_id or old.seq != run.seq or old.task_id != run.task_id \
                 or old.value != run.value:
             return False
+        me = weakref.ref(self)
+        watchers = old.__dict__.get("_watchers")
+        if watchers and me in watchers:
+            watchers.remove(me)
+        self._count(old, old.state, -1)
+        self.flagged.pop(run.id, None)
         self.by_id[run.id] = run
         self.runs[self.position[run.id]] = run
         self.by_parent[run.parent_id][self.sibling[run.id]] = run
         keyed = self.by_key.get(run.parent_id)
         if keyed is not None and keyed.get((run.task_id, run.value)) is old:
             keyed[(run.task_id, run.value)] = run
+        self._adopt(run, me)
+        self.candidates[run.id] = run
         return True
 
     def keyed(self, parent_id: str | None) -> dict[tuple[str, str | None], TaskRunData]:
@@ -266,6 +369,10 @@ class RunIndex:
             for run in sorted(self.by_parent.get(parent_id, ()), key=lambda r: r.seq):
                 keyed[(run.task_id, run.value)] = run
         return keyed
+
+
+_BAD = frozenset({State.FAILED, State.KILLED})
+_MAYBE_MOVABLE = frozenset({State.CREATED, State.RESTARTED, State.RUNNING})
 
 
 @dataclass
