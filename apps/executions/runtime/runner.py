@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from apps.engine import planner
 from apps.engine.compile import compile_flow
 from apps.engine.context import Env
 from apps.engine.model import CompiledFlow, Effects, ExecutionData, TaskRunData
@@ -101,18 +102,34 @@ _RUN_COLUMNS = ("id", "task_id", "parent_task_run_id", "value", "iteration", "st
 def load_runs(execution_id: str, only_ids: list[str] | None = None, since_rev: int | None = None
               ) -> list[TaskRunData]:
     """An execution's task runs (or those in `only_ids`, or those written after `since_rev` on
-    SQLite) in `seq` order, read as tuples: building model instances only to convert them costs
-    more than the query on a wide execution."""
-    rows = TaskRun.objects.filter(execution_id=execution_id)
+    SQLite) in `seq` order, read with plain SQL as tuples: through the ORM, building the query
+    and model instances only to convert them cost more than the read itself (a long loop on
+    SQLite reads the changed rows on every decision)."""
+    sql = f"SELECT {', '.join(_RUN_COLUMNS)} FROM weir_task_run WHERE execution_id = %s"
+    params: list[Any] = [execution_id]
     if only_ids is not None:
-        rows = rows.filter(id__in=only_ids)
+        if not only_ids:
+            return []
+        sql += f" AND id IN ({', '.join(['%s'] * len(only_ids))})"
+        params += only_ids
     if since_rev is not None:
-        rows = rows.filter(rev__gt=since_rev)
+        sql += " AND rev > %s"
+        params.append(since_rev)
+    with connection.cursor() as cursor:
+        cursor.execute(sql + " ORDER BY seq", params)
+        rows = cursor.fetchall()
     return [
-        TaskRunData(id=i, task_id=t, parent_id=p, value=v, iteration=it, state=State(st), history=h,
-                    attempts=a, outputs=o, seq=sq, plan=pl, start_date=sd, end_date=ed)
-        for i, t, p, v, it, st, h, a, o, sq, pl, sd, ed in rows.order_by("seq").values_list(*_RUN_COLUMNS)
+        TaskRunData(id=i, task_id=t, parent_id=p, value=v, iteration=it, state=State(st), history=_json(h) or [],
+                    attempts=_json(a) or [], outputs=_json(o), seq=sq, plan=_json(pl) or {}, start_date=sd,
+                    end_date=ed)
+        for i, t, p, v, it, st, h, a, o, sq, pl, sd, ed in rows
     ]
+
+
+def _json(value: Any) -> Any:
+    """A JSON column as read by a plain cursor: text on SQLite (and from Django's PostgreSQL
+    connection), already decoded by some drivers."""
+    return json.loads(value) if isinstance(value, (str, bytes)) else value
 
 
 def to_data(row: Execution | Any, runs: list[TaskRun] | list[TaskRunData]) -> ExecutionData:
@@ -185,10 +202,10 @@ def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline 
         _pick_inline(data, inline, now)
     budgets: dict[str, int | None] = {}
     ended: list[telemetry.Ended] = []
-    for run in data.task_runs:
+    updates = runrows.Updates()
+    for run in _flagged(data):
         if not (run.new or run.dirty):
-            if run.dispatch:  # an attribute set costs a call (TaskRunData watches `state`): only when needed
-                run.dispatch = False
+            run.dispatch = False
             continue
         dispatching, run.dispatch = run.dispatch, False
         if run.state in TERMINATED and decided_at is not None and run.history \
@@ -203,6 +220,7 @@ def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline 
                 to_dispatch.append(run)
             else:
                 run.plan["held"] = True  # a worker of this execution claims it (docs/adr/0009)
+                data.indexed().held[run.id] = None
         fields: dict[str, Any] = {
             "state": run.state.value, "history": run.history, "attempts": run.attempts,
             "attempt_no": run.attempt_count, "outputs": run.outputs, "plan": run.plan,
@@ -218,14 +236,15 @@ def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline 
             new_rows.append({**fields, "id": run.id, "execution_id": data.id, "task_id": run.task_id,
                              "parent_task_run_id": run.parent_id, "value": run.value, "seq": run.seq})
         elif inline is not None and run is inline.claimed:  # a held run: another worker may take it
-            if not runrows.claim(run.id, fields, run.attempt_count - 1):
-                inline.claimed = None
+            updates.claim(run.id, fields, run.attempt_count - 1)
         else:
             if folded and run.id in folded:
                 fields["result"] = None
                 folded.discard(run.id)
-            runrows.update(run.id, fields)
+            updates.update(run.id, fields)
         run.new = run.dirty = False
+    if not updates.send() and inline is not None:
+        inline.claimed = None
     runrows.insert(new_rows)
     if ended:
         transaction.on_commit(lambda: telemetry.task_runs_ended(data.namespace, data.flow_id, ended))
@@ -240,6 +259,16 @@ def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline 
             for d in effects.delays
         ])
     return to_dispatch
+
+
+def _flagged(data: ExecutionData) -> list[TaskRunData]:
+    """The runs with something to write or send (`new`, `dirty`, `dispatch`), in order: the run
+    index collects them as they are flagged, so a decision does not look at every run."""
+    flagged = data.indexed().take_flagged()
+    if planner.checking():
+        exact = [run.id for run in data.task_runs if run.new or run.dirty or run.dispatch]
+        assert [run.id for run in flagged] == exact, "the run index lost track of a run to write"
+    return flagged
 
 
 def inline_claimed(inline: Inline | None) -> TaskRunData | None:
@@ -263,34 +292,46 @@ def _pick_inline(data: ExecutionData, inline: Inline, now: datetime) -> None:
     them would leave a message behind for every run taken, which costs more than it saves.
     With `hand_off`, the held run is published instead of claimed."""
     if not inline.hand_off:
-        for run in data.task_runs:
-            if run.dispatch and dispatch.queue_for(run, data) == inline.queue:
+        index = data.indexed()
+        position = index.position
+        dispatching = [run for run in index.flagged.values() if run.dispatch and index.by_id.get(run.id) is run]
+        for run in sorted(dispatching, key=lambda run: position[run.id]):
+            if dispatch.queue_for(run, data) == inline.queue:
                 _claim_in_place(run, now)
                 inline.claimed = run
                 return
-    for run in held_runs(data.task_runs):
-        if dispatch.queue_for(run, data) == inline.queue:
-            run.dispatch = run.dirty = True
-            if inline.hand_off:
-                inline.handed = run
-            else:
-                _claim_in_place(run, now)
-                inline.claimed = run
-            return
+    held = first_held(data, inline.queue)
+    if held is not None:
+        held.dispatch = held.dirty = True
+        if inline.hand_off:
+            inline.handed = held
+        else:
+            _claim_in_place(held, now)
+            inline.claimed = held
 
 
-def held_runs(runs: list[TaskRunData]) -> Iterator[TaskRunData]:
-    """The held runs among `runs`, in order, found as they are asked for: callers want the first
-    one (on a wide fan-out nearly every run is held, and listing them all cost O(runs) twice
-    per decision). The cheap attribute tests come first."""
-    return (run for run in runs if run.state in _RUNNABLE and run.plan.get("held") and is_held(run))
+def first_held(data: ExecutionData, queue: str | None = None) -> TaskRunData | None:
+    """The first run held for this execution's workers (on `queue`, if given), from the run
+    index's list of held runs; entries no longer held are dropped on the way, so on a wide
+    fan-out, where nearly every run is held, finding one does not walk the execution."""
+    index = data.indexed()
+    found, stale = None, []
+    for run_id in index.held:
+        run = index.by_id.get(run_id)
+        if run is None or not is_held(run):
+            stale.append(run_id)
+        elif queue is None or dispatch.queue_for(run, data) == queue:
+            found = run
+            break
+    for run_id in stale:
+        del index.held[run_id]
+    if planner.checking() and found is None and queue is None:
+        assert not any(is_held(run) for run in data.task_runs), "the run index lost track of a held run"
+    return found
 
 
-def any_held(runs: list[TaskRunData]) -> bool:
-    return next(held_runs(runs), None) is not None
-
-
-_RUNNABLE = (State.CREATED, State.RESTARTED)
+def any_held(data: ExecutionData) -> bool:
+    return first_held(data) is not None
 
 
 def is_held(run: TaskRunData) -> bool:

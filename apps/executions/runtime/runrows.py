@@ -43,27 +43,63 @@ def insert(rows: list[dict[str, Any]]) -> None:
         cursor.executemany(f"INSERT INTO weir_task_run ({columns}) VALUES ({marks})", params)
 
 
-def update(run_id: str, fields: Mapping[str, Any]) -> None:
-    """Set `fields` (column → value) on one task run.
-
-    A decision writes one of a few column sets, so on PostgreSQL each becomes a prepared
-    statement with server-side parameters (no quoting of JSON text in Python either)."""
-    _set(run_id, fields, "", [])
+_CLAIMED = " AND state IN ('CREATED', 'RESTARTED') AND attempt_no = %s"
+"""A claim's condition: the run is still unclaimed at the attempt the claimer saw (a run held for
+its execution's workers can also be claimed by a worker whose outcome went to the lock holder,
+and exactly one of them may run it: docs/adr/0009)."""
 
 
-def claim(run_id: str, fields: Mapping[str, Any], attempt: int) -> bool:
-    """`update`, only if the run is still unclaimed at `attempt` (what a worker's claim checks):
-    a run held for its execution's workers can also be claimed by one whose outcome went to the
-    lock holder, and exactly one of them may run it (docs/adr/0009)."""
-    return _set(run_id, fields, " AND state IN ('CREATED', 'RESTARTED') AND attempt_no = %s", [attempt])
-
-
-def _set(run_id: str, fields: Mapping[str, Any], condition: str, extra: list[Any]) -> bool:
-    from apps.executions.runtime.snapshots import hot_cursor
-
+def _statement(run_id: str, fields: Mapping[str, Any], condition: str, extra: list[Any]) -> tuple[str, list[Any]]:
+    """`UPDATE` setting `fields` (column → value) on one task run. A decision writes one of a few
+    column sets, so on PostgreSQL each becomes a prepared statement with server-side parameters
+    (no quoting of JSON text in Python either)."""
     names = list(fields)
     assignments = ", ".join(f"{name} = %s" for name in names)
-    with hot_cursor() as cursor:
-        cursor.execute(f"UPDATE weir_task_run SET {assignments} WHERE id = %s{condition}",
-                       [*(_param(name, fields[name]) for name in names), run_id, *extra])
-        return bool(cursor.rowcount)
+    return (f"UPDATE weir_task_run SET {assignments} WHERE id = %s{condition}",
+            [*(_param(name, fields[name]) for name in names), run_id, *extra])
+
+
+class Updates:
+    """A decision's task-run updates, sent together: on PostgreSQL in one pipeline (one round
+    trip while the execution's lock is held, instead of one per run), elsewhere one by one.
+    At most one of them is a claim (`claim`), whose outcome `send` returns."""
+
+    def __init__(self) -> None:
+        self._statements: list[tuple[str, list[Any]]] = []
+        self._claim: int | None = None
+
+    def update(self, run_id: str, fields: Mapping[str, Any]) -> None:
+        self._statements.append(_statement(run_id, fields, "", []))
+
+    def claim(self, run_id: str, fields: Mapping[str, Any], attempt: int) -> None:
+        self._claim = len(self._statements)
+        self._statements.append(_statement(run_id, fields, _CLAIMED, [attempt]))
+
+    def send(self) -> bool:
+        """Run the updates; whether the claim (if any) took its run."""
+        from apps.executions.runtime.snapshots import enabled, hot_cursor
+
+        statements = self._statements
+        if not statements:
+            return True
+        if not enabled() or len(statements) == 1:
+            counts = []
+            for sql, params in statements:
+                with hot_cursor() as cursor:
+                    cursor.execute(sql, params)
+                    counts.append(cursor.rowcount)
+        else:
+            import psycopg
+
+            connection.ensure_connection()
+            conn = connection.connection
+            cursors = [psycopg.Cursor(conn) for _ in statements]
+            try:
+                with conn.pipeline():
+                    for cursor, (sql, params) in zip(cursors, statements, strict=True):
+                        cursor.execute(sql, params, prepare=True)
+                counts = [cursor.rowcount for cursor in cursors]
+            finally:
+                for cursor in cursors:
+                    cursor.close()
+        return self._claim is None or bool(counts[self._claim])

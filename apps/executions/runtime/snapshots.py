@@ -26,6 +26,7 @@ import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection, transaction
@@ -283,7 +284,7 @@ def _lock_and_load_sqlite(execution_id: str, skip_locked: bool) -> Loaded | None
     writes while it reads. With the `rev` triggers in place (migration 0005) the rows stamped
     after the cached view's counter are the only ones that changed; without them, all are read."""
     load_runs = ports.load_runs.call
-    row = Execution.objects.select_for_update(skip_locked=skip_locked).filter(id=execution_id).first()
+    row = _execution_sqlite(execution_id)
     if row is None:
         return None
     with connection.cursor() as cursor:
@@ -314,6 +315,32 @@ def _lock_and_load_sqlite(execution_id: str, skip_locked: bool) -> Loaded | None
 
 
 _CLOCK = "weir_task_run_clock"
+_JSON_COLUMNS = frozenset(f.column for f in Execution._meta.concrete_fields if f.get_internal_type() == "JSONField")
+_COLUMNS = ", ".join(f.column for f in Execution._meta.concrete_fields)
+
+
+def _execution_sqlite(execution_id: str) -> Execution | None:
+    """The execution row, read with plain SQL (SQLite has no row locks: the transaction holds the
+    database's write lock already). Through the ORM, building the query cost more than the rest
+    of a long loop's read."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {_COLUMNS} FROM weir_execution WHERE id = %s", [execution_id])
+        found = cursor.fetchone()
+    if found is None:
+        return None
+    raw = {}
+    for field, value in zip(Execution._meta.concrete_fields, found, strict=True):
+        if field.column in _JSON_COLUMNS and isinstance(value, str):
+            value = json.loads(value)
+        elif field.get_internal_type() == "BooleanField" and value is not None:
+            value = bool(value)
+        raw[field.column] = value
+    row = execution_from_json(raw)
+    for name in _DATETIMES:  # SQLite keeps UTC datetimes without their zone
+        value = getattr(row, name)
+        if isinstance(value, datetime) and value.tzinfo is None:
+            setattr(row, name, value.replace(tzinfo=UTC))
+    return row
 
 
 def _rev_tracked() -> bool:

@@ -255,7 +255,7 @@ def _run_one(current: Attempt, inline: runner.Inline) -> Attempt | None:
         return None
     # The outcome went to the lock holder, or another worker took the held run picked for us:
     # take a held run the way a message would, if any may be left (docs/adr/0009).
-    if after is None or runner.any_held(after.task_runs):
+    if after is None or runner.any_held(after):
         return outage.call(lambda: _claim_held(data.id, inline.queue), within=PATIENCE_SECONDS)
     return None
 
