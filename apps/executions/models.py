@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from django.db import models
 
+BUSY_STATES = ("RUNNING", "PAUSED", "RESTARTED", "KILLING", "RETRYING")
+"""The states in which an execution holds one of its flow's concurrency slots."""
+
 
 class Execution(models.Model):
     id = models.CharField(primary_key=True, max_length=32)
@@ -42,6 +45,10 @@ class Execution(models.Model):
             models.Index(fields=["-created"], name="exec_created_idx"),
             models.Index(fields=["state", "created"], name="exec_state_idx"),
             models.Index(fields=["trigger_execution_id"], name="exec_trigger_parent_idx"),
+            # A flow's queued and busy executions, for its concurrency limit (runtime/lifecycle.py):
+            # counting them through the flow's index visited every execution the flow ever had.
+            models.Index(fields=["namespace", "flow_id", "created"], name="exec_flow_active_idx",
+                         condition=models.Q(state__in=["QUEUED", *BUSY_STATES])),
         ]
 
     def __str__(self) -> str:

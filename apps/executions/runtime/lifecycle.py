@@ -20,7 +20,7 @@ from apps.engine.context import Env
 from apps.engine.model import CompiledFlow, Effects, ExecutionData, HostStep, SubflowRequest, TaskRunData
 from apps.engine.states import TERMINATED, State, transition
 from apps.executions import telemetry
-from apps.executions.models import Delay, Execution
+from apps.executions.models import BUSY_STATES, Delay, Execution
 from apps.executions.runtime import ports, runner, subflow_chain
 from apps.executions.runtime.runcontext import RenderServices
 from apps.flows import authors
@@ -28,9 +28,6 @@ from apps.flows.models import Flow
 from apps.namespaces import reach
 
 log = logging.getLogger(__name__)
-
-BUSY_STATES = ("RUNNING", "PAUSED", "RESTARTED", "KILLING", "RETRYING")
-
 
 def render_services(row: Execution) -> RenderServices:
     return RenderServices(row.namespace, row.id)

@@ -182,19 +182,20 @@ def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline 
 
     `decided_at` is the decision's clock (ISO): a run whose last transition carries it, into a
     final state, ended in this decision and is counted (`telemetry`) once the transaction commits."""
+    writes = runrows.Writes()  # sent together below: one round trip under the execution's lock
     seq_before = row.log_seq
     if effects.logs:  # foreign keys are checked at commit: lines may precede a new row
-        append_logs(row, [(run_id, level, message) for run_id, level, message in effects.logs], data, save=False)
+        append_logs(row, [(run_id, level, message) for run_id, level, message in effects.logs], data, save=False,
+                    writes=writes)
     # Only a row that changed is written: most worker results leave the execution as it was.
     changed = [name for name in _EXECUTION_FIELDS if getattr(row, name) != _stored(data, name)]
+    for name in changed:
+        setattr(row, name, _stored(data, name))
     if row._state.adding:  # process_new: the row is inserted with the decision's result
-        for name in changed:
-            setattr(row, name, _stored(data, name))
         row.save(force_insert=True)
     elif changed or row.log_seq != seq_before:
-        for name in changed:
-            setattr(row, name, _stored(data, name))
-        row.save(update_fields=[*changed, "log_seq", "updated"])
+        row.updated = timezone.now()
+        writes.add(*_execution_update(row, [*changed, "log_seq", "updated"]))
     new_rows: list[dict[str, Any]] = []
     to_dispatch: list[TaskRunData] = []
     now = timezone.now()
@@ -202,7 +203,6 @@ def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline 
         _pick_inline(data, inline, now)
     budgets: dict[str, int | None] = {}
     ended: list[telemetry.Ended] = []
-    updates = runrows.Updates()
     for run in _flagged(data):
         if not (run.new or run.dirty):
             run.dispatch = False
@@ -236,16 +236,16 @@ def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline 
             new_rows.append({**fields, "id": run.id, "execution_id": data.id, "task_id": run.task_id,
                              "parent_task_run_id": run.parent_id, "value": run.value, "seq": run.seq})
         elif inline is not None and run is inline.claimed:  # a held run: another worker may take it
-            updates.claim(run.id, fields, run.attempt_count - 1)
+            writes.claim(run.id, fields, run.attempt_count - 1)
         else:
             if folded and run.id in folded:
                 fields["result"] = None
                 folded.discard(run.id)
-            updates.update(run.id, fields)
+            writes.update(run.id, fields)
         run.new = run.dirty = False
-    if not updates.send() and inline is not None:
+    writes.insert(new_rows)
+    if not writes.send() and inline is not None:
         inline.claimed = None
-    runrows.insert(new_rows)
     if ended:
         transaction.on_commit(lambda: telemetry.task_runs_ended(data.namespace, data.flow_id, ended))
     if folded:  # outcomes that no longer matched their run: drop them (their logs were kept)
@@ -259,6 +259,25 @@ def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline 
             for d in effects.delays
         ])
     return to_dispatch
+
+
+_EXECUTION_JSON = frozenset(f.attname for f in Execution._meta.concrete_fields if f.get_internal_type() == "JSONField")
+_EXECUTION_COLUMNS = {f.attname: f.column for f in Execution._meta.concrete_fields}
+
+
+def _execution_update(row: Execution, names: list[str]) -> tuple[str, list[Any]]:
+    """`row.save(update_fields=names)` as one statement for `runrows.Writes` (the ORM's save
+    is a round trip of its own, and builds its query anew every time)."""
+    values = []
+    for name in names:
+        value = getattr(row, name)
+        if name in _EXECUTION_JSON:
+            value = None if value is None else json.dumps(value)
+        elif isinstance(value, datetime):
+            value = connection.ops.adapt_datetimefield_value(value)
+        values.append(value)
+    assignments = ", ".join(f"{_EXECUTION_COLUMNS[name]} = %s" for name in names)
+    return f"UPDATE weir_execution SET {assignments} WHERE id = %s", [*values, row.id]
 
 
 def _flagged(data: ExecutionData) -> list[TaskRunData]:
@@ -355,11 +374,12 @@ def _claim_in_place(run: TaskRunData, now: datetime) -> None:
 
 
 def append_logs(row: Execution, lines: list[tuple[str | None, str, str]], data: ExecutionData | None = None,
-                attempt: int | None = None, *, save: bool = True) -> None:
+                attempt: int | None = None, *, save: bool = True, writes: runrows.Writes | None = None) -> None:
     """Append log lines with contiguous per-execution `seq`.
 
     The caller holds the row lock and loaded `row` under it, so `row.log_seq` is current; with
-    `save=False` the caller writes `log_seq` back with the rest of the row.
+    `save=False` the caller writes `log_seq` back with the rest of the row. With `writes`, the
+    lines are inserted when the caller sends them, with its other writes.
     """
     if not lines:
         return
@@ -368,17 +388,28 @@ def append_logs(row: Execution, lines: list[tuple[str | None, str, str]], data: 
     first = row.log_seq + 1
     runs = data.indexed().by_id if data is not None else {}
     now = timezone.now()
-    LogLine.objects.bulk_create([
-        LogLine(execution_id=row.id, seq=first + i, task_run_id=run_id,
-                task_id=runs[run_id].task_id if run_id in runs else None,
-                attempt=attempt, level=level, message=mask(message), timestamp=now)
-        for i, (run_id, level, message) in enumerate(lines)
-    ])
+    if writes is not None:
+        stamp = connection.ops.adapt_datetimefield_value(now)
+        writes.add(_INSERT_LOG, [
+            [row.id, first + i, run_id, runs[run_id].task_id if run_id in runs else None, attempt, level,
+             mask(message), stamp]
+            for i, (run_id, level, message) in enumerate(lines)], many=True)
+    else:
+        LogLine.objects.bulk_create([
+            LogLine(execution_id=row.id, seq=first + i, task_run_id=run_id,
+                    task_id=runs[run_id].task_id if run_id in runs else None,
+                    attempt=attempt, level=level, message=mask(message), timestamp=now)
+            for i, (run_id, level, message) in enumerate(lines)
+        ])
     row.log_seq = first + len(lines) - 1
     telemetry.log_lines(level for _, level, _ in lines)
     if save:
         Execution.objects.filter(id=row.id).update(log_seq=row.log_seq)
         transaction.on_commit(lambda: ports.live_row_changed.call(row))  # live views (apps/live)
+
+
+_INSERT_LOG = ("INSERT INTO weir_log_line (execution_id, seq, task_run_id, task_id, attempt, level, message, "
+               "timestamp) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)")
 
 
 # ---------------------------------------------------------------------------------------------

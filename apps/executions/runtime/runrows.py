@@ -32,17 +32,6 @@ def _param(column: str, value: Any) -> Any:
     return value
 
 
-def insert(rows: list[dict[str, Any]]) -> None:
-    """Insert task runs; each row maps every column except those in DEFAULTS, which are optional."""
-    if not rows:
-        return
-    columns = ", ".join(_INSERT_COLUMNS)
-    marks = ", ".join(["%s"] * len(_INSERT_COLUMNS))
-    params = [[_param(c, row[c] if c in row else DEFAULTS[c]) for c in _INSERT_COLUMNS] for row in rows]
-    with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO weir_task_run ({columns}) VALUES ({marks})", params)
-
-
 _CLAIMED = " AND state IN ('CREATED', 'RESTARTED') AND attempt_no = %s"
 """A claim's condition: the run is still unclaimed at the attempt the claimer saw (a run held for
 its execution's workers can also be claimed by a worker whose outcome went to the lock holder,
@@ -59,47 +48,68 @@ def _statement(run_id: str, fields: Mapping[str, Any], condition: str, extra: li
             [*(_param(name, fields[name]) for name in names), run_id, *extra])
 
 
-class Updates:
-    """A decision's task-run updates, sent together: on PostgreSQL in one pipeline (one round
-    trip while the execution's lock is held, instead of one per run), elsewhere one by one.
+class Writes:
+    """A decision's writes (the execution row, log lines, task-run updates and inserts), sent
+    together: on PostgreSQL in one pipeline, so the execution's lock is held for one round trip
+    of writing instead of one per statement; elsewhere one by one, in the order they were added.
     At most one of them is a claim (`claim`), whose outcome `send` returns."""
 
     def __init__(self) -> None:
-        self._statements: list[tuple[str, list[Any]]] = []
+        self._statements: list[tuple[str, list[Any], bool]] = []
         self._claim: int | None = None
 
+    def add(self, sql: str, params: list[Any], *, many: bool = False) -> None:
+        """A statement (with `many`, run once per parameter list in `params`)."""
+        if not many or params:
+            self._statements.append((sql, params, many))
+
     def update(self, run_id: str, fields: Mapping[str, Any]) -> None:
-        self._statements.append(_statement(run_id, fields, "", []))
+        self.add(*_statement(run_id, fields, "", []))
 
     def claim(self, run_id: str, fields: Mapping[str, Any], attempt: int) -> None:
         self._claim = len(self._statements)
-        self._statements.append(_statement(run_id, fields, _CLAIMED, [attempt]))
+        self.add(*_statement(run_id, fields, _CLAIMED, [attempt]))
+
+    def insert(self, rows: list[dict[str, Any]]) -> None:
+        """Insert task runs; each row maps every column except those in DEFAULTS, which are optional."""
+        if rows:
+            columns = ", ".join(_INSERT_COLUMNS)
+            marks = ", ".join(["%s"] * len(_INSERT_COLUMNS))
+            self.add(f"INSERT INTO weir_task_run ({columns}) VALUES ({marks})",
+                     [[_param(c, row[c] if c in row else DEFAULTS[c]) for c in _INSERT_COLUMNS] for row in rows],
+                     many=True)
 
     def send(self) -> bool:
-        """Run the updates; whether the claim (if any) took its run."""
-        from apps.executions.runtime.snapshots import enabled, hot_cursor
+        """Run the statements; whether the claim (if any) took its run."""
+        from apps.executions.runtime.snapshots import enabled
 
-        statements = self._statements
+        statements, self._statements = self._statements, []
         if not statements:
             return True
-        if not enabled() or len(statements) == 1:
-            counts = []
-            for sql, params in statements:
-                with hot_cursor() as cursor:
-                    cursor.execute(sql, params)
+        counts: list[int] = []
+        if not enabled():
+            for sql, params, many in statements:
+                with connection.cursor() as cursor:
+                    if many:
+                        cursor.executemany(sql, params)
+                    else:
+                        cursor.execute(sql, params)
                     counts.append(cursor.rowcount)
         else:
             import psycopg
 
             connection.ensure_connection()
             conn = connection.connection
-            cursors = [psycopg.Cursor(conn) for _ in statements]
+            sent = [psycopg.Cursor(conn) for _ in statements]
             try:
                 with conn.pipeline():
-                    for cursor, (sql, params) in zip(cursors, statements, strict=True):
-                        cursor.execute(sql, params, prepare=True)
-                counts = [cursor.rowcount for cursor in cursors]
+                    for each, (sql, params, many) in zip(sent, statements, strict=True):
+                        if many:
+                            each.executemany(sql, params)
+                        else:
+                            each.execute(sql, params, prepare=True)
+                counts = [each.rowcount for each in sent]
             finally:
-                for cursor in cursors:
-                    cursor.close()
+                for each in sent:
+                    each.close()
         return self._claim is None or bool(counts[self._claim])
