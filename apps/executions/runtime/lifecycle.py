@@ -58,15 +58,17 @@ def start(execution_id: str) -> None:
 
 
 def start_new(row: Execution) -> bool:
-    """Start an execution in the transaction that creates it, when nothing has to wait: no
-    schedule date ahead, no flow `concurrency` (which needs the Flow row's lock first). `row`
-    is unsaved; it is inserted started, or left unsaved (False) for the caller to insert CREATED
-    and `start` after commit."""
+    """Start an execution in the transaction that creates it, unless its schedule date is ahead.
+    With a flow `concurrency` limit the Flow row is locked first (as `start` does), so the
+    execution is inserted RUNNING, or QUEUED (or refused) when the limit is reached, in one
+    transaction instead of a second one after commit. `row` is unsaved; it is inserted, or left
+    unsaved (False) for the caller to insert CREATED and `start` after commit."""
     if row.schedule_date is not None and row.schedule_date > timezone.now():
         return False
-    if runner.compiled(row.namespace, row.flow_id, row.flow_revision).raw.get("concurrency"):
-        return False
-    runner.process_new(row, lambda f, d, e: _start_event(f, d, e, None))
+    concurrency = runner.compiled(row.namespace, row.flow_id, row.flow_revision).raw.get("concurrency") or None
+    if concurrency:
+        Flow.objects.select_for_update().filter(namespace=row.namespace, flow_id=row.flow_id).first()
+    runner.process_new(row, lambda f, d, e: _start_event(f, d, e, concurrency))
     return True
 
 

@@ -177,12 +177,15 @@ class Inline:
 
 
 def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline | None = None,
-          folded: set[str] | None = None, decided_at: str | None = None) -> list[TaskRunData]:
+          folded: set[str] | None = None, decided_at: str | None = None,
+          writes: runrows.Writes | None = None) -> list[TaskRunData]:
     """Persist what the engine changed; returns the task runs to dispatch after commit.
 
     `decided_at` is the decision's clock (ISO): a run whose last transition carries it, into a
-    final state, ended in this decision and is counted (`telemetry`) once the transaction commits."""
-    writes = runrows.Writes()  # sent together below: one round trip under the execution's lock
+    final state, ended in this decision and is counted (`telemetry`) once the transaction commits.
+    `writes`: where the writes are gathered, sent together at the end (one round trip under the
+    execution's lock; with the transaction's COMMIT when it was made so, `_commits_with_writes`)."""
+    writes = writes or runrows.Writes()
     seq_before = row.log_seq
     if effects.logs:  # foreign keys are checked at commit: lines may precede a new row
         append_logs(row, [(run_id, level, message) for run_id, level, message in effects.logs], data, save=False,
@@ -244,8 +247,6 @@ def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline 
             writes.update(run.id, fields)
         run.new = run.dirty = False
     writes.insert(new_rows)
-    if not writes.send() and inline is not None:
-        inline.claimed = None
     if ended:
         transaction.on_commit(lambda: telemetry.task_runs_ended(data.namespace, data.flow_id, ended))
     if folded:  # outcomes that no longer matched their run: drop them (their logs were kept)
@@ -258,6 +259,9 @@ def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline 
             Delay(execution_id=data.id, task_run_id=d.task_run_id, kind=d.kind, due=d.due, data=d.data)
             for d in effects.delays
         ])
+    # The decision's last statements (with the COMMIT, if `writes` was made so).
+    if not writes.send() and inline is not None:
+        inline.claimed = None
     return to_dispatch
 
 
@@ -447,9 +451,11 @@ def _process(execution_id: str, event: Event, services: Any, inline: Inline | No
         flow = compiled(row.namespace, row.flow_id, row.flow_revision)
         the_env = env(services or ports.render_services.call(row))
         effects = results.fold(flow, data, loaded.pending, the_env) if loaded.pending else Effects()
-        _conclude(row, flow, data, combine(effects, event(flow, data, the_env)), the_env, inline, loaded)
-        # Whoever skipped this lock meanwhile left an outcome for the holder: look after commit.
-        transaction.on_commit(lambda: drain(execution_id))
+        pending = _conclude(row, flow, data, combine(effects, event(flow, data, the_env)), the_env, inline, loaded)
+        # Whoever skipped this lock meanwhile left an outcome for the holder: look after commit
+        # (unless the look was made already, right after the COMMIT, and found nothing).
+        if pending is not False:
+            transaction.on_commit(lambda: drain(execution_id))
     return data
 
 
@@ -466,15 +472,18 @@ def process_new(row: Execution, event: Event) -> ExecutionData:
 
 
 def _conclude(row: Execution, flow: CompiledFlow, data: ExecutionData, effects: Effects, the_env: Env,
-              inline: Inline | None, loaded: snapshots.Loaded | None) -> None:
-    """The end of every decision: child executions, the writes, and what runs after commit."""
+              inline: Inline | None, loaded: snapshots.Loaded | None) -> bool | None:
+    """The end of every decision: child executions, the writes, and what runs after commit.
+    Returns whether outcomes were pending once the decision committed (None: not looked at)."""
     for _ in range(100):  # child executions may fail at creation and re-advance the parent
         more = ports.start_subflows.call(row, flow, data, effects, the_env)
         if more is None:
             break
         effects = combine(effects, more)  # start_subflows took the requests it served
+    commit = loaded is not None and _commits_with_writes()
+    writes = runrows.Writes(commit=commit, then_pending=data.id if commit else None)
     to_dispatch = _save(row, data, effects, inline, folded=set(loaded.pending) if loaded else None,
-                        decided_at=the_env.now.isoformat())
+                        decided_at=the_env.now.isoformat(), writes=writes)
     if loaded is not None:
         snapshots.keep_after_commit(data.id, data.task_runs, loaded, data.indexed())
     ports.after_commit.call(row, data, effects)
@@ -482,6 +491,18 @@ def _conclude(row: Execution, flow: CompiledFlow, data: ExecutionData, effects: 
     if to_dispatch:
         attempts = [(run, run.attempt_count) for run in to_dispatch]
         transaction.on_commit(lambda: dispatch.publish_many(data, attempts))
+    return writes.pending
+
+
+def _commits_with_writes() -> bool:
+    """Whether a decision may send its transaction's COMMIT with its last writes (one round trip
+    less while the execution's lock is held): only on PostgreSQL, and only when the decision's
+    transaction is the outermost one (`process` not called inside another `atomic`, whose own
+    writes would be committed with it). Django's commit at the end of the block then finds the
+    transaction ended and sends nothing (psycopg's `commit()` on an idle connection), and runs
+    the on-commit callbacks as usual; everything after the writes only registers callbacks."""
+    return (snapshots.enabled() and len(connection.atomic_blocks) == 1 and not connection.savepoint_ids
+            and not connection.needs_rollback)
 
 
 def drain(execution_id: str) -> None:

@@ -48,15 +48,25 @@ def _statement(run_id: str, fields: Mapping[str, Any], condition: str, extra: li
             [*(_param(name, fields[name]) for name in names), run_id, *extra])
 
 
+_PENDING = "SELECT 1 FROM weir_task_run WHERE execution_id = %s AND result IS NOT NULL LIMIT 1"
+
+
 class Writes:
     """A decision's writes (the execution row, log lines, task-run updates and inserts), sent
     together: on PostgreSQL in one pipeline, so the execution's lock is held for one round trip
     of writing instead of one per statement; elsewhere one by one, in the order they were added.
     At most one of them is a claim (`claim`), whose outcome `send` returns."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, commit: bool = False, then_pending: str | None = None) -> None:
         self._statements: list[tuple[str, list[Any], bool]] = []
         self._claim: int | None = None
+        self._commit = commit
+        """On PostgreSQL, send the transaction's COMMIT after the statements, in the same pipeline."""
+        self._then_pending = then_pending
+        """With `commit`: an execution id whose pending outcomes are looked for after the COMMIT."""
+        self.pending: bool | None = None
+        """Whether that execution had outcomes waiting once this transaction committed (None:
+        not looked at)."""
 
     def add(self, sql: str, params: list[Any], *, many: bool = False) -> None:
         """A statement (with `many`, run once per parameter list in `params`)."""
@@ -80,10 +90,18 @@ class Writes:
                      many=True)
 
     def send(self) -> bool:
-        """Run the statements; whether the claim (if any) took its run."""
+        """Run the statements; whether the claim (if any) took its run. With `commit` (on
+        PostgreSQL) the transaction's COMMIT is sent in the same pipeline, after them, and then
+        the look for pending outcomes (a statement of its own, after the COMMIT: it sees every
+        outcome a worker left while this transaction held the execution's lock)."""
         from apps.executions.runtime.snapshots import enabled
 
         statements, self._statements = self._statements, []
+        looked = self._commit and enabled() and self._then_pending is not None
+        if self._commit and enabled():
+            statements.append(("COMMIT", [], False))
+            if self._then_pending is not None:
+                statements.append((_PENDING, [self._then_pending], False))
         if not statements:
             return True
         counts: list[int] = []
@@ -106,9 +124,13 @@ class Writes:
                     for each, (sql, params, many) in zip(sent, statements, strict=True):
                         if many:
                             each.executemany(sql, params)
-                        else:
+                        elif params:
                             each.execute(sql, params, prepare=True)
+                        else:
+                            each.execute(sql)
                 counts = [each.rowcount for each in sent]
+                if looked:
+                    self.pending = sent[-1].fetchone() is not None
             finally:
                 for each in sent:
                     each.close()
