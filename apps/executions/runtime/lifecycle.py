@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.engine import planner
@@ -53,7 +53,7 @@ def start(execution_id: str) -> None:
     concurrency = flow.raw.get("concurrency") or None
     with transaction.atomic():
         if concurrency:
-            Flow.objects.select_for_update().filter(namespace=row.namespace, flow_id=row.flow_id).first()
+            _lock_flow(row.namespace, row.flow_id)
         runner.process(execution_id, lambda f, d, e: _start_event(f, d, e, concurrency))
 
 
@@ -67,7 +67,7 @@ def start_new(row: Execution) -> bool:
         return False
     concurrency = runner.compiled(row.namespace, row.flow_id, row.flow_revision).raw.get("concurrency") or None
     if concurrency:
-        Flow.objects.select_for_update().filter(namespace=row.namespace, flow_id=row.flow_id).first()
+        _lock_flow(row.namespace, row.flow_id)
     runner.process_new(row, lambda f, d, e: _start_event(f, d, e, concurrency))
     return True
 
@@ -76,8 +76,7 @@ def _start_event(flow: CompiledFlow, data: ExecutionData, env: Env, concurrency:
     if data.state not in (State.CREATED, State.QUEUED):
         return Effects()
     if concurrency:
-        busy = Execution.objects.filter(namespace=data.namespace, flow_id=data.flow_id,
-                                        state__in=BUSY_STATES).exclude(id=data.id).count()
+        busy = _busy(data.namespace, data.flow_id, data.id)
         if busy >= int(concurrency.get("limit", 1)):
             behavior = concurrency.get("behavior", "QUEUE")
             effects = Effects()
@@ -103,11 +102,35 @@ def release_queue(namespace: str, flow_id: str, revision: int) -> None:
     if not concurrency:
         return
     with transaction.atomic():
-        Flow.objects.select_for_update().filter(namespace=namespace, flow_id=flow_id).first()
-        queued = Execution.objects.filter(namespace=namespace, flow_id=flow_id, state="QUEUED").order_by(
-            "created").values_list("id", flat=True).first()
-        if queued:
-            runner.process(queued, lambda f, d, e: _start_event(f, d, e, concurrency))
+        _lock_flow(namespace, flow_id)
+        with connection.cursor() as cursor:  # the flow's active executions' index (models.py)
+            cursor.execute("SELECT id FROM weir_execution WHERE namespace = %s AND flow_id = %s AND state = 'QUEUED' "
+                           "ORDER BY created LIMIT 1", [namespace, flow_id])
+            found = cursor.fetchone()
+        if found:
+            runner.process(found[0], lambda f, d, e: _start_event(f, d, e, concurrency))
+
+
+def _lock_flow(namespace: str, flow_id: str) -> None:
+    """Lock the Flow row: every start and release of a flow with a `concurrency` limit holds it
+    while it counts the flow's busy executions, so two cannot both take the last slot. Plain
+    SQL: on the path of every such start and end, the ORM's query building cost more than the lock.
+    SQLite has no row locks (its transactions hold the database's write lock already)."""
+    if not connection.features.has_select_for_update:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {Flow._meta.db_table} WHERE namespace = %s AND flow_id = %s FOR UPDATE",
+                       [namespace, flow_id])
+        cursor.fetchall()
+
+
+def _busy(namespace: str, flow_id: str, execution_id: str) -> int:
+    """How many of the flow's executions other than `execution_id` hold a concurrency slot."""
+    marks = ", ".join(["%s"] * len(BUSY_STATES))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM weir_execution WHERE namespace = %s AND flow_id = %s "
+                       f"AND state IN ({marks}) AND id <> %s", [namespace, flow_id, *BUSY_STATES, execution_id])
+        return int(cursor.fetchone()[0])
 
 
 # ---------------------------------------------------------------------------------------------
