@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -20,6 +21,12 @@ def eager() -> Iterator[None]:
     yield
     app.conf.task_always_eager = before
     runner.clear_compiled()
+    # A timed-out attempt's plugin thread (worker._run_plugin) may still be stopping its process and
+    # writing its last lines: the database is flushed after this, and a write then would deadlock
+    # with the flush's TRUNCATE.
+    for thread in threading.enumerate():
+        if thread.name == "weir-task":
+            thread.join(15)
 
 
 @pytest.fixture
