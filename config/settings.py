@@ -97,6 +97,13 @@ DATABASES = {
 # trip), so the requests that follow a database restart do not fail on a dead socket
 # (docs/adr/0013). Workers keep theirs across tasks and reconnect when an outage error says so.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("WEIR_DB_PREPARED_STATEMENTS", True):
+    # Django turns psycopg's prepared statements off (`prepare_threshold` None), and with them the
+    # `prepare=True` of the decision's few fixed statements (apps/executions/runtime/snapshots.py,
+    # runrows.py), which were then parsed and planned on every decision (about 0.9 ms of
+    # PostgreSQL's time each). A threshold no query reaches keeps every other query unprepared.
+    # Set WEIR_DB_PREPARED_STATEMENTS=0 behind a PgBouncer in transaction mode older than 1.21.
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 2**31 - 1
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     # WAL lets the web process read while a worker thread writes (standalone mode).
