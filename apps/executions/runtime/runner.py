@@ -272,6 +272,11 @@ _EXECUTION_COLUMNS = {f.attname: f.column for f in Execution._meta.concrete_fiel
 def _execution_update(row: Execution, names: list[str]) -> tuple[str, list[Any]]:
     """`row.save(update_fields=names)` as one statement for `runrows.Writes` (the ORM's save
     is a round trip of its own, and builds its query anew every time)."""
+    assignments = ", ".join(f"{_EXECUTION_COLUMNS[name]} = %s" for name in names)
+    return f"UPDATE weir_execution SET {assignments} WHERE id = %s", [*_execution_values(row, names), row.id]
+
+
+def _execution_values(row: Execution, names: list[str]) -> list[Any]:
     values = []
     for name in names:
         value = getattr(row, name)
@@ -280,8 +285,7 @@ def _execution_update(row: Execution, names: list[str]) -> tuple[str, list[Any]]
         elif isinstance(value, datetime):
             value = connection.ops.adapt_datetimefield_value(value)
         values.append(value)
-    assignments = ", ".join(f"{_EXECUTION_COLUMNS[name]} = %s" for name in names)
-    return f"UPDATE weir_execution SET {assignments} WHERE id = %s", [*values, row.id]
+    return values
 
 
 def _flagged(data: ExecutionData) -> list[TaskRunData]:
@@ -462,8 +466,9 @@ def _process(execution_id: str, event: Event, services: Any, inline: Inline | No
 def process_new(row: Execution, event: Event) -> ExecutionData:
     """`process` for an execution this transaction creates: `row` is not saved yet, and is
     inserted with the decision's result. Nobody else can see the execution before the commit,
-    so there is nothing to lock, load or drain (one transaction instead of three)."""
-    with transaction.atomic():
+    so there is nothing to lock, load or drain (one transaction instead of three). Without a
+    savepoint: the caller's transaction creates the row, and a failure here fails it whole."""
+    with transaction.atomic(savepoint=False):
         data = to_data(row, [])
         flow = compiled(row.namespace, row.flow_id, row.flow_revision)
         the_env = env(ports.render_services.call(row))
