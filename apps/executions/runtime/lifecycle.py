@@ -95,20 +95,28 @@ def _start_event(flow: CompiledFlow, data: ExecutionData, env: Env, concurrency:
     return planner.start(flow, data, env)
 
 
-def release_queue(namespace: str, flow_id: str, revision: int) -> None:
-    """A slot may have freed: start the oldest QUEUED execution of the flow, if any."""
+def release_queue(namespace: str, flow_id: str, revision: int, offer: runner.Inline | None = None) -> None:
+    """A slot may have freed: start the oldest QUEUED execution of the flow, if any. With `offer`
+    (a worker's, still unused), that worker claims the started execution's first task inline."""
     flow = runner.compiled(namespace, flow_id, revision)
     concurrency = flow.raw.get("concurrency")
     if not concurrency:
         return
-    with transaction.atomic():
-        _lock_flow(namespace, flow_id)
-        with connection.cursor() as cursor:  # the flow's active executions' index (models.py)
-            cursor.execute("SELECT id FROM weir_execution WHERE namespace = %s AND flow_id = %s AND state = 'QUEUED' "
-                           "ORDER BY created LIMIT 1", [namespace, flow_id])
-            found = cursor.fetchone()
-        if found:
-            runner.process(found[0], lambda f, d, e: _start_event(f, d, e, concurrency))
+    if offer is not None and (offer.claimed is not None or offer.handed is not None):
+        offer = None
+    try:
+        with transaction.atomic():
+            _lock_flow(namespace, flow_id)
+            with connection.cursor() as cursor:  # the flow's active executions' index (models.py)
+                cursor.execute("SELECT id FROM weir_execution WHERE namespace = %s AND flow_id = %s "
+                               "AND state = 'QUEUED' ORDER BY created LIMIT 1", [namespace, flow_id])
+                found = cursor.fetchone()
+            if found:
+                runner.process(found[0], lambda f, d, e: _start_event(f, d, e, concurrency), inline=offer)
+    except BaseException:
+        if offer is not None:  # what the rolled-back start claimed is not the worker's
+            offer.claimed = offer.handed = offer.data = None
+        raise
 
 
 def _lock_flow(namespace: str, flow_id: str) -> None:
@@ -311,7 +319,8 @@ def after_commit(row: Execution, data: ExecutionData, effects: Effects) -> None:
         what = Ended(data.id, data.namespace, data.flow_id, data.flow_revision, bool(data.meta.get("parent")))
         final = (data.state.value, data.start_date, data.end_date)
         transaction.on_commit(lambda: telemetry.execution_ended(what.namespace, what.flow_id, final))
-        transaction.on_commit(lambda: ended(what))
+        offer = runner.current_offer()
+        transaction.on_commit(lambda: ended(what, offer))
 
 
 @dataclass(frozen=True)
@@ -325,10 +334,12 @@ class Ended:
     has_parent: bool
 
 
-def ended(what: Ended) -> None:
+def ended(what: Ended, offer: runner.Inline | None = None) -> None:
+    """After an execution's end: its parent, its flow's next queued execution (started with
+    `offer`, the inline offer of the worker whose decision ended it), Flow triggers."""
     if what.has_parent:
         subflow_ended(what.execution_id)
-    release_queue(what.namespace, what.flow_id, what.flow_revision)
+    release_queue(what.namespace, what.flow_id, what.flow_revision, offer)
     ports.execution_ended.call(what.execution_id)
 
 

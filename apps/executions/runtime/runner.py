@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -174,6 +175,9 @@ class Inline:
     """The worker takes nothing more (its inline budget is spent): publish a held run instead,
     so the execution keeps its share of workers (docs/adr/0009)."""
     handed: TaskRunData | None = None
+    data: ExecutionData | None = None
+    """The snapshot of the decision that claimed `claimed`: another execution's when the offer
+    was passed on to the start of a queued execution (`current_offer`)."""
 
 
 def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline | None = None,
@@ -439,8 +443,33 @@ def process(execution_id: str, event: Event, *, services: Any = None, inline: In
         return None
 
 
+class _Offers(threading.local):
+    def __init__(self) -> None:
+        self.stack: list[Inline | None] = []
+
+
+_offers = _Offers()
+
+
+def current_offer() -> Inline | None:
+    """The inline offer of the decision this thread is making (None: no worker offered one).
+    An execution's end starts its flow's next queued execution after commit
+    (`lifecycle.release_queue`); with the offer, the worker that ended the first runs the next
+    one's first task itself instead of publishing it and waiting for a message."""
+    return _offers.stack[-1] if _offers.stack else None
+
+
 def _process(execution_id: str, event: Event, services: Any, inline: Inline | None,
              wait: bool | float) -> ExecutionData | None:
+    _offers.stack.append(inline)
+    try:
+        return _decide(execution_id, event, services, inline, wait)
+    finally:
+        _offers.stack.pop()
+
+
+def _decide(execution_id: str, event: Event, services: Any, inline: Inline | None,
+            wait: bool | float) -> ExecutionData | None:
     can_skip = wait is False and bool(connection.features.has_select_for_update_skip_locked)
     timeout = float(wait) if not isinstance(wait, bool) else None
     with transaction.atomic():
@@ -456,6 +485,8 @@ def _process(execution_id: str, event: Event, services: Any, inline: Inline | No
         the_env = env(services or ports.render_services.call(row))
         effects = results.fold(flow, data, loaded.pending, the_env) if loaded.pending else Effects()
         pending = _conclude(row, flow, data, combine(effects, event(flow, data, the_env)), the_env, inline, loaded)
+        if inline is not None and inline.claimed is not None:
+            inline.data = data
         # Whoever skipped this lock meanwhile left an outcome for the holder: look after commit
         # (unless the look was made already, right after the COMMIT, and found nothing).
         if pending is not False:

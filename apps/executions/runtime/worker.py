@@ -249,8 +249,8 @@ def _run_one(current: Attempt, inline: runner.Inline) -> Attempt | None:
         after = _finish(data.id, current.task_run_id, current.number, state, outputs, ctx, inline)
     finally:
         LEASES.release(current.task_run_id, current.number)
-    if after is not None and inline.claimed is not None:
-        return Attempt(inline.claimed.id, inline.claimed.attempt_count, after)
+    if after is not None and inline.claimed is not None:  # this execution's next task, or a started one's
+        return Attempt(inline.claimed.id, inline.claimed.attempt_count, inline.data or after)
     if inline.hand_off:
         return None
     # The outcome went to the lock holder, or another worker took the held run picked for us:
@@ -418,7 +418,7 @@ def _finish(execution_id: str, task_run_id: str, attempt: int, state: State,
 
     def decide() -> ExecutionData | None:
         if inline is not None:  # what a rolled-back try picked is not claimed
-            inline.claimed = inline.handed = None
+            inline.claimed = inline.handed = inline.data = None
         return runner.process(execution_id, event, inline=inline, wait=DECISION_WAIT_SECONDS)
 
     def leave() -> int:
