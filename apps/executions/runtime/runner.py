@@ -188,7 +188,8 @@ def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline 
     `decided_at` is the decision's clock (ISO): a run whose last transition carries it, into a
     final state, ended in this decision and is counted (`telemetry`) once the transaction commits.
     `writes`: where the writes are gathered, sent together at the end (one round trip under the
-    execution's lock; with the transaction's COMMIT when it was made so, `_commits_with_writes`)."""
+    execution's lock; with the transaction's COMMIT when it was made so: `_commits_with_writes`,
+    docs/adr/0030)."""
     writes = writes or runrows.Writes()
     seq_before = row.log_seq
     if effects.logs:  # foreign keys are checked at commit: lines may precede a new row
