@@ -103,14 +103,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_boo
     # runrows.py), which were then parsed and planned on every decision (about 0.9 ms of
     # PostgreSQL's time each). A threshold no query reaches keeps every other query unprepared.
     # Set WEIR_DB_PREPARED_STATEMENTS=0 behind a PgBouncer in transaction mode older than 1.21.
-    # They are planned for their parameters every time (parsing is what preparing saves): after a
-    # few runs PostgreSQL may switch a prepared statement to a generic plan, and the generic plan
-    # of the changed-rows read ("rev at or above a horizon", a third of the execution's rows as
-    # far as it knows) visits every run of a wide execution: 9 ms of PostgreSQL per decision at
-    # 10 000 runs instead of under 1 ms.
-    options = DATABASES["default"].setdefault("OPTIONS", {})
-    options["prepare_threshold"] = 2**31 - 1
-    options["options"] = f"{options.get('options', '')} -c plan_cache_mode=force_custom_plan".strip()
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 2**31 - 1
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     # WAL lets the web process read while a worker thread writes (standalone mode).
