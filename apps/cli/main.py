@@ -46,6 +46,15 @@ def _client(args: argparse.Namespace) -> Any:
     return Client(args.server, args.token)
 
 
+def _server_client(args: argparse.Namespace, command: str) -> Any:
+    """`_client` for a command that only talks to a server: None (after saying so) without one."""
+    client = _client(args)
+    if client is None:
+        print(f"weir {command} talks to a server: pass --server URL --token T (or WEIR_SERVER, WEIR_TOKEN)",
+              file=sys.stderr)
+    return client
+
+
 def _remote_failed(error: Exception) -> int:
     status = getattr(error, "status", 0)
     print(f"weir: {error}" + (f" (HTTP {status})" if status else ""), file=sys.stderr)
@@ -142,10 +151,8 @@ def _flow_deploy_remote(client: Any, args: argparse.Namespace) -> int:
 
 def cmd_flow_sync(args: argparse.Namespace) -> int:
     """Make the server's flows of a namespace match a folder; a dry run unless --apply."""
-    client = _client(args)
+    client = _server_client(args, "flow sync")
     if client is None:
-        print("weir flow sync talks to a server: pass --server URL --token T (or WEIR_SERVER, WEIR_TOKEN)",
-              file=sys.stderr)
         return 2
     from apps.cli.remote import flows
     from apps.cli.remote.client import ApiError, quote
@@ -193,10 +200,8 @@ def cmd_flow_sync(args: argparse.Namespace) -> int:
 
 def cmd_namespace_files_sync(args: argparse.Namespace) -> int:
     """Make a namespace's files on the server match a folder; a dry run unless --apply."""
-    client = _client(args)
+    client = _server_client(args, "namespace files sync")
     if client is None:
-        print("weir namespace files sync talks to a server: pass --server URL --token T (or WEIR_SERVER, "
-              "WEIR_TOKEN)", file=sys.stderr)
         return 2
     from apps.cli.remote import nsfiles
     from apps.cli.remote.client import ApiError
@@ -228,10 +233,8 @@ def cmd_namespace_files_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_execution_run(args: argparse.Namespace) -> int:
-    client = _client(args)
+    client = _server_client(args, "execution run")
     if client is None:
-        print("weir execution run talks to a server: pass --server URL --token T (or WEIR_SERVER, WEIR_TOKEN)",
-              file=sys.stderr)
         return 2
     from apps.cli.remote import executions
     from apps.cli.remote.client import ApiError
