@@ -142,22 +142,19 @@ class Planner:
         unable to move) are looked at, not every run."""
         index = self.ex.indexed()
         by_id, created, restarted, running = self.flow.by_id, State.CREATED, State.RESTARTED, State.RUNNING
-        held = index.by_id
-        keep: dict[str, TaskRunData] = {}
-        for run_id, run in index.candidates.items():
+
+        def may_move(run: TaskRunData) -> bool:
             state = run.state
-            if held.get(run_id) is run and (
-                    ((state is created or state is restarted) and run.plan.get("dispatched") != len(run.attempts))
-                    or (state is running and by_id[run.task_id].kind == "flowable")):
-                keep[run_id] = run
+            return (((state is created or state is restarted) and run.plan.get("dispatched") != len(run.attempts))
+                    or (state is running and by_id[run.task_id].kind == "flowable"))
+
+        held = index.by_id
+        keep = {run_id: run for run_id, run in index.candidates.items() if held.get(run_id) is run and may_move(run)}
         index.candidates = keep
         found = sorted(keep.values(), key=_seq)
         if checking():
-            exact = [run for run in self.ex.in_seq_order()
-                     if ((run.state is created or run.state is restarted)
-                         and run.plan.get("dispatched") != len(run.attempts))
-                     or (run.state is running and by_id[run.task_id].kind == "flowable")]
-            assert [r.id for r in exact] == [r.id for r in found], "the run index lost track of a movable run"
+            exact = [run.id for run in self.ex.in_seq_order() if may_move(run)]
+            assert exact == [r.id for r in found], "the run index lost track of a movable run"
         return found
 
     # -- planning ------------------------------------------------------------------------------

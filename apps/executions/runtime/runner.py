@@ -119,18 +119,13 @@ def load_runs(execution_id: str, only_ids: list[str] | None = None, since_rev: i
     with connection.cursor() as cursor:
         cursor.execute(sql + " ORDER BY seq", params)
         rows = cursor.fetchall()
+    decoded = snapshots.as_json  # JSON columns: text from a plain cursor
     return [
-        TaskRunData(id=i, task_id=t, parent_id=p, value=v, iteration=it, state=State(st), history=_json(h) or [],
-                    attempts=_json(a) or [], outputs=_json(o), seq=sq, plan=_json(pl) or {}, start_date=sd,
+        TaskRunData(id=i, task_id=t, parent_id=p, value=v, iteration=it, state=State(st), history=decoded(h) or [],
+                    attempts=decoded(a) or [], outputs=decoded(o), seq=sq, plan=decoded(pl) or {}, start_date=sd,
                     end_date=ed)
         for i, t, p, v, it, st, h, a, o, sq, pl, sd, ed in rows
     ]
-
-
-def _json(value: Any) -> Any:
-    """A JSON column as read by a plain cursor: text on SQLite (and from Django's PostgreSQL
-    connection), already decoded by some drivers."""
-    return json.loads(value) if isinstance(value, (str, bytes)) else value
 
 
 def to_data(row: Execution | Any, runs: list[TaskRun] | list[TaskRunData]) -> ExecutionData:
@@ -270,7 +265,6 @@ def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline 
     return to_dispatch
 
 
-_EXECUTION_JSON = frozenset(f.attname for f in Execution._meta.concrete_fields if f.get_internal_type() == "JSONField")
 _EXECUTION_COLUMNS = {f.attname: f.column for f in Execution._meta.concrete_fields}
 
 
@@ -285,7 +279,7 @@ def _execution_values(row: Execution, names: list[str]) -> list[Any]:
     values = []
     for name in names:
         value = getattr(row, name)
-        if name in _EXECUTION_JSON:
+        if name in snapshots.EXECUTION_JSON:
             value = None if value is None else json.dumps(value)
         elif isinstance(value, datetime):
             value = connection.ops.adapt_datetimefield_value(value)

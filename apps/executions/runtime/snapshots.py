@@ -324,7 +324,8 @@ def _lock_and_load_sqlite(execution_id: str, skip_locked: bool) -> Loaded | None
 
 
 _CLOCK = "weir_task_run_clock"
-_JSON_COLUMNS = frozenset(f.column for f in Execution._meta.concrete_fields if f.get_internal_type() == "JSONField")
+EXECUTION_JSON = frozenset(f.attname for f in Execution._meta.concrete_fields if f.get_internal_type() == "JSONField")
+"""The execution's JSON columns (each named as its field): decoded when read, encoded when written."""
 _COLUMNS = ", ".join(f.column for f in Execution._meta.concrete_fields)
 
 
@@ -339,8 +340,8 @@ def _execution_sqlite(execution_id: str) -> Execution | None:
         return None
     raw = {}
     for field, value in zip(Execution._meta.concrete_fields, found, strict=True):
-        if field.column in _JSON_COLUMNS and isinstance(value, str):
-            value = json.loads(value)
+        if field.attname in EXECUTION_JSON:
+            value = as_json(value)
         elif field.get_internal_type() == "BooleanField" and value is not None:
             value = bool(value)
         raw[field.column] = value
