@@ -98,6 +98,11 @@ class TaskRun(models.Model):
                          name="taskrun_dispatch_idx"),
             models.Index(fields=["execution"], condition=models.Q(result__isnull=False),
                          name="taskrun_pending_result_idx"),
+            # A worker taking one of its execution's held runs (docs/adr/0009, 0031) looks for the
+            # first unclaimed run by `seq`: through the (execution, seq) key it would step over
+            # every run already claimed, the whole of a wide fan-out near its end.
+            models.Index(fields=["execution", "seq"], condition=models.Q(state__in=["CREATED", "RESTARTED"]),
+                         name="taskrun_unclaimed_idx"),
         ]
 
     def __str__(self) -> str:

@@ -178,3 +178,95 @@ def test_nothing_is_held_when_the_workers_cannot_be_counted(writer: Any, setting
         census.forget()
     assert not TaskRun.objects.filter(execution_id=execution.id, plan__has_key="held").exists()
     assert broker.llen(QUEUE) == WIDTH
+
+
+# ---------------------------------------------------------------------------------------------
+# Outcomes left in batches (docs/adr/0031)
+
+
+def _counting_decisions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    decided: list[str] = []
+    process = runner.process
+
+    def counted(execution_id: str, *args: Any, **kwargs: Any) -> ExecutionData | None:
+        decided.append(execution_id)
+        return process(execution_id, *args, **kwargs)
+
+    monkeypatch.setattr(worker.runner, "process", counted)
+    return decided
+
+
+def test_a_worker_leaves_successes_and_takes_held_runs_deciding_once_per_batch(
+        fan: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    decided = _counting_decisions(monkeypatch)
+    first, second = (_runs(fan)[task_id] for task_id in _published(fan))
+    worker.execute(first.id, first.attempt_no, QUEUE)
+    # The first run's decision claimed a held run; the three others were taken one by one, each
+    # outcome left for the next decision: the last one, which found no held run to take.
+    assert len(decided) == 2
+    runs = _runs(fan)
+    assert sorted(r.task_id for r in runs.values() if r.state == "SUCCESS") == sorted(
+        r.task_id for r in runs.values() if r.task_id not in ("all", "join", second.task_id))
+    assert not any(r.result for r in runs.values())  # every outcome folded
+    worker.execute(second.id, second.attempt_no, QUEUE)
+    assert Execution.objects.get(id=fan).state == "SUCCESS"
+    assert _runs(fan)["join"].outputs == {"value": "0-joined"}
+
+
+def _leave_one(fan: str) -> tuple[TaskRun, worker.Attempt]:
+    """Claim a published run and leave its outcome while taking a held run (as a batch does)."""
+    first = _runs(fan)[_published(fan)[0]]
+    data = worker._claim(first.id, first.attempt_no)
+    assert data is not None
+    current = worker.Attempt(first.id, first.attempt_no + 1, data, partial=True, held=True)
+    ctx: Any = type("Ctx", (), {"logs": [("INFO", "left in a batch")], "labels": None})()
+    taken = worker._leave_and_claim(current, QUEUE, worker.State.SUCCESS, {"value": "v"}, ctx)
+    assert taken is not None and taken.left == 1 and taken.task_run_id != first.id
+    return first, taken
+
+
+def test_the_lock_holder_leaves_batched_outcomes_to_the_worker_that_left_them(fan: str) -> None:
+    first, taken = _leave_one(fan)
+    assert TaskRun.objects.get(id=first.id).result["batched"] is True
+    assert TaskRun.objects.get(id=taken.task_run_id).state == "RUNNING"
+    runner.drain(fan)  # what a decision's holder looks for after its commit
+    assert TaskRun.objects.get(id=first.id).state == "RUNNING"
+    runner.drain(fan, batched=True)  # the worker's own late look
+    row = TaskRun.objects.get(id=first.id)
+    assert row.state == "SUCCESS" and row.outputs == {"value": "v"} and row.result is None
+    assert "left in a batch" in list(Execution.objects.get(id=fan).log_lines.values_list("message", flat=True))
+
+
+def test_the_lease_thread_decides_on_outcomes_whose_worker_is_busy_with_a_long_task(
+        fan: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(worker, "BATCH_SECONDS", 0.0)
+    first, _ = _leave_one(fan)  # the worker now runs the held run it took, for as long as it takes
+    assert worker.UNSETTLED.next_due() <= 0
+    worker.LEASES._settle()
+    assert TaskRun.objects.get(id=first.id).state == "SUCCESS"
+    assert worker.UNSETTLED.due() == []
+
+
+def test_an_outcome_is_not_left_when_no_held_run_is_left_to_take(fan: str) -> None:
+    TaskRun.objects.filter(execution_id=fan, plan__has_key="held").update(state="SKIPPED")
+    first = _runs(fan)[_published(fan)[0]]
+    data = worker._claim(first.id, first.attempt_no)
+    assert data is not None
+    current = worker.Attempt(first.id, first.attempt_no + 1, data, partial=True, held=True)
+    ctx: Any = type("Ctx", (), {"logs": [], "labels": None})()
+    assert worker._leave_and_claim(current, QUEUE, worker.State.SUCCESS, None, ctx) is None
+    assert TaskRun.objects.get(id=first.id).result is None  # decided on at once instead
+
+
+def test_a_batched_outcome_of_a_run_killed_meanwhile_keeps_only_its_log_lines(fan: str) -> None:
+    first = _runs(fan)[_published(fan)[0]]
+    data = worker._claim(first.id, first.attempt_no)
+    assert data is not None
+    TaskRun.objects.filter(id=first.id).update(state="KILLED")
+    current = worker.Attempt(first.id, first.attempt_no + 1, data, partial=True, held=True)
+    ctx: Any = type("Ctx", (), {"logs": [("WARN", "too late")], "labels": None})()
+    taken = worker._leave_and_claim(current, QUEUE, worker.State.SUCCESS, {"value": "v"}, ctx)
+    assert taken is not None and taken.left == 0  # the held run is still this worker's to run
+    row = TaskRun.objects.get(id=first.id)
+    assert row.state == "KILLED" and row.result is None and row.outputs is None
+    assert "too late" in list(Execution.objects.get(id=fan).log_lines.values_list("message", flat=True))

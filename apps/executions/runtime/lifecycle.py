@@ -57,18 +57,19 @@ def start(execution_id: str) -> None:
         runner.process(execution_id, lambda f, d, e: _start_event(f, d, e, concurrency))
 
 
-def start_new(row: Execution) -> bool:
+def start_new(row: Execution, *, last: bool = False) -> bool:
     """Start an execution in the transaction that creates it, unless its schedule date is ahead.
     With a flow `concurrency` limit the Flow row is locked first (as `start` does), so the
     execution is inserted RUNNING, or QUEUED (or refused) when the limit is reached, in one
     transaction instead of a second one after commit. `row` is unsaved; it is inserted, or left
-    unsaved (False) for the caller to insert CREATED and `start` after commit."""
+    unsaved (False) for the caller to insert CREATED and `start` after commit. `last`: the
+    caller writes nothing more in its transaction (`runner.process_new`)."""
     if row.schedule_date is not None and row.schedule_date > timezone.now():
         return False
     concurrency = runner.compiled(row.namespace, row.flow_id, row.flow_revision).raw.get("concurrency") or None
     if concurrency:
         _lock_flow(row.namespace, row.flow_id)
-    runner.process_new(row, lambda f, d, e: _start_event(f, d, e, concurrency))
+    runner.process_new(row, lambda f, d, e: _start_event(f, d, e, concurrency), last=last)
     return True
 
 

@@ -195,7 +195,7 @@ def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline 
     for name in changed:
         setattr(row, name, _stored(data, name))
     if row._state.adding:  # process_new: the row is inserted with the decision's result
-        row.save(force_insert=True)
+        writes.add(*_execution_insert(row))
     elif changed or row.log_seq != seq_before:
         row.updated = timezone.now()
         writes.add(*_execution_update(row, [*changed, "log_seq", "updated"]))
@@ -273,6 +273,16 @@ def _execution_update(row: Execution, names: list[str]) -> tuple[str, list[Any]]
     is a round trip of its own, and builds its query anew every time)."""
     assignments = ", ".join(f"{_EXECUTION_COLUMNS[name]} = %s" for name in names)
     return f"UPDATE weir_execution SET {assignments} WHERE id = %s", [*_execution_values(row, names), row.id]
+
+
+def _execution_insert(row: Execution) -> tuple[str, list[Any]]:
+    """`row.save(force_insert=True)` as one statement for `runrows.Writes`, sent with the new
+    execution's task runs (and, from `create_execution`, with its COMMIT)."""
+    fields = Execution._meta.concrete_fields
+    values = [field.get_db_prep_save(field.pre_save(row, True), connection) for field in fields]
+    row._state.adding, row._state.db = False, connection.alias
+    columns, marks = ", ".join(field.column for field in fields), ", ".join(["%s"] * len(fields))
+    return f"INSERT INTO weir_execution ({columns}) VALUES ({marks})", values
 
 
 def _execution_values(row: Execution, names: list[str]) -> list[Any]:
@@ -489,21 +499,23 @@ def _decide(execution_id: str, event: Event, services: Any, inline: Inline | Non
     return data
 
 
-def process_new(row: Execution, event: Event) -> ExecutionData:
+def process_new(row: Execution, event: Event, *, last: bool = False) -> ExecutionData:
     """`process` for an execution this transaction creates: `row` is not saved yet, and is
     inserted with the decision's result. Nobody else can see the execution before the commit,
     so there is nothing to lock, load or drain (one transaction instead of three). Without a
-    savepoint: the caller's transaction creates the row, and a failure here fails it whole."""
+    savepoint: the caller's transaction creates the row, and a failure here fails it whole.
+    `last`: the caller's transaction (the outermost one) writes nothing after this, so its
+    COMMIT may go with the decision's writes (`_commits_with_writes`)."""
     with transaction.atomic(savepoint=False):
         data = to_data(row, [])
         flow = compiled(row.namespace, row.flow_id, row.flow_revision)
         the_env = env(ports.render_services.call(row))
-        _conclude(row, flow, data, event(flow, data, the_env), the_env, None, None)
+        _conclude(row, flow, data, event(flow, data, the_env), the_env, None, None, last=last)
     return data
 
 
 def _conclude(row: Execution, flow: CompiledFlow, data: ExecutionData, effects: Effects, the_env: Env,
-              inline: Inline | None, loaded: snapshots.Loaded | None) -> bool | None:
+              inline: Inline | None, loaded: snapshots.Loaded | None, *, last: bool = False) -> bool | None:
     """The end of every decision: child executions, the writes, and what runs after commit.
     Returns whether outcomes were pending once the decision committed (None: not looked at)."""
     for _ in range(100):  # child executions may fail at creation and re-advance the parent
@@ -511,7 +523,7 @@ def _conclude(row: Execution, flow: CompiledFlow, data: ExecutionData, effects: 
         if more is None:
             break
         effects = combine(effects, more)  # start_subflows took the requests it served
-    commit = loaded is not None and _commits_with_writes()
+    commit = (loaded is not None and _commits_with_writes()) or (last and _commits_with_writes(depth=2))
     writes = runrows.Writes(commit=commit, then_pending=data.id if commit else None)
     to_dispatch = _save(row, data, effects, inline, folded=set(loaded.pending) if loaded else None,
                         decided_at=the_env.now.isoformat(), writes=writes)
@@ -525,23 +537,27 @@ def _conclude(row: Execution, flow: CompiledFlow, data: ExecutionData, effects: 
     return writes.pending
 
 
-def _commits_with_writes() -> bool:
+def _commits_with_writes(depth: int = 1) -> bool:
     """Whether a decision may send its transaction's COMMIT with its last writes (one round trip
     less while the execution's lock is held): only on PostgreSQL, and only when the decision's
     transaction is the outermost one (`process` not called inside another `atomic`, whose own
-    writes would be committed with it). Django's commit at the end of the block then finds the
+    writes would be committed with it), or (`depth=2`, `process_new(last=True)`) sits directly
+    in the outermost one without a savepoint and is its caller's last write. Django's commit at the end of the block then finds the
     transaction ended and sends nothing (psycopg's `commit()` on an idle connection), and runs
     the on-commit callbacks as usual; everything after the writes only registers callbacks."""
-    return (snapshots.enabled() and len(connection.atomic_blocks) == 1 and not connection.savepoint_ids
+    return (snapshots.enabled() and len(connection.atomic_blocks) == depth and not connection.savepoint_ids
             and not connection.needs_rollback)
 
 
-def drain(execution_id: str) -> None:
-    """Apply outcomes left on the execution's task runs, unless someone holds it (they will)."""
+def drain(execution_id: str, *, batched: bool = False) -> None:
+    """Apply outcomes left on the execution's task runs, unless someone holds it (they will).
+    Outcomes a worker left in a batch are its own to decide on (docs/adr/0031): they are looked
+    for only with `batched` (that worker's own late look), and folded by any decision anyway."""
+    unbatched = "" if batched or not snapshots.enabled() else " AND NOT result ? 'batched'"
     for _ in range(1000):
         with snapshots.hot_cursor() as cursor:  # the hot path's most frequent query: no ORM
             cursor.execute(f"SELECT 1 FROM {snapshots.pending_results()} WHERE execution_id = %s "
-                           "AND result IS NOT NULL LIMIT 1", [execution_id])
+                           f"AND result IS NOT NULL{unbatched} LIMIT 1", [execution_id])
             if cursor.fetchone() is None:
                 return
         if process(execution_id, _nothing, wait=False) is None:

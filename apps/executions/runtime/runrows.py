@@ -48,7 +48,10 @@ def _statement(run_id: str, fields: Mapping[str, Any], condition: str, extra: li
             [*(_param(name, fields[name]) for name in names), run_id, *extra])
 
 
-_PENDING = "SELECT 1 FROM weir_task_run WHERE execution_id = %s AND result IS NOT NULL LIMIT 1"
+_PENDING = ("SELECT 1 FROM weir_task_run WHERE execution_id = %s AND result IS NOT NULL AND NOT result ? 'batched' "
+            "LIMIT 1")
+"""Outcomes left for the lock holder. A worker that left outcomes in a batch (docs/adr/0031)
+decides on them itself: the holder leaves those to it instead of deciding again for them."""
 
 
 class Writes:

@@ -82,7 +82,8 @@ class Leases:
         renewed_at = time.monotonic()
         while True:
             poll, every = cancel_poll_seconds(), max(runner.lease_seconds() / 3, 0.2)
-            time.sleep(max(min(poll, renewed_at + every - time.monotonic()), 0.01))
+            time.sleep(max(min(poll, renewed_at + every - time.monotonic(), UNSETTLED.next_due()), 0.01))
+            self._settle()
             with self._lock:
                 held = dict(self._held)
             if not held:
@@ -101,6 +102,21 @@ class Leases:
                     outage.discard_connections()
                 else:
                     log.exception("lease renewal failed")
+            finally:
+                close_old_connections()
+
+    @staticmethod
+    def _settle() -> None:
+        """Decide on the outcomes this process left longer ago than BATCH_SECONDS whose worker is
+        still busy with a later task (docs/adr/0031)."""
+        for execution_id in UNSETTLED.due():
+            try:
+                runner.drain(execution_id, batched=True)
+            except Exception as exc:  # left for the worker's own decision, or the reaper's
+                if outage.unreachable(exc):
+                    outage.discard_connections()
+                else:
+                    log.exception("deciding on the outcomes left for execution %s failed", execution_id)
             finally:
                 close_old_connections()
 
@@ -125,6 +141,42 @@ class Leases:
                 cancel.set()
 
 
+class Unsettled:
+    """The executions on which this process left outcomes that no decision has folded yet, with
+    when the first was left: the lease thread decides on them once they are BATCH_SECONDS old,
+    so a long task taken after a batch of short ones does not hold their outcomes back."""
+
+    def __init__(self) -> None:
+        self._since: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def left(self, execution_id: str) -> None:
+        with self._lock:
+            self._since.setdefault(execution_id, time.monotonic())
+
+    def settled(self, execution_id: str) -> None:
+        with self._lock:
+            self._since.pop(execution_id, None)
+
+    def next_due(self) -> float:
+        """Seconds until the oldest entry is due (a day when there is none)."""
+        with self._lock:
+            oldest = min(self._since.values(), default=None)
+        return 86400.0 if oldest is None else oldest + BATCH_SECONDS - time.monotonic()
+
+    def due(self) -> list[str]:
+        """The entries due now, taken out."""
+        now = time.monotonic()
+        with self._lock:
+            due = [key for key, since in self._since.items() if now - since >= BATCH_SECONDS]
+            for key in due:
+                del self._since[key]
+        return due
+
+
+UNSETTLED = Unsettled()
+
+
 def cancel_poll_seconds() -> float:
     """How often a worker looks for kills of the attempts it runs (setting WEIR_CANCEL_POLL_SECONDS)."""
     return max(float(getattr(settings, "WEIR_CANCEL_POLL_SECONDS", 0.5)), 0.05)
@@ -140,6 +192,14 @@ PATIENCE_SECONDS = 60.0
 """How long a worker retries one database step while PostgreSQL is unreachable. Past that it
 gives the attempt up to the reaper and the sweeper (docs/adr/0013): a longer outage costs a
 re-run, never a pool process blocked for good or a lease renewed for an attempt going nowhere."""
+
+BATCH_OUTCOMES = 32
+"""How many outcomes in a row a worker may leave on their runs for a later decision while it takes
+the execution's held runs one by one (docs/adr/0031)."""
+
+BATCH_SECONDS = 0.05
+"""How long the first of those outcomes may wait for its decision: the bound on how late a
+finished run shows as finished, and on how late a failure elsewhere in the fan-out is acted on."""
 
 DECISION_WAIT_SECONDS = 0.2
 """How long a worker waits for its execution's lock to apply an outcome itself. A decision
@@ -157,6 +217,13 @@ class Attempt:
     data: ExecutionData
     partial: bool = False
     """`data` holds only this run (a claim from a message); the others are read when needed."""
+    held: bool = False
+    """Other runs of the execution were held for its workers when this one was claimed: the
+    outcome may be left for a later decision while this worker takes one of them (docs/adr/0031)."""
+    left: int = 0
+    """Outcomes this worker left before this attempt, not yet decided on."""
+    left_since: float | None = None
+    """When the first of them was left (`time.monotonic()`)."""
 
 
 def execute(task_run_id: str, attempt: int, queue: str = dispatch.DEFAULT_QUEUE) -> None:
@@ -218,10 +285,7 @@ def _claim(task_run_id: str, attempt: int) -> ExecutionData | None:
             found = cursor.fetchone()
         if found is None:
             return None
-        execution, claimed = (snapshots.as_json(value) for value in found)
-        ports.live_execution_changed.call(execution["id"], execution["namespace"], execution["flow_id"],
-                                          execution["state"], execution["log_seq"])  # the run is RUNNING now
-        return runner.to_data(SimpleNamespace(**execution), [snapshots.run_from_json(claimed)])
+        return _claimed(snapshots.as_json(found[0]), snapshots.as_json(found[1]))
     claimed = TaskRun.objects.filter(id=task_run_id, state__in=("CREATED", "RESTARTED"), attempt_no=attempt).update(
         state="RUNNING", attempt_no=attempt + 1, lease_until=runner.lease_deadline(), worker=WORKER_ID,
         history=JSONAppend("history", running), attempts=JSONAppend("attempts", started),
@@ -231,6 +295,14 @@ def _claim(task_run_id: str, attempt: int) -> ExecutionData | None:
     run_row = TaskRun.objects.select_related("execution").get(id=task_run_id)
     ports.live_row_changed.call(run_row.execution)  # the run is RUNNING now
     return runner.to_data(run_row.execution, [run_row])
+
+
+def _claimed(execution: dict[str, Any], claimed: dict[str, Any]) -> ExecutionData:
+    """A claim's answer (the execution and the claimed run, as `row_to_json`) as the attempt's
+    snapshot, once live views are told that the run is RUNNING."""
+    ports.live_execution_changed.call(execution["id"], execution["namespace"], execution["flow_id"],
+                                      execution["state"], execution["log_seq"])
+    return runner.to_data(SimpleNamespace(**execution), [snapshots.run_from_json(claimed)])
 
 
 def _run_one(current: Attempt, inline: runner.Inline) -> Attempt | None:
@@ -246,11 +318,20 @@ def _run_one(current: Attempt, inline: runner.Inline) -> Attempt | None:
         state, outputs = _run_plugin(ctx, node.type, node.raw)
         state = _close(ctx, state)
         failpoints.hit("worker.after_side_effect_before_commit")
+        if _may_batch(current, inline, state):
+            taken = outage.call(lambda: _leave_and_claim(current, inline.queue, state, outputs, ctx),
+                                within=PATIENCE_SECONDS)
+            if taken is not None:
+                outage.call(ctx.flush_metrics, within=PATIENCE_SECONDS)
+                return taken
         after = _finish(data.id, current.task_run_id, current.number, state, outputs, ctx, inline)
+        if after is not None:  # the decision folded what this process left; else the lease thread looks
+            UNSETTLED.settled(data.id)
     finally:
         LEASES.release(current.task_run_id, current.number)
     if after is not None and inline.claimed is not None:  # this execution's next task, or a started one's
-        return Attempt(inline.claimed.id, inline.claimed.attempt_count, inline.data or after)
+        decided = inline.data or after
+        return Attempt(inline.claimed.id, inline.claimed.attempt_count, decided, held=runner.any_held(decided))
     if inline.hand_off:
         return None
     # The outcome went to the lock holder, or another worker took the held run picked for us:
@@ -278,8 +359,75 @@ def _claim_held(execution_id: str, queue: str) -> Attempt | None:
     for run_id, attempt in candidates:
         data = _claim(run_id, attempt)
         if data is not None:
-            return Attempt(run_id, attempt + 1, data, partial=True)
+            return Attempt(run_id, attempt + 1, data, partial=True, held=True)
     return None
+
+
+def _may_batch(current: Attempt, inline: runner.Inline, state: State) -> bool:
+    """Whether this outcome may wait for a later decision (docs/adr/0031): on PostgreSQL, in an
+    execution with held runs, for a success (a failure is acted on at once), while the batch is
+    young and short, and not on the last run of the inline budget (whose decision hands off)."""
+    if not (current.held and state == State.SUCCESS and not inline.hand_off and snapshots.enabled()):
+        return False
+    return current.left < BATCH_OUTCOMES - 1 and (
+        current.left_since is None or time.monotonic() - current.left_since < BATCH_SECONDS)
+
+
+# Leave the outcome on its run and claim one held run, in one statement: the outcome is written
+# only when a run was claimed (else the worker decides on it at once), a run being claimed or
+# written by someone else is skipped, and the claim reads the execution with the run (as _CLAIM).
+_LEAVE_AND_CLAIM = """
+WITH pick AS (
+  SELECT id FROM weir_task_run
+   WHERE execution_id = %s AND queue = %s AND state IN ('CREATED', 'RESTARTED') AND plan ? 'held'
+     AND (plan ->> 'dispatched')::int = attempt_no
+   ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED),
+claimed AS (
+  UPDATE weir_task_run t SET state = 'RUNNING', attempt_no = t.attempt_no + 1, lease_until = %s, worker = %s,
+         history = t.history || %s::jsonb, attempts = t.attempts || %s::jsonb,
+         start_date = COALESCE(t.start_date, %s)
+    FROM pick WHERE t.id = pick.id
+  RETURNING t.*),
+outcome AS (
+  UPDATE weir_task_run SET result = %s::jsonb, lease_until = %s
+   WHERE id = %s AND attempt_no = %s AND state = 'RUNNING' AND result IS NULL AND EXISTS (SELECT 1 FROM claimed)
+  RETURNING id)
+SELECT (SELECT count(*) FROM outcome), row_to_json(e), row_to_json(c)
+  FROM claimed c JOIN weir_execution e ON e.id = c.execution_id
+"""
+
+
+def _leave_and_claim(current: Attempt, queue: str, state: State, outputs: dict[str, Any] | None,
+                     ctx: WorkerRunContext) -> Attempt | None:
+    """Leave this attempt's outcome for the next decision of its execution and take a held run
+    in its place, in one round trip; None (and nothing written) when no held run was left."""
+    outcome = Outcome(current.number, state, outputs, list(ctx.logs), ctx.labels)
+    stamp = timezone.now().isoformat()
+    lease = runner.lease_deadline()
+    running, started = {"state": "RUNNING", "date": stamp}, {"state": "RUNNING", "startDate": stamp}
+    with snapshots.hot_cursor() as cursor:
+        cursor.execute(_LEAVE_AND_CLAIM, [
+            current.data.id, queue, lease, WORKER_ID, json.dumps([running]), json.dumps([started]), stamp,
+            json.dumps({**outcome.to_json(), "batched": True}), lease, current.task_run_id, current.number])
+        found = cursor.fetchone()
+    if found is None:
+        return None
+    written, execution, claimed = found[0], snapshots.as_json(found[1]), snapshots.as_json(found[2])
+    if written:
+        UNSETTLED.left(current.data.id)
+    else:  # fenced: the run was killed, restarted or taken over; keep only the log lines
+        _keep_logs(current.data.id, current.task_run_id, outcome)
+    data = _claimed(execution, claimed)
+    return Attempt(claimed["id"], int(claimed["attempt_no"]), data, partial=True, held=True,
+                   left=current.left + 1 if written else current.left,
+                   left_since=(current.left_since or time.monotonic()) if written else current.left_since)
+
+
+def _keep_logs(execution_id: str, task_run_id: str, outcome: Outcome) -> None:
+    """The log lines of an outcome that no longer matched its run: the lines are kept, the rest dropped."""
+    logs = [(task_run_id, level, message) for level, message in outcome.logs]
+    outage.call(lambda: runner.process(execution_id, lambda flow, data, env: Effects(logs=list(logs))),
+                within=PATIENCE_SECONDS)
 
 
 def _close(ctx: WorkerRunContext, state: State) -> State:
@@ -431,8 +579,6 @@ def _finish(execution_id: str, task_run_id: str, attempt: int, state: State,
         if outage.call(leave, within=PATIENCE_SECONDS):
             outage.call(lambda: runner.drain(execution_id), within=PATIENCE_SECONDS)
         else:  # fenced: the run was killed, restarted or taken over; keep only the log lines
-            logs = [(task_run_id, level, message) for level, message in outcome.logs]
-            outage.call(lambda: runner.process(execution_id, lambda flow, data, env: Effects(logs=list(logs))),
-                        within=PATIENCE_SECONDS)
+            _keep_logs(execution_id, task_run_id, outcome)
     outage.call(ctx.flush_metrics, within=PATIENCE_SECONDS)
     return data
