@@ -111,7 +111,7 @@ def wait_all(ids: list[str], timeout: float = TIMEOUT) -> dict[str, str]:
 
     started = time.monotonic()
     while True:
-        # A short pause, like the raw side's, growing with the wait to 1 % of it (at most 50 ms):
+        # A pause of 1 ms, as the raw side's (`wait_key`), growing with the wait to 1 % of it (at most 50 ms):
         # the harness shares the standalone default's process and its database, and polling a
         # long run every 2 ms took a tenth of that process's time; 1 % is what it can add.
         # Plain SQL: the harness should not spend the CPU the workers need on building ORM queries.
@@ -124,7 +124,7 @@ def wait_all(ids: list[str], timeout: float = TIMEOUT) -> dict[str, str]:
         pending = [i for i in pending if states.get(i) not in terminal]
         if not pending or time.monotonic() > deadline:
             return states
-        time.sleep(min(max(0.002, (time.monotonic() - started) / 100), 0.05))
+        time.sleep(min(max(0.001, (time.monotonic() - started) / 100), 0.05))
 
 
 def engine_run(flow_id: str, count: int) -> float:

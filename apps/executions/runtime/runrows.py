@@ -121,20 +121,29 @@ class Writes:
 
             connection.ensure_connection()
             conn = connection.connection
-            sent = [psycopg.Cursor(conn) for _ in statements]
+            # One cursor for the statements whose answer is not read, one each for the claim and
+            # the look: a cursor keeps its last statement's answer, and making one costs more
+            # than the statement's own work on the client.
+            shared = psycopg.Cursor(conn)
+            watched = {index: psycopg.Cursor(conn) for index in (self._claim, len(statements) - 1 if looked else None)
+                       if index is not None}
             try:
                 with conn.pipeline():
-                    for each, (sql, params, many) in zip(sent, statements, strict=True):
+                    for index, (sql, params, many) in enumerate(statements):
+                        each = watched.get(index, shared)
                         if many:
                             each.executemany(sql, params)
                         elif params:
                             each.execute(sql, params, prepare=True)
                         else:
                             each.execute(sql)
-                counts = [each.rowcount for each in sent]
                 if looked:
-                    self.pending = sent[-1].fetchone() is not None
+                    self.pending = watched[len(statements) - 1].fetchone() is not None
+                if self._claim is not None:
+                    return bool(watched[self._claim].rowcount)
             finally:
-                for each in sent:
+                shared.close()
+                for each in watched.values():
                     each.close()
+            return True
         return self._claim is None or bool(counts[self._claim])

@@ -163,7 +163,8 @@ SELECT count(*), txid_snapshot_xmin(txid_current_snapshot()),
 """
 
 
-_PLAN_MODE = "SELECT set_config('plan_cache_mode', %s, true)"
+GENERIC_PLAN_RUNS = 500
+_FEW_RUNS = " -- an execution of fewer than GENERIC_PLAN_RUNS runs"
 
 
 class LockWaitTooLong(Exception):
@@ -191,20 +192,24 @@ def lock_and_load(execution_id: str, skip_locked: bool, timeout: float | None = 
         statement, params = since, [execution_id, execution_id, entry.horizon, execution_id]
     else:
         statement, params = _RUNS, [entry is None, entry.horizon if entry else 0, execution_id]
-    with psycopg.Cursor(conn) as lock, psycopg.Cursor(conn) as read, psycopg.Cursor(conn) as plan:
+    with psycopg.Cursor(conn) as lock, psycopg.Cursor(conn) as read:
         try:
             with conn.pipeline():
                 if timeout is not None:  # for this transaction only
                     lock.execute("SELECT set_config('lock_timeout', %s, true)", [f"{int(timeout * 1000)}ms"],
                                  prepare=True)
                 lock.execute(_LOCK.format(skip="SKIP LOCKED" if skip_locked else ""), [execution_id], prepare=True)
-                # The read is planned for its parameters: after a few runs PostgreSQL may switch a
-                # prepared statement to a generic plan, and this one's ("rev at or above a horizon":
-                # a third of the execution's rows, as far as it knows) visits every run of a wide
-                # execution (9 ms of PostgreSQL per decision at 10 000 runs instead of under 1).
-                plan.execute(_PLAN_MODE, ["force_custom_plan"], prepare=True)
-                read.execute(statement, params, prepare=True)
-                plan.execute(_PLAN_MODE, ["auto"], prepare=True)
+                # On a wide execution the read of changed rows is not prepared, so it is planned for
+                # its parameters every time: after a few runs PostgreSQL may switch a prepared
+                # statement to a generic plan, and this one's ("rev at or above a horizon": a third of
+                # the execution's rows, as far as it knows) visits every run of a wide execution
+                # (9 ms of PostgreSQL per decision at 10 000 runs instead of under 1). An unnamed
+                # statement is never planned generically. Below GENERIC_PLAN_RUNS that visit costs
+                # less than planning (0.2 ms), so the statement is prepared, under a text of its own
+                # (a prepared statement's plan is chosen from the runs it has seen).
+                small = entry is None or len(entry.runs) < GENERIC_PLAN_RUNS
+                read.execute(statement if entry is None or not small else statement + _FEW_RUNS, params,
+                             prepare=small)
         except psycopg.errors.LockNotAvailable as error:
             if entry is not None:
                 _local.entries[execution_id] = entry
@@ -384,20 +389,21 @@ def _merge_runs(cached: list[TaskRunData], fresh: dict[str, TaskRunData]) -> lis
 
 
 _DATETIMES = frozenset(f.attname for f in Execution._meta.concrete_fields if f.get_internal_type() == "DateTimeField")
+_FIELD_COLUMNS = [f.column for f in Execution._meta.concrete_fields]
+_FIELD_NAMES = [f.attname for f in Execution._meta.concrete_fields]
+_DATETIME_POSITIONS = [i for i, f in enumerate(Execution._meta.concrete_fields)
+                       if f.get_internal_type() == "DateTimeField"]
 
 
 def execution_from_json(raw: dict[str, Any]) -> Execution:
     """An Execution read as `row_to_json` (as `Model.from_db` would build it, without the ORM's
     per-query set-up, which costs more than the rest of a decision's reading)."""
-    values = {f.attname: raw.get(f.column) for f in Execution._meta.concrete_fields}
-    for name in _DATETIMES:
-        text = values[name]
+    values = [raw.get(column) for column in _FIELD_COLUMNS]
+    for position in _DATETIME_POSITIONS:
+        text = values[position]
         if isinstance(text, str):
-            values[name] = parse_datetime(text)
-    row = Execution(**values)
-    row._state.adding = False
-    row._state.db = connection.alias
-    return row
+            values[position] = parse_datetime(text)
+    return Execution.from_db(connection.alias, _FIELD_NAMES, values)  # every field by position: the fast path
 
 
 def as_json(value: Any) -> Any:
