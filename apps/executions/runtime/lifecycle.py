@@ -52,9 +52,8 @@ def start(execution_id: str) -> None:
     flow = runner.compiled(row.namespace, row.flow_id, row.flow_revision)
     concurrency = flow.raw.get("concurrency") or None
     with transaction.atomic():
-        if concurrency:
-            _lock_flow(row.namespace, row.flow_id)
-        runner.process(execution_id, lambda f, d, e: _start_event(f, d, e, concurrency))
+        busy = _lock_flow(row.namespace, row.flow_id).busy if concurrency else 0
+        runner.process(execution_id, lambda f, d, e: _start_event(f, d, e, concurrency, busy))
 
 
 def start_new(row: Execution, *, last: bool = False) -> bool:
@@ -67,32 +66,33 @@ def start_new(row: Execution, *, last: bool = False) -> bool:
     if row.schedule_date is not None and row.schedule_date > timezone.now():
         return False
     concurrency = runner.compiled(row.namespace, row.flow_id, row.flow_revision).raw.get("concurrency") or None
-    if concurrency:
-        _lock_flow(row.namespace, row.flow_id)
-    runner.process_new(row, lambda f, d, e: _start_event(f, d, e, concurrency), last=last)
+    busy = _lock_flow(row.namespace, row.flow_id).busy if concurrency else 0
+    runner.process_new(row, lambda f, d, e: _start_event(f, d, e, concurrency, busy), last=last)
     return True
 
 
-def _start_event(flow: CompiledFlow, data: ExecutionData, env: Env, concurrency: dict[str, Any] | None) -> Effects:
+def _start_event(flow: CompiledFlow, data: ExecutionData, env: Env, concurrency: dict[str, Any] | None,
+                 busy: int) -> Effects:
+    """Start the execution, or queue (or refuse) it when `busy` (its flow's executions holding a
+    concurrency slot, counted under the Flow row's lock; this one, CREATED or QUEUED, holds none)
+    reaches the flow's limit."""
     if data.state not in (State.CREATED, State.QUEUED):
         return Effects()
-    if concurrency:
-        busy = _busy(data.namespace, data.flow_id, data.id)
-        if busy >= int(concurrency.get("limit", 1)):
-            behavior = concurrency.get("behavior", "QUEUE")
-            effects = Effects()
-            if behavior == "QUEUE":
-                if data.state != State.QUEUED:
-                    transition(data, State.QUEUED, env.now)
-                    effects.logs.append((None, "INFO", "Flow is queued: its concurrency limit is reached"))
-                return effects
-            target = State.CANCELLED if behavior == "CANCEL" else State.FAILED
-            transition(data, target, env.now)
-            data.end_date = env.now.isoformat()
-            effects.logs.append((None, "WARN" if target == State.CANCELLED else "ERROR",
-                                 f"Flow concurrency limit ({concurrency.get('limit')}) reached: execution {target}"))
-            effects.ended = True
+    if concurrency and busy >= int(concurrency.get("limit", 1)):
+        behavior = concurrency.get("behavior", "QUEUE")
+        effects = Effects()
+        if behavior == "QUEUE":
+            if data.state != State.QUEUED:
+                transition(data, State.QUEUED, env.now)
+                effects.logs.append((None, "INFO", "Flow is queued: its concurrency limit is reached"))
             return effects
+        target = State.CANCELLED if behavior == "CANCEL" else State.FAILED
+        transition(data, target, env.now)
+        data.end_date = env.now.isoformat()
+        effects.logs.append((None, "WARN" if target == State.CANCELLED else "ERROR",
+                             f"Flow concurrency limit ({concurrency.get('limit')}) reached: execution {target}"))
+        effects.ended = True
+        return effects
     return planner.start(flow, data, env)
 
 
@@ -107,39 +107,64 @@ def release_queue(namespace: str, flow_id: str, revision: int, offer: runner.Inl
         offer = None
     try:
         with transaction.atomic():
-            _lock_flow(namespace, flow_id)
-            with connection.cursor() as cursor:  # the flow's active executions' index (models.py)
-                cursor.execute("SELECT id FROM weir_execution WHERE namespace = %s AND flow_id = %s "
-                               "AND state = 'QUEUED' ORDER BY created LIMIT 1", [namespace, flow_id])
-                found = cursor.fetchone()
-            if found:
-                runner.process(found[0], lambda f, d, e: _start_event(f, d, e, concurrency), inline=offer)
+            slots = _lock_flow(namespace, flow_id, first_queued=True)
+            if slots.first_queued is not None:
+                runner.process(slots.first_queued,
+                               lambda f, d, e: _start_event(f, d, e, concurrency, slots.busy), inline=offer)
     except BaseException:
         if offer is not None:  # what the rolled-back start claimed is not the worker's
             offer.claimed = offer.handed = offer.data = None
         raise
 
 
-def _lock_flow(namespace: str, flow_id: str) -> None:
-    """Lock the Flow row: every start and release of a flow with a `concurrency` limit holds it
-    while it counts the flow's busy executions, so two cannot both take the last slot. Plain
-    SQL: on the path of every such start and end, the ORM's query building cost more than the lock.
-    SQLite has no row locks (its transactions hold the database's write lock already)."""
+@dataclass
+class FlowSlots:
+    busy: int
+    """The flow's executions holding a concurrency slot (BUSY_STATES)."""
+    first_queued: str | None = None
+    """Its oldest QUEUED execution, when asked for."""
+
+
+_BUSY = (f"SELECT count(*) FROM weir_execution WHERE namespace = %s AND flow_id = %s "
+         f"AND state IN ({', '.join(['%s'] * len(BUSY_STATES))})")
+_FIRST_QUEUED = ("SELECT id FROM weir_execution WHERE namespace = %s AND flow_id = %s AND state = 'QUEUED' "
+                 "ORDER BY created LIMIT 1")
+
+
+def _lock_flow(namespace: str, flow_id: str, *, first_queued: bool = False) -> FlowSlots:
+    """Lock the Flow row and count the flow's busy executions (and find its oldest QUEUED one):
+    every start and release of a flow with a `concurrency` limit holds the lock while it counts,
+    so two cannot both take the last slot. On PostgreSQL the lock and the reads go in one round
+    trip (a pipeline: each read is a statement of its own, so it sees what the lock's previous
+    holder committed); both reads use the flow's active executions' index (models.py). SQLite
+    has no row locks (its transactions hold the database's write lock already)."""
+    statements = [(_BUSY, [namespace, flow_id, *BUSY_STATES])]
+    if first_queued:
+        statements.append((_FIRST_QUEUED, [namespace, flow_id]))
     if not connection.features.has_select_for_update:
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT 1 FROM {Flow._meta.db_table} WHERE namespace = %s AND flow_id = %s FOR UPDATE",
-                       [namespace, flow_id])
-        cursor.fetchall()
+        answers = []
+        for sql, params in statements:
+            with connection.cursor() as plain:
+                plain.execute(sql, params)
+                answers.append(plain.fetchone())
+    else:
+        import psycopg
 
-
-def _busy(namespace: str, flow_id: str, execution_id: str) -> int:
-    """How many of the flow's executions other than `execution_id` hold a concurrency slot."""
-    marks = ", ".join(["%s"] * len(BUSY_STATES))
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM weir_execution WHERE namespace = %s AND flow_id = %s "
-                       f"AND state IN ({marks}) AND id <> %s", [namespace, flow_id, *BUSY_STATES, execution_id])
-        return int(cursor.fetchone()[0])
+        connection.ensure_connection()
+        conn = connection.connection
+        cursors = [psycopg.Cursor(conn) for _ in range(len(statements) + 1)]
+        try:
+            with conn.pipeline():
+                cursors[0].execute(f"SELECT 1 FROM {Flow._meta.db_table} WHERE namespace = %s AND flow_id = %s "
+                                   "FOR UPDATE", [namespace, flow_id], prepare=True)
+                for cursor, (sql, params) in zip(cursors[1:], statements, strict=True):
+                    cursor.execute(sql, params, prepare=True)
+            answers = [cursor.fetchone() for cursor in cursors[1:]]
+        finally:
+            for cursor in cursors:
+                cursor.close()
+    queued = answers[1] if first_queued else None
+    return FlowSlots(int(answers[0][0]), str(queued[0]) if queued else None)
 
 
 # ---------------------------------------------------------------------------------------------
