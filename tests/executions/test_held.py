@@ -8,6 +8,7 @@ test: the test drives the worker's functions itself and counts the messages in R
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Iterator
@@ -73,6 +74,40 @@ def _runs(execution_id: str) -> dict[str, TaskRun]:
     return {row.task_id: row for row in TaskRun.objects.filter(execution_id=execution_id)}
 
 
+@contextlib.contextmanager
+def _lock_held_elsewhere(execution_id: str) -> Iterator[None]:
+    """Another transaction holds the execution's lock while the block runs."""
+    ready, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                Execution.objects.select_for_update().get(id=execution_id)
+                ready.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert ready.wait(10)
+    try:
+        yield
+    finally:
+        release.set()
+        holder.join(20)
+
+
+def _another_worker_claims_every_held_run(execution_id: str) -> list[str]:
+    """What a worker's `_LEAVE_AND_CLAIM` does without the lock, on its own connection; the ids."""
+    settings = connection.settings_dict
+    with psycopg.connect(host=settings["HOST"], port=settings["PORT"] or 5432, user=settings["USER"],
+                         dbname=settings["NAME"], autocommit=True) as other:
+        return [row[0] for row in other.execute(
+            "UPDATE weir_task_run SET state = 'RUNNING', attempt_no = attempt_no + 1, worker = 'other' "
+            "WHERE execution_id = %s AND plan ? 'held' AND state = 'CREATED' RETURNING id", [execution_id])]
+
+
 def _published(execution_id: str) -> list[str]:
     return [r.task_id for r in _runs(execution_id).values() if r.state == "CREATED" and not r.plan.get("held")
             and r.task_id != "all"]
@@ -100,28 +135,11 @@ def test_the_workers_of_the_execution_run_every_held_run_without_a_message(fan: 
 def test_a_worker_whose_outcome_went_to_the_lock_holder_takes_a_held_run(fan: str) -> None:
     first = _runs(fan)[_published(fan)[0]]
     held_before = {r.id for r in _runs(fan).values() if r.plan.get("held")}
-    ready, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        try:
-            with transaction.atomic():
-                Execution.objects.select_for_update().get(id=fan)
-                ready.set()
-                release.wait(10)
-        finally:
-            connection.close()
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    assert ready.wait(10)
-    try:
+    with _lock_held_elsewhere(fan):
         data = worker._claim(first.id, first.attempt_no)
         assert data is not None
         nxt = worker._run_one(worker.Attempt(first.id, first.attempt_no + 1, data, partial=True),
                               runner.Inline(QUEUE, worker.WORKER_ID))
-    finally:
-        release.set()
-        holder.join(20)
     assert nxt is not None and nxt.task_run_id in held_before  # claimed the way a message would
     assert TaskRun.objects.get(id=nxt.task_run_id).state == "RUNNING"
     assert TaskRun.objects.get(id=first.id).result is not None  # left for whoever holds the lock next
@@ -136,12 +154,7 @@ def test_a_held_run_another_worker_claimed_meanwhile_is_not_run_twice(fan: str) 
 
     def finish_while_another_claims(flow: CompiledFlow, data: ExecutionData, env: Env) -> Effects:
         # Between this decision's read and its writes, another worker claims every held run.
-        settings = connection.settings_dict
-        with psycopg.connect(host=settings["HOST"], port=settings["PORT"] or 5432, user=settings["USER"],
-                             dbname=settings["NAME"], autocommit=True) as other:
-            taken.extend(row[0] for row in other.execute(
-                "UPDATE weir_task_run SET state = 'RUNNING', attempt_no = attempt_no + 1, worker = 'other' "
-                "WHERE execution_id = %s AND plan ? 'held' AND state = 'CREATED' RETURNING id", [fan]))
+        taken.extend(_another_worker_claims_every_held_run(fan))
         return Effects()
 
     inline = runner.Inline(QUEUE, "this-worker")
@@ -157,6 +170,39 @@ def test_a_worker_out_of_inline_budget_publishes_a_held_run_instead(fan: str, br
     assert inline.claimed is None and inline.handed is not None
     handed = TaskRun.objects.get(id=inline.handed.id)
     assert handed.state == "CREATED" and "held" not in handed.plan
+    assert broker.llen(QUEUE) == before + 1
+
+
+def test_a_held_run_another_worker_claimed_meanwhile_is_not_handed_off(fan: str, broker: Any) -> None:
+    before = broker.llen(QUEUE)
+    taken: list[str] = []
+
+    def decide_while_another_claims(flow: CompiledFlow, data: ExecutionData, env: Env) -> Effects:
+        # Between this decision's read and its writes, another worker claims every held run.
+        taken.extend(_another_worker_claims_every_held_run(fan))
+        return Effects()
+
+    inline = runner.Inline(QUEUE, "tired-worker", hand_off=True)
+    runner.process(fan, decide_while_another_claims, inline=inline)
+    assert taken and inline.handed is None
+    rows = TaskRun.objects.filter(id__in=taken)
+    assert {(r.state, r.worker) for r in rows} == {("RUNNING", "other")}  # the claims stand
+    assert broker.llen(QUEUE) == before  # and no message was sent for a run already taken
+
+
+def test_a_worker_out_of_budget_whose_outcome_went_to_the_lock_holder_hands_a_held_run_off(
+        fan: str, broker: Any) -> None:
+    first = _runs(fan)[_published(fan)[0]]
+    held_before = {r.id for r in _runs(fan).values() if r.plan.get("held")}
+    before = broker.llen(QUEUE)
+    with _lock_held_elsewhere(fan):
+        data = worker._claim(first.id, first.attempt_no)
+        assert data is not None
+        nxt = worker._run_one(worker.Attempt(first.id, first.attempt_no + 1, data, partial=True),
+                              runner.Inline(QUEUE, worker.WORKER_ID, hand_off=True))
+    assert nxt is None  # out of budget: it runs nothing more
+    handed = [r for r in _runs(fan).values() if r.id in held_before and "held" not in r.plan]
+    assert len(handed) == 1 and handed[0].state == "CREATED"  # but the execution keeps its worker
     assert broker.llen(QUEUE) == before + 1
 
 

@@ -240,6 +240,8 @@ def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline 
                              "parent_task_run_id": run.parent_id, "value": run.value, "seq": run.seq})
         elif inline is not None and run is inline.claimed:  # a held run: another worker may take it
             writes.claim(run.id, fields, run.attempt_count - 1)
+        elif inline is not None and run is inline.handed:  # published, unless a worker took it meanwhile
+            writes.claim(run.id, fields, run.attempt_count)
         else:
             if folded and run.id in folded:
                 fields["result"] = None
@@ -262,6 +264,9 @@ def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline 
     # The decision's last statements (with the COMMIT, if `writes` was made so).
     if not writes.send() and inline is not None:
         inline.claimed = None
+        if inline.handed is not None:  # its message would find it taken: the worker that took it goes on
+            to_dispatch = [run for run in to_dispatch if run is not inline.handed]
+            inline.handed = None
     return to_dispatch
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from apps.executions import census
+from apps.executions import census, workergc
 
 census.connect_signals()  # workers count themselves in (apps/executions/census.py)
+workergc.connect_signals()  # pool processes collect garbage less often (apps/executions/workergc.py)
 
 
 @shared_task(name="weir.run_task", acks_late=True, reject_on_worker_lost=True, ignore_result=True)  # type: ignore[untyped-decorator]

@@ -333,6 +333,8 @@ def _run_one(current: Attempt, inline: runner.Inline) -> Attempt | None:
         decided = inline.data or after
         return Attempt(inline.claimed.id, inline.claimed.attempt_count, decided, held=runner.any_held(decided))
     if inline.hand_off:
+        if after is None:  # the lock holder decided without this worker's offer: hand a held run off here
+            outage.call(lambda: _hand_off_held(data.id, inline.queue), within=PATIENCE_SECONDS)
         return None
     # The outcome went to the lock holder, or another worker took the held run picked for us:
     # take a held run the way a message would, if any may be left (docs/adr/0009).
@@ -361,6 +363,31 @@ def _claim_held(execution_id: str, queue: str) -> Attempt | None:
         if data is not None:
             return Attempt(run_id, attempt + 1, data, partial=True, held=True)
     return None
+
+
+# Publish the first held run instead of the decision that would have (docs/adr/0009): it is no
+# longer held, so no worker claims it while its message travels.
+_HAND_OFF = """
+UPDATE weir_task_run t SET plan = t.plan - 'held' FROM (
+  SELECT id FROM weir_task_run
+   WHERE execution_id = %s AND queue = %s AND state IN ('CREATED', 'RESTARTED') AND plan ? 'held'
+     AND (plan ->> 'dispatched')::int = attempt_no
+   ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED) pick
+ WHERE t.id = pick.id
+RETURNING t.id, t.attempt_no"""
+
+
+def _hand_off_held(execution_id: str, queue: str) -> None:
+    """A worker at the end of its inline budget whose outcome went to the lock holder: that
+    decision had no offer to hand a held run off with, so the execution would lose this worker
+    (and, were it the last, wait for the sweeper). One held run is published in its place."""
+    if not snapshots.enabled():
+        return
+    with snapshots.hot_cursor() as cursor:
+        cursor.execute(_HAND_OFF, [execution_id, queue])
+        found = cursor.fetchone()
+    if found is not None:
+        dispatch.publish(found[0], int(found[1]), queue)
 
 
 def _may_batch(current: Attempt, inline: runner.Inline, state: State) -> bool:
