@@ -199,6 +199,8 @@ def claim_redis() -> str:
 
     BENCH_REDIS_URL, when set, is used as it is. Otherwise the first of REDIS_DBS whose lock key
     this run could set (with a TTL, in case a run dies) is emptied of everything but that key.
+    A database some other client is connected to is passed over, lock or not: a worker left
+    behind by a killed run would take this run's messages and claim nothing in its database.
     """
     import redis
 
@@ -208,6 +210,9 @@ def claim_redis() -> str:
     for number in REDIS_DBS:
         url = f"{REDIS_SERVER}/{number}"
         client = redis.Redis.from_url(url)
+        own = str(client.client_id())
+        if any(int(c.get("db", -1)) == number and str(c.get("id")) != own for c in client.client_list()):
+            continue
         if client.set(LOCK_KEY, str(os.getpid()), nx=True, ex=1800):
             for key in client.scan_iter(count=1000):
                 if key != LOCK_KEY.encode():
