@@ -8,16 +8,14 @@ test: the test drives the worker's functions itself and counts the messages in R
 
 from __future__ import annotations
 
-import contextlib
 import os
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import pytest
 import redis
-from django.db import connection, transaction
+from django.db import connection
 
 from apps.engine.context import Env
 from apps.engine.model import CompiledFlow, Effects, ExecutionData
@@ -26,6 +24,7 @@ from apps.executions import services as ex_services
 from apps.executions.models import Execution, TaskRun
 from apps.executions.runtime import runner, scheduler, worker
 from apps.flows import services as flow_services
+from tests.executions.lockholders import in_thread, lock_held
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -74,30 +73,6 @@ def _runs(execution_id: str) -> dict[str, TaskRun]:
     return {row.task_id: row for row in TaskRun.objects.filter(execution_id=execution_id)}
 
 
-@contextlib.contextmanager
-def _lock_held_elsewhere(execution_id: str) -> Iterator[None]:
-    """Another transaction holds the execution's lock while the block runs."""
-    ready, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        try:
-            with transaction.atomic():
-                Execution.objects.select_for_update().get(id=execution_id)
-                ready.set()
-                release.wait(10)
-        finally:
-            connection.close()
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    assert ready.wait(10)
-    try:
-        yield
-    finally:
-        release.set()
-        holder.join(20)
-
-
 def _another_worker_claims_every_held_run(execution_id: str) -> list[str]:
     """What a worker's `_LEAVE_AND_CLAIM` does without the lock, on its own connection; the ids."""
     settings = connection.settings_dict
@@ -135,7 +110,7 @@ def test_the_workers_of_the_execution_run_every_held_run_without_a_message(fan: 
 def test_a_worker_whose_outcome_went_to_the_lock_holder_takes_a_held_run(fan: str) -> None:
     first = _runs(fan)[_published(fan)[0]]
     held_before = {r.id for r in _runs(fan).values() if r.plan.get("held")}
-    with _lock_held_elsewhere(fan):
+    with in_thread(lock_held(fan)):
         data = worker._claim(first.id, first.attempt_no)
         assert data is not None
         nxt = worker._run_one(worker.Attempt(first.id, first.attempt_no + 1, data, partial=True),
@@ -195,7 +170,7 @@ def test_a_worker_out_of_budget_whose_outcome_went_to_the_lock_holder_hands_a_he
     first = _runs(fan)[_published(fan)[0]]
     held_before = {r.id for r in _runs(fan).values() if r.plan.get("held")}
     before = broker.llen(QUEUE)
-    with _lock_held_elsewhere(fan):
+    with in_thread(lock_held(fan)):
         data = worker._claim(first.id, first.attempt_no)
         assert data is not None
         nxt = worker._run_one(worker.Attempt(first.id, first.attempt_no + 1, data, partial=True),

@@ -9,23 +9,23 @@ second connection (a thread) at the exact moment a worker finishes, on PostgreSQ
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from apps.engine import planner
 from apps.engine.model import CompiledFlow, Effects, ExecutionData
 from apps.engine.states import State
 from apps.executions import services as ex_services
-from apps.executions.models import Execution, LogLine, TaskRun
+from apps.executions.models import LogLine, TaskRun
 from apps.executions.runtime import lifecycle, results, runner, scheduler, worker
 from apps.executions.runtime.runcontext import WorkerRunContext
 from apps.flows import services as flow_services
+from tests.executions.lockholders import in_thread, lock_held
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -84,42 +84,6 @@ def _finish(execution_id: str, task_id: str, run_id: str, attempt: int, *lines: 
     return worker._finish(execution_id, run_id, attempt, State.SUCCESS, {"value": task_id.upper()}, ctx, None)
 
 
-@contextmanager
-def _thread(target: Callable[[threading.Event, threading.Event], None]) -> Iterator[None]:
-    """Run `target(ready, release)` on its own connection until the block ends."""
-    ready, release = threading.Event(), threading.Event()
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            target(ready, release)
-        except BaseException as error:  # surfaced in the test thread below
-            errors.append(error)
-            ready.set()
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    assert ready.wait(10)
-    try:
-        yield
-    finally:
-        release.set()
-        thread.join(20)
-    assert not errors, errors
-
-
-def _lock_held(execution_id: str) -> Callable[[threading.Event, threading.Event], None]:
-    """A bare lock holder (not a decision): it applies nothing when it lets go."""
-    def hold(ready: threading.Event, release: threading.Event) -> None:
-        with transaction.atomic():
-            Execution.objects.select_for_update().get(id=execution_id)
-            ready.set()
-            release.wait(10)
-    return hold
-
-
 def _state(run_id: str) -> tuple[str, Any, Any]:
     row = TaskRun.objects.get(id=run_id)
     return row.state, row.outputs, row.result
@@ -128,7 +92,7 @@ def _state(run_id: str) -> tuple[str, Any, Any]:
 def test_a_busy_execution_gets_the_outcome_left_on_the_run_and_applied_later(started: str) -> None:
     run_id, attempt = _claim(started, "a")
 
-    with _thread(_lock_held(started)):
+    with in_thread(lock_held(started)):
         assert _finish(started, "a", run_id, attempt, "hello from a") is None
         state, outputs, result = _state(run_id)
         assert (state, outputs) == ("RUNNING", None)
@@ -159,7 +123,7 @@ def test_the_decision_holding_the_lock_applies_what_was_left_meanwhile(started: 
 
         runner.process(started, slow_event)
 
-    with _thread(decide):
+    with in_thread(decide):
         assert entered.is_set()
         assert _finish(started, "a", a_id, a_attempt) is None
         assert _finish(started, "b", b_id, b_attempt) is None
@@ -185,7 +149,7 @@ def test_an_outcome_for_an_attempt_that_is_no_longer_current_keeps_only_its_logs
 
 def test_the_reaper_applies_a_stranded_outcome_instead_of_running_the_task_again(started: str) -> None:
     run_id, attempt = _claim(started, "a")
-    with _thread(_lock_held(started)):
+    with in_thread(lock_held(started)):
         assert _finish(started, "a", run_id, attempt) is None
     TaskRun.objects.filter(id=run_id).update(lease_until=timezone.now() - timedelta(seconds=5))
 
@@ -240,7 +204,7 @@ def test_a_decision_that_waited_for_the_lock_sees_what_the_holder_wrote(started:
         finally:
             connection.close()
 
-    with _thread(end_a_slowly):
+    with in_thread(end_a_slowly):
         waiter = threading.Thread(target=end_b)
         waiter.start()
         for _ in range(200):  # until the second decision is blocked on the row lock

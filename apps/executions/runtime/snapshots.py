@@ -136,9 +136,10 @@ _LOCK = "SELECT row_to_json(e) FROM weir_execution e WHERE e.id = %s FOR UPDATE 
 # (so its id, the row's `rev`, is at or above that read's horizon). They are not looked for apart:
 # `result IS NOT NULL` named beside the execution let the planner answer it, once statistics
 # were taken mid-run, from the (execution_id, rev) index by visiting every run of a wide
-# execution (8 ms per decision at 10 000 runs) instead of from the partial index. A deletion (a restart) is seen through the execution's count of deletions, which
-# triggers keep (migration 0006): one row looked up by its key instead of counting the
-# execution's rows, which grew with the execution. The `_COUNTED` statements are the same
+# execution (8 ms per decision at 10 000 runs) instead of from the partial index. A deletion
+# (a restart) is seen through the execution's count of deletions, which triggers keep
+# (migration 0006): one row looked up by its key instead of counting the execution's rows,
+# which grew with the execution. The `_COUNTED` statements are the same
 # reads for a database without the deletion triggers: they count the rows.
 _DELETIONS = "(SELECT coalesce(max(n), 0) FROM weir_run_deletions WHERE execution_id = %s)"
 _CHANGED = """coalesce(json_agg(row_to_json(t)), '[]'::json)

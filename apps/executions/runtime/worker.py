@@ -343,10 +343,13 @@ def _run_one(current: Attempt, inline: runner.Inline) -> Attempt | None:
     return None
 
 
-_HELD = """SELECT id, attempt_no FROM weir_task_run
+# The runs held for an execution's workers on a queue, in the order they are taken (runner.is_held,
+# in SQL; the partial index of unclaimed runs, migration 0008, serves it).
+_HELD_RUNS = """weir_task_run
  WHERE execution_id = %s AND queue = %s AND state IN ('CREATED', 'RESTARTED') AND plan ? 'held'
    AND (plan ->> 'dispatched')::int = attempt_no
- ORDER BY seq LIMIT 3"""
+ ORDER BY seq"""
+_HELD = f"SELECT id, attempt_no FROM {_HELD_RUNS} LIMIT 3"
 
 
 def _claim_held(execution_id: str, queue: str) -> Attempt | None:
@@ -367,12 +370,9 @@ def _claim_held(execution_id: str, queue: str) -> Attempt | None:
 
 # Publish the first held run instead of the decision that would have (docs/adr/0009): it is no
 # longer held, so no worker claims it while its message travels.
-_HAND_OFF = """
+_HAND_OFF = f"""
 UPDATE weir_task_run t SET plan = t.plan - 'held' FROM (
-  SELECT id FROM weir_task_run
-   WHERE execution_id = %s AND queue = %s AND state IN ('CREATED', 'RESTARTED') AND plan ? 'held'
-     AND (plan ->> 'dispatched')::int = attempt_no
-   ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED) pick
+  SELECT id FROM {_HELD_RUNS} LIMIT 1 FOR UPDATE SKIP LOCKED) pick
  WHERE t.id = pick.id
 RETURNING t.id, t.attempt_no"""
 
@@ -403,12 +403,9 @@ def _may_batch(current: Attempt, inline: runner.Inline, state: State) -> bool:
 # Leave the outcome on its run and claim one held run, in one statement: the outcome is written
 # only when a run was claimed (else the worker decides on it at once), a run being claimed or
 # written by someone else is skipped, and the claim reads the execution with the run (as _CLAIM).
-_LEAVE_AND_CLAIM = """
+_LEAVE_AND_CLAIM = f"""
 WITH pick AS (
-  SELECT id FROM weir_task_run
-   WHERE execution_id = %s AND queue = %s AND state IN ('CREATED', 'RESTARTED') AND plan ? 'held'
-     AND (plan ->> 'dispatched')::int = attempt_no
-   ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED),
+  SELECT id FROM {_HELD_RUNS} LIMIT 1 FOR UPDATE SKIP LOCKED),
 claimed AS (
   UPDATE weir_task_run t SET state = 'RUNNING', attempt_no = t.attempt_no + 1, lease_until = %s, worker = %s,
          history = t.history || %s::jsonb, attempts = t.attempts || %s::jsonb,
