@@ -529,7 +529,8 @@ def _conclude(row: Execution, flow: CompiledFlow, data: ExecutionData, effects: 
             break
         effects = combine(effects, more)  # start_subflows took the requests it served
     commit = (loaded is not None and _commits_with_writes()) or (last and _commits_with_writes(depth=2))
-    writes = runrows.Writes(commit=commit, then_pending=data.id if commit else None)
+    # A new execution (no `loaded`) is seen by nobody before this commit: no outcome can wait on it.
+    writes = runrows.Writes(commit=commit, then_pending=data.id if commit and loaded is not None else None)
     to_dispatch = _save(row, data, effects, inline, folded=set(loaded.pending) if loaded else None,
                         decided_at=the_env.now.isoformat(), writes=writes)
     if loaded is not None:
@@ -550,7 +551,9 @@ def _commits_with_writes(depth: int = 1) -> bool:
     in the outermost one without a savepoint and is its caller's last write. Django's commit at the end of the block then finds the
     transaction ended and sends nothing (psycopg's `commit()` on an idle connection), and runs
     the on-commit callbacks as usual; everything after the writes only registers callbacks."""
-    return (snapshots.enabled() and len(connection.atomic_blocks) == depth and not connection.savepoint_ids
+    # An `atomic(savepoint=False)` inside the outermost block leaves None in `savepoint_ids`:
+    # only a real savepoint (an id) means an enclosing block may still roll back on its own.
+    return (snapshots.enabled() and len(connection.atomic_blocks) == depth and not any(connection.savepoint_ids)
             and not connection.needs_rollback)
 
 
