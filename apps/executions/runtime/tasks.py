@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from apps.executions import census, workergc
+from apps.executions.runtime import publisher
 
 census.connect_signals()  # workers count themselves in (apps/executions/census.py)
 workergc.connect_signals()  # pool processes collect garbage less often (apps/executions/workergc.py)
@@ -19,7 +20,7 @@ def run_task(task_run_id: str, attempt: int, queue: str = "weir.tasks") -> None:
 
 def enqueue_run(task_run_id: str, attempt: int, queue: str) -> None:
     """Publish `run_task` on `queue` (connected to `ports.enqueue_run`, used by dispatch)."""
-    run_task.apply_async(args=[task_run_id, attempt, queue], queue=queue)
+    publisher.publish(run_task, [task_run_id, attempt, queue], queue)
 
 
 @shared_task(name="weir.advance", acks_late=True, ignore_result=True)  # type: ignore[untyped-decorator]
