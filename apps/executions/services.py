@@ -23,7 +23,7 @@ from apps.engine.inputs import InputsInvalid, resolve_inputs, typed_inputs
 from apps.engine.model import CompiledFlow, Effects, ExecutionData, new_id
 from apps.engine.states import RESTARTABLE, TERMINATED, State, transition
 from apps.executions.models import Delay, Execution, TaskRun
-from apps.executions.runtime import lifecycle, runner, subflow_chain
+from apps.executions.runtime import lifecycle, runner, snapshots, subflow_chain
 from apps.flows.validation import labels_as_dict
 from apps.secrets.sealing import seal_inputs
 
@@ -150,9 +150,7 @@ def _flow_head(namespace: str, flow_id: str) -> tuple[int, bool]:
     """The flow's latest revision and whether it is disabled, in one plain query: creating an
     execution is the API's most frequent write, and the ORM's query building was a fifth of it.
     Prepared on PostgreSQL (`hot_cursor`): parsed and planned anew, it cost PostgreSQL 0.1 ms."""
-    from apps.executions.runtime.snapshots import hot_cursor
-
-    with hot_cursor() as cursor:
+    with snapshots.hot_cursor() as cursor:
         cursor.execute("SELECT revision, disabled FROM weir_flow WHERE namespace = %s AND flow_id = %s "
                        "AND NOT deleted", [namespace, flow_id])
         found = cursor.fetchone()

@@ -3,6 +3,7 @@ sends, built without Celery's per-call routing, and a connection Redis dropped l
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 import redis
+from celery import current_app
 
 from apps.executions.runtime import publisher
 from apps.executions.runtime.tasks import run_task
@@ -58,14 +60,10 @@ def test_a_connection_redis_dropped_loses_no_message(broker: Any) -> None:
 
 
 def _body(message: dict[str, Any]) -> bytes:
-    import base64
-
     return base64.b64decode(message["body"])
 
 
-def test_eager_mode_keeps_apply_async(settings: Any) -> None:
-    from celery import current_app
-
+def test_eager_mode_keeps_apply_async() -> None:
     current_app.conf.task_always_eager = True
     try:
         assert not publisher.lean(current_app)

@@ -26,7 +26,17 @@ from kombu.messaging import Producer
 _lock = threading.Lock()
 _producer: Any = None  # kombu's Producer and Connection (kombu has no type hints)
 _connection: Any = None
-_pid = 0
+
+
+def _after_fork() -> None:
+    """A forked child (Celery's prefork pool) starts without its parent's producer, whose
+    connection stays the parent's, and with a new lock: a fork while another thread held the
+    parent's would leave the child's held for ever."""
+    global _lock, _producer, _connection
+    _lock, _producer, _connection = threading.Lock(), None, None
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def lean(app: Any) -> bool:
@@ -57,12 +67,11 @@ def publish(task: Any, args: list[Any], queue: str) -> None:
 
 
 def _current(app: Any) -> Any:
-    """This process's producer, made on first use and again after a fork (Celery's prefork pool)."""
-    global _producer, _connection, _pid
-    if _producer is None or _pid != os.getpid():  # a parent's connection is left to the parent
+    """This process's producer, made on first use (and after a fork or a failed send)."""
+    global _producer, _connection
+    if _producer is None:
         _connection = app.connection_for_write()
         _producer = Producer(_connection.default_channel, auto_declare=False)  # type: ignore[no-untyped-call]
-        _pid = os.getpid()
     return _producer
 
 
