@@ -50,6 +50,13 @@ class FlowRevision(models.Model):
     revision = models.PositiveIntegerField()
     source = models.TextField()
     digest = models.CharField(max_length=64, help_text="SHA-256 of the source, to detect no-op saves.")
+    document = models.TextField(
+        blank=True, default="",
+        help_text="The parsed source as JSON text, key order kept (services.document_of); empty on "
+                  "revisions saved before it existed, which are parsed from their YAML instead.")
+    """Each process compiles a revision once, from this: decoding JSON is about 150 times faster
+    than composing YAML (a 10 000-task flow: 4 ms instead of 0.6 s), and a worker meets a
+    revision first on the path of that execution's first task run."""
     deleted = models.BooleanField(default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -6,6 +6,7 @@ Every write happens in one transaction under a row lock on the flow, so a stale 
 
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
@@ -57,6 +58,23 @@ def parsed(flow_or_source: Flow | FlowRevision | str) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def document_of(source: str) -> str:
+    """A revision's stored `document`: its parsed source as JSON text. JSON keeps the mapping
+    order and every value the strict loader yields (str, int of any size, float with NaN and
+    infinities, bool, null, lists, maps with string keys); stored as text, not jsonb, which
+    would reorder keys and refuse NaN."""
+    return json.dumps(parsed(source), separators=(",", ":"))
+
+
+def revision_data(source: str, document: str) -> dict[str, Any]:
+    """A stored revision's parsed source: decoded from its `document`, or parsed from `source`
+    when it has none (saved before documents were kept). A new dict each call."""
+    if document:
+        data = json.loads(document)
+        return data if isinstance(data, dict) else {}
+    return dict(parsed(source))
+
+
 def graph_of(source: str) -> dict[str, Any]:
     """Topology of a stored source, with plugin defaults merged as validation sees them."""
     return graph.build_graph(validation.apply_plugin_defaults(parsed(source)))
@@ -103,8 +121,8 @@ def _apply(flow: Flow, source: str, result: Result, user: Any, *, deleted: bool 
     flow.task_count = _count_tasks(data)
     flow.save()
     FlowRevision.objects.create(
-        flow=flow, revision=flow.revision, source=source, digest=source_digest(source), deleted=deleted,
-        created_by=user if getattr(user, "is_authenticated", False) else None,
+        flow=flow, revision=flow.revision, source=source, digest=source_digest(source), document=document_of(source),
+        deleted=deleted, created_by=user if getattr(user, "is_authenticated", False) else None,
     )
     # A valid revision supersedes the draft it fixes (docs/adr/0026).
     FlowDraft.objects.filter(namespace=flow.namespace, flow_id=flow.flow_id).delete()
@@ -194,7 +212,7 @@ def delete_flow(user: Any, namespace: str, flow_id: str) -> Flow:
         flow.save(update_fields=["revision", "deleted", "updated_at"])
         FlowDraft.objects.filter(namespace=namespace, flow_id=flow_id).delete()
         FlowRevision.objects.create(flow=flow, revision=flow.revision, source=flow.source,
-                                    digest=source_digest(flow.source), deleted=True,
+                                    digest=source_digest(flow.source), document=document_of(flow.source), deleted=True,
                                     created_by=user if getattr(user, "is_authenticated", False) else None)
         record(user, "flow.delete", namespace=namespace, target_type="flow", target_id=f"{namespace}.{flow_id}",
                before={"revision": flow.revision - 1}, after={"revision": flow.revision})
