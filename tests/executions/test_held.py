@@ -22,7 +22,7 @@ from apps.engine.model import CompiledFlow, Effects, ExecutionData
 from apps.executions import census
 from apps.executions import services as ex_services
 from apps.executions.models import Execution, TaskRun
-from apps.executions.runtime import runner, scheduler, worker
+from apps.executions.runtime import results, runner, scheduler, worker
 from apps.flows import services as flow_services
 from tests.executions.lockholders import in_thread, lock_held
 
@@ -73,11 +73,16 @@ def _runs(execution_id: str) -> dict[str, TaskRun]:
     return {row.task_id: row for row in TaskRun.objects.filter(execution_id=execution_id)}
 
 
+def _another_connection(*, autocommit: bool = False) -> psycopg.Connection[Any]:
+    """A connection of its own to the test database: another worker's."""
+    settings = connection.settings_dict
+    return psycopg.connect(host=settings["HOST"], port=settings["PORT"] or 5432, user=settings["USER"],
+                           dbname=settings["NAME"], autocommit=autocommit)
+
+
 def _another_worker_claims_every_held_run(execution_id: str) -> list[str]:
     """What a worker's `_LEAVE_AND_CLAIM` does without the lock, on its own connection; the ids."""
-    settings = connection.settings_dict
-    with psycopg.connect(host=settings["HOST"], port=settings["PORT"] or 5432, user=settings["USER"],
-                         dbname=settings["NAME"], autocommit=True) as other:
+    with _another_connection(autocommit=True) as other:
         return [row[0] for row in other.execute(
             "UPDATE weir_task_run SET state = 'RUNNING', attempt_no = attempt_no + 1, worker = 'other' "
             "WHERE execution_id = %s AND plan ? 'held' AND state = 'CREATED' RETURNING id", [execution_id])]
@@ -291,3 +296,81 @@ def test_a_batched_outcome_of_a_run_killed_meanwhile_keeps_only_its_log_lines(fa
     row = TaskRun.objects.get(id=first.id)
     assert row.state == "KILLED" and row.result is None and row.outputs is None
     assert "too late" in list(Execution.objects.get(id=fan).log_lines.values_list("message", flat=True))
+
+
+def test_a_worker_taking_a_held_run_skips_the_runs_other_workers_are_claiming(fan: str) -> None:
+    """Other workers taking the first held runs at the same moment (their claims not yet
+    committed) do not leave this worker idle: it takes the next held run at once."""
+    held = sorted((r for r in _runs(fan).values() if r.plan.get("held")), key=lambda r: r.seq)
+    busy, free = held[:3], held[3:]
+    with _another_connection() as other:
+        # Claims in flight elsewhere: rows locked, not yet committed.
+        other.execute("UPDATE weir_task_run SET state = 'RUNNING', attempt_no = attempt_no + 1, worker = 'other' "
+                      "WHERE id = ANY(%s)", [[r.id for r in busy]])
+        with connection.cursor() as cursor:  # waiting for those claims would be the bug: fail, not hang
+            cursor.execute("SET lock_timeout = '2s'")
+        try:
+            taken = worker._claim_held(fan, QUEUE)
+        finally:
+            other.commit()
+            with connection.cursor() as cursor:
+                cursor.execute("RESET lock_timeout")
+    assert taken is not None and taken.task_run_id == free[0].id and taken.held
+    row = TaskRun.objects.get(id=free[0].id)
+    assert row.state == "RUNNING" and row.worker == worker.WORKER_ID and row.attempt_no == taken.number
+    assert set(TaskRun.objects.filter(id__in=[r.id for r in busy]).values_list("worker", flat=True)) == {"other"}
+
+
+def test_a_worker_out_of_budget_whose_handed_run_was_taken_meanwhile_hands_another_off(
+        fan: str, broker: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run a decision picked to publish at the end of a worker's budget was claimed by another
+    worker before the decision wrote: another held run is published, else the execution would
+    lose this worker's share for the rest of the fan-out."""
+    first = _runs(fan)[_published(fan)[0]]
+    held_before = {r.id for r in _runs(fan).values() if r.plan.get("held")}
+    before = broker.llen(QUEUE)
+    stolen: list[str] = []
+    fold = results.fold
+
+    def fold_while_another_worker_claims(flow: CompiledFlow, data: ExecutionData, *args: Any) -> Effects:
+        effects = fold(flow, data, *args)
+        picked = runner.first_held(data, QUEUE)
+        assert picked is not None
+        stolen.append(picked.id)
+        with _another_connection(autocommit=True) as other:
+            other.execute("UPDATE weir_task_run SET state = 'RUNNING', attempt_no = attempt_no + 1, worker = 'other' "
+                          "WHERE id = %s", [picked.id])
+        return effects
+
+    monkeypatch.setattr(results, "fold", fold_while_another_worker_claims)
+    data = worker._claim(first.id, first.attempt_no)
+    assert data is not None
+    nxt = worker._run_one(worker.Attempt(first.id, first.attempt_no + 1, data, partial=True),
+                          runner.Inline(QUEUE, worker.WORKER_ID, hand_off=True))
+    assert nxt is None and len(stolen) == 1
+    assert TaskRun.objects.get(id=stolen[0]).worker == "other"
+    handed = [r for r in _runs(fan).values() if r.id in held_before and "held" not in r.plan and r.state == "CREATED"]
+    assert len(handed) == 1 and handed[0].id != stolen[0]
+    assert broker.llen(QUEUE) == before + 1
+
+
+def test_a_held_run_another_worker_handed_off_meanwhile_is_left_to_its_message(fan: str, broker: Any) -> None:
+    """A worker at the end of its budget publishes a held run without the lock (`_hand_off_held`);
+    a decision that picked the same run must not claim it, or the message finds it taken and
+    that worker's share of the execution is lost."""
+    first = _runs(fan)[_published(fan)[0]]
+    assert worker._claim(first.id, first.attempt_no) is not None
+    handed: list[str] = []
+
+    def decide_while_another_hands_off(flow: CompiledFlow, data: ExecutionData, env: Env) -> Effects:
+        with _another_connection(autocommit=True) as other:
+            handed.extend(row[0] for row in other.execute(
+                "UPDATE weir_task_run SET plan = plan - 'held' WHERE execution_id = %s AND plan ? 'held' RETURNING id",
+                [fan]))
+        return Effects()
+
+    inline = runner.Inline(QUEUE, "this-worker")
+    runner.process(fan, decide_while_another_hands_off, inline=inline)
+    assert handed and inline.claimed is None
+    rows = TaskRun.objects.filter(id__in=handed)
+    assert {(r.state, r.worker, r.attempt_no) for r in rows} == {("CREATED", "", 0)}  # each left to its message

@@ -206,6 +206,7 @@ def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline 
         _pick_inline(data, inline, now)
     budgets: dict[str, int | None] = {}
     ended: list[telemetry.Ended] = []
+    claimed_held = False
     for run in _flagged(data):
         if not (run.new or run.dirty):
             run.dispatch = False
@@ -217,7 +218,7 @@ def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline 
         queue = dispatch.queue_for(run, data) if dispatching else ""
         if dispatching:
             if run is inline_claimed(inline):
-                run.plan.pop("held", None)
+                claimed_held = run.plan.pop("held", None) is not None
             elif (inline is not None and run is inline.handed) or _spend(budgets, queue):
                 run.plan.pop("held", None)
                 to_dispatch.append(run)
@@ -239,9 +240,9 @@ def _save(row: Execution, data: ExecutionData, effects: Effects, inline: Inline 
             new_rows.append({**fields, "id": run.id, "execution_id": data.id, "task_id": run.task_id,
                              "parent_task_run_id": run.parent_id, "value": run.value, "seq": run.seq})
         elif inline is not None and run is inline.claimed:  # a held run: another worker may take it
-            writes.claim(run.id, fields, run.attempt_count - 1)
+            writes.claim(run.id, fields, run.attempt_count - 1, held=claimed_held)
         elif inline is not None and run is inline.handed:  # published, unless a worker took it meanwhile
-            writes.claim(run.id, fields, run.attempt_count)
+            writes.claim(run.id, fields, run.attempt_count, held=True)
         else:
             if folded and run.id in folded:
                 fields["result"] = None

@@ -36,6 +36,11 @@ _CLAIMED = " AND state IN ('CREATED', 'RESTARTED') AND attempt_no = %s"
 """A claim's condition: the run is still unclaimed at the attempt the claimer saw (a run held for
 its execution's workers can also be claimed by a worker whose outcome went to the lock holder,
 and exactly one of them may run it: docs/adr/0009)."""
+_CLAIMED_HELD = _CLAIMED + " AND plan ? 'held'"
+"""The claim of a run held for the execution's workers: it must still be held. A worker at the
+end of its budget hands a held run off without the lock (`worker._hand_off_held`: published,
+still CREATED at the same attempt), and a decision that had picked that run must not take it
+from under its message, which would then find it taken and end that worker's chain of runs."""
 
 
 def _statement(run_id: str, fields: Mapping[str, Any], condition: str, extra: list[Any]) -> tuple[str, list[Any]]:
@@ -79,9 +84,11 @@ class Writes:
     def update(self, run_id: str, fields: Mapping[str, Any]) -> None:
         self.add(*_statement(run_id, fields, "", []))
 
-    def claim(self, run_id: str, fields: Mapping[str, Any], attempt: int) -> None:
+    def claim(self, run_id: str, fields: Mapping[str, Any], attempt: int, *, held: bool = False) -> None:
+        """The update of a run another worker may take meanwhile: it applies only if the run is
+        still unclaimed at `attempt` (and, with `held`, still held: `_CLAIMED_HELD`)."""
         self._claim = len(self._statements)
-        self.add(*_statement(run_id, fields, _CLAIMED, [attempt]))
+        self.add(*_statement(run_id, fields, _CLAIMED_HELD if held else _CLAIMED, [attempt]))
 
     def insert(self, rows: list[dict[str, Any]]) -> None:
         """Insert task runs; each row maps every column except those in DEFAULTS, which are optional."""

@@ -333,7 +333,10 @@ def _run_one(current: Attempt, inline: runner.Inline) -> Attempt | None:
         decided = inline.data or after
         return Attempt(inline.claimed.id, inline.claimed.attempt_count, decided, held=runner.any_held(decided))
     if inline.hand_off:
-        if after is None:  # the lock holder decided without this worker's offer: hand a held run off here
+        # The lock holder decided without this worker's offer, or the run this decision picked to
+        # publish was claimed by another worker before it wrote: hand a held run off here, else
+        # the execution loses this worker's share for the rest of its held runs.
+        if after is None or (inline.handed is None and runner.any_held(after)):
             outage.call(lambda: _hand_off_held(data.id, inline.queue), within=PATIENCE_SECONDS)
         return None
     # The outcome went to the lock holder, or another worker took the held run picked for us:
@@ -349,23 +352,46 @@ _HELD_RUNS = """weir_task_run
  WHERE execution_id = %s AND queue = %s AND state IN ('CREATED', 'RESTARTED') AND plan ? 'held'
    AND (plan ->> 'dispatched')::int = attempt_no
  ORDER BY seq"""
-_HELD = f"SELECT id, attempt_no FROM {_HELD_RUNS} LIMIT 3"
+
+# Claim the first held run nobody is claiming, and read it with its execution (as _CLAIM), in one
+# statement: a run another worker is claiming or has just claimed is skipped, not waited for.
+_PICK_AND_CLAIM = f"""pick AS (
+  SELECT id FROM {_HELD_RUNS} LIMIT 1 FOR UPDATE SKIP LOCKED),
+claimed AS (
+  UPDATE weir_task_run t SET state = 'RUNNING', attempt_no = t.attempt_no + 1, lease_until = %s, worker = %s,
+         history = t.history || %s::jsonb, attempts = t.attempts || %s::jsonb,
+         start_date = COALESCE(t.start_date, %s)
+    FROM pick WHERE t.id = pick.id
+  RETURNING t.*)"""
+_CLAIM_HELD = f"""
+WITH {_PICK_AND_CLAIM}
+SELECT row_to_json(e), row_to_json(c) FROM claimed c JOIN weir_execution e ON e.id = c.execution_id
+"""
+
+
+def _pick_and_claim_params(execution_id: str, queue: str) -> list[Any]:
+    """The parameters of _PICK_AND_CLAIM: which execution and queue, and the claim's stamps."""
+    stamp = timezone.now().isoformat()
+    running, started = {"state": "RUNNING", "date": stamp}, {"state": "RUNNING", "startDate": stamp}
+    return [execution_id, queue, runner.lease_deadline(), WORKER_ID, json.dumps([running]), json.dumps([started]),
+            stamp]
 
 
 def _claim_held(execution_id: str, queue: str) -> Attempt | None:
     """Claim a run held for this execution's workers (docs/adr/0009) the way a message would:
     the worker whose outcome went to the lock holder must not go idle while runs wait for it.
-    A few candidates, since another worker may claim the first meanwhile."""
+    None only when no held run is left that another worker is not claiming: reading a few
+    candidates and then claiming them one by one lost them all to the other workers taking the
+    same first runs, and the worker went idle for the rest of a wide fan-out."""
     if not snapshots.enabled():
         return None  # runs are only held where the workers can be counted (PostgreSQL + Celery)
     with snapshots.hot_cursor() as cursor:
-        cursor.execute(_HELD, [execution_id, queue])
-        candidates = cursor.fetchall()
-    for run_id, attempt in candidates:
-        data = _claim(run_id, attempt)
-        if data is not None:
-            return Attempt(run_id, attempt + 1, data, partial=True, held=True)
-    return None
+        cursor.execute(_CLAIM_HELD, _pick_and_claim_params(execution_id, queue))
+        found = cursor.fetchone()
+    if found is None:
+        return None
+    execution, claimed = snapshots.as_json(found[0]), snapshots.as_json(found[1])
+    return Attempt(claimed["id"], int(claimed["attempt_no"]), _claimed(execution, claimed), partial=True, held=True)
 
 
 # Publish the first held run instead of the decision that would have (docs/adr/0009): it is no
@@ -404,14 +430,7 @@ def _may_batch(current: Attempt, inline: runner.Inline, state: State) -> bool:
 # only when a run was claimed (else the worker decides on it at once), a run being claimed or
 # written by someone else is skipped, and the claim reads the execution with the run (as _CLAIM).
 _LEAVE_AND_CLAIM = f"""
-WITH pick AS (
-  SELECT id FROM {_HELD_RUNS} LIMIT 1 FOR UPDATE SKIP LOCKED),
-claimed AS (
-  UPDATE weir_task_run t SET state = 'RUNNING', attempt_no = t.attempt_no + 1, lease_until = %s, worker = %s,
-         history = t.history || %s::jsonb, attempts = t.attempts || %s::jsonb,
-         start_date = COALESCE(t.start_date, %s)
-    FROM pick WHERE t.id = pick.id
-  RETURNING t.*),
+WITH {_PICK_AND_CLAIM},
 outcome AS (
   UPDATE weir_task_run SET result = %s::jsonb, lease_until = %s
    WHERE id = %s AND attempt_no = %s AND state = 'RUNNING' AND result IS NULL AND EXISTS (SELECT 1 FROM claimed)
@@ -426,13 +445,10 @@ def _leave_and_claim(current: Attempt, queue: str, state: State, outputs: dict[s
     """Leave this attempt's outcome for the next decision of its execution and take a held run
     in its place, in one round trip; None (and nothing written) when no held run was left."""
     outcome = Outcome(current.number, state, outputs, list(ctx.logs), ctx.labels)
-    stamp = timezone.now().isoformat()
-    lease = runner.lease_deadline()
-    running, started = {"state": "RUNNING", "date": stamp}, {"state": "RUNNING", "startDate": stamp}
+    params = _pick_and_claim_params(current.data.id, queue)
     with snapshots.hot_cursor() as cursor:
-        cursor.execute(_LEAVE_AND_CLAIM, [
-            current.data.id, queue, lease, WORKER_ID, json.dumps([running]), json.dumps([started]), stamp,
-            json.dumps({**outcome.to_json(), "batched": True}), lease, current.task_run_id, current.number])
+        cursor.execute(_LEAVE_AND_CLAIM, [*params, json.dumps({**outcome.to_json(), "batched": True}),
+                                          params[2], current.task_run_id, current.number])
         found = cursor.fetchone()
     if found is None:
         return None
