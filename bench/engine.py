@@ -466,7 +466,19 @@ def standalone_child() -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+def exit_on_signals() -> None:
+    """SIGTERM and SIGHUP end the bench the way Ctrl-C does, through its `finally` blocks: the
+    default action killed the process at once and left its Celery worker running (a session of
+    its own, so the signal did not reach it) and its database behind."""
+    def leave(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, leave)
+
+
 def main() -> None:
+    exit_on_signals()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--profile", action="store_true")

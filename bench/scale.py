@@ -421,6 +421,7 @@ def sizes(text: str) -> list[int]:
 
 
 def main() -> None:
+    eng.exit_on_signals()
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--only", default="parallel,f8,logs,foreach")
     parser.add_argument("--widths", type=sizes, default=[100, 1000, 10000])
