@@ -58,6 +58,12 @@ def parsed(flow_or_source: Flow | FlowRevision | str) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+FLOWS_CHANGED = "SELECT count(*), max(updated_at) FROM weir_flow"
+"""A key that changes whenever a flow is created, saved or deleted (a delete is a save with
+`deleted`; a row removed outright changes the count): what a process derives from every flow
+(the Flow triggers' listeners, apps/triggers/flowtriggers.py) is cached under it."""
+
+
 def document_of(source: str) -> str:
     """A revision's stored `document`: its parsed source as JSON text. JSON keeps the mapping
     order and every value the strict loader yields (str, int of any size, float with NaN and

@@ -80,14 +80,19 @@ _lock = threading.Lock()
 _cache: tuple[tuple[Any, ...], list[Listener]] | None = None
 
 
-def listeners() -> list[Listener]:
-    """Every Flow trigger that may fire. One aggregate query when no flow changed since last time."""
+def listeners(flows_seen: tuple[Any, ...] | None = None) -> list[Listener]:
+    """Every Flow trigger that may fire, cached under the flows' change key
+    (`flow_services.FLOWS_CHANGED`): `flows_seen` when the caller read it (the decision that
+    ended an execution reads it right after its COMMIT, in the same round trip), else one query."""
     global _cache
-    from apps.executions.runtime.snapshots import hot_cursor
+    if flows_seen is not None:
+        key = flows_seen
+    else:
+        from apps.executions.runtime.snapshots import hot_cursor
 
-    with hot_cursor() as cursor:  # asked at the end of every execution: a prepared statement
-        cursor.execute("SELECT count(*), max(updated_at) FROM weir_flow", [])
-        key = tuple(cursor.fetchone())
+        with hot_cursor() as cursor:  # asked at the end of every execution: a prepared statement
+            cursor.execute(flow_services.FLOWS_CHANGED, [])
+            key = tuple(cursor.fetchone())
     cached = _cache
     if cached is not None and cached[0] == key:
         return cached[1]
@@ -121,15 +126,16 @@ def _load() -> list[Listener]:
 # Evaluation
 
 
-def on_execution_end(execution_id: str) -> None:
-    """Called by lifecycle once an execution's terminal state is committed. Never raises: the
-    upstream execution's own end (parent notification, queue release) must not depend on it."""
+def on_execution_end(execution_id: str, flows_seen: tuple[Any, ...] | None = None) -> None:
+    """Called by lifecycle once an execution's terminal state is committed, with the flows' change
+    key when the ending decision read it. Never raises: the upstream execution's own end (parent
+    notification, queue release) must not depend on it."""
     try:
-        if not listeners():  # most installations have no Flow trigger: no need to read the row
+        if not listeners(flows_seen):  # most installations have no Flow trigger: no need to read the row
             return
         row = Execution.objects.filter(id=execution_id, deleted=False).first()
         if row is not None:
-            on_transition(row)
+            on_transition(row, flows_seen=flows_seen)
     except Exception:
         log.exception("Flow triggers could not be evaluated for execution %s", execution_id)
 
@@ -148,15 +154,16 @@ def on_state_change(execution_id: str, state: str) -> None:
         log.exception("Flow triggers could not be evaluated for execution %s (%s)", execution_id, state)
 
 
-def on_transition(row: Execution, state: str | None = None) -> list[str]:
+def on_transition(row: Execution, state: str | None = None, *, flows_seen: tuple[Any, ...] | None = None
+                  ) -> list[str]:
     """Evaluate every Flow trigger for the state `row` has just entered (`state`, default its
-    current one); the ids of the executions created."""
+    current one); the ids of the executions created. `flows_seen`: as `listeners`'."""
     state = str(state or row.state)
     if state == State.CREATED:
         return []
     # A listener only hears executions its namespace may read (apps/namespaces/reach.py):
     # filtered before any condition runs, so nothing of another namespace reaches its flow.
-    candidates = [lsn for lsn in listeners() if state in lsn.states
+    candidates = [lsn for lsn in listeners(flows_seen) if state in lsn.states
                   and (lsn.namespace, lsn.flow_id) != (row.namespace, row.flow_id)
                   and reach.reach(lsn.namespace, row.namespace, reach.Access.READ).allowed]
     if not candidates:

@@ -334,15 +334,18 @@ def _extract_outputs(child_row: Execution, child: ExecutionData, parent_id: str,
 # The end of an execution
 
 
-def after_commit(row: Execution, data: ExecutionData, effects: Effects) -> None:
-    """Register the side effects of this transaction's decisions, run once it commits."""
+def after_commit(row: Execution, data: ExecutionData, effects: Effects,
+                 flows_seen: tuple[Any, ...] | None = None) -> None:
+    """Register the side effects of this transaction's decisions, run once it commits.
+    `flows_seen`: the flows' change key read right after the COMMIT (`runrows.Writes.read`)."""
     if effects.kill_children:
         transaction.on_commit(lambda: kill_children(data.id))
     if effects.new_execution is not None:
         spec = dict(effects.new_execution)
         transaction.on_commit(lambda: flow_retry(data.id, spec))
     if effects.ended:
-        what = Ended(data.id, data.namespace, data.flow_id, data.flow_revision, bool(data.meta.get("parent")))
+        what = Ended(data.id, data.namespace, data.flow_id, data.flow_revision, bool(data.meta.get("parent")),
+                     flows_seen)
         final = (data.state.value, data.start_date, data.end_date)
         transaction.on_commit(lambda: telemetry.execution_ended(what.namespace, what.flow_id, final))
         offer = runner.current_offer()
@@ -358,6 +361,8 @@ class Ended:
     flow_id: str
     flow_revision: int
     has_parent: bool
+    flows_seen: tuple[Any, ...] | None = None
+    """`flows.services.FLOWS_CHANGED`'s answer right after the commit that ended it, if read."""
 
 
 def ended(what: Ended, offer: runner.Inline | None = None) -> None:
@@ -366,7 +371,7 @@ def ended(what: Ended, offer: runner.Inline | None = None) -> None:
     if what.has_parent:
         subflow_ended(what.execution_id)
     release_queue(what.namespace, what.flow_id, what.flow_revision, offer)
-    ports.execution_ended.call(what.execution_id)
+    ports.execution_ended.call(what.execution_id, what.flows_seen)
 
 
 def kill_children(execution_id: str) -> None:

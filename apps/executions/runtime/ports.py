@@ -56,7 +56,7 @@ start_subflows: Port[Callable[[Execution, CompiledFlow, ExecutionData, Effects, 
     "start_subflows", "apps.executions.runtime.lifecycle")
 """Create the child executions a decision asked for; more effects when one failed at creation."""
 
-after_commit: Port[Callable[[Execution, ExecutionData, Effects], None]] = Port(
+after_commit: Port[Callable[[Execution, ExecutionData, Effects, tuple[Any, ...] | None], None]] = Port(
     "after_commit", "apps.executions.runtime.lifecycle")
 """The side effects of a decision once it is committed (end of an execution, kills, replays)."""
 
@@ -79,8 +79,10 @@ log_json: Port[Callable[[Any, Execution], dict[str, Any]]] = Port("log_json", "a
 
 # -- the triggers app, beside executions ------------------------------------------------------------
 
-execution_ended: Port[Callable[[str], None]] = Port("execution_ended", "apps.triggers")
-"""An execution reached a terminal state: the Flow triggers listening to it fire."""
+execution_ended: Port[Callable[[str, tuple[Any, ...] | None], None]] = Port("execution_ended", "apps.triggers")
+"""An execution reached a terminal state: the Flow triggers listening to it fire. The second
+argument is `flows.services.FLOWS_CHANGED`'s answer read right after the commit, when the
+decision read it (None: ask)."""
 
 toggle_trigger: Port[Callable[[str, str, str, bool], bool]] = Port("toggle_trigger", "apps.triggers")
 """Enable or disable one trigger of a flow (the trigger Toggle core task); False when unknown."""

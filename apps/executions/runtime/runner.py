@@ -531,12 +531,15 @@ def _conclude(row: Execution, flow: CompiledFlow, data: ExecutionData, effects: 
         effects = combine(effects, more)  # start_subflows took the requests it served
     commit = (loaded is not None and _commits_with_writes()) or (last and _commits_with_writes(depth=2))
     # A new execution (no `loaded`) is seen by nobody before this commit: no outcome can wait on it.
-    writes = runrows.Writes(commit=commit, then_pending=data.id if commit and loaded is not None else None)
+    # An execution's end looks for Flow triggers once committed: the key of the flows' state
+    # they are cached under is read in the same pipeline, right after the COMMIT.
+    writes = runrows.Writes(commit=commit, then_pending=data.id if commit and loaded is not None else None,
+                            then_read=flow_services.FLOWS_CHANGED if commit and effects.ended else None)
     to_dispatch = _save(row, data, effects, inline, folded=set(loaded.pending) if loaded else None,
                         decided_at=the_env.now.isoformat(), writes=writes)
     if loaded is not None:
         snapshots.keep_after_commit(data.id, data.task_runs, loaded, data.indexed())
-    ports.after_commit.call(row, data, effects)
+    ports.after_commit.call(row, data, effects, writes.read)
     transaction.on_commit(lambda: ports.live_row_changed.call(row))  # live views (apps/live)
     if to_dispatch:
         attempts = [(run, run.attempt_count) for run in to_dispatch]

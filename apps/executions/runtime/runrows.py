@@ -65,7 +65,8 @@ class Writes:
     of writing instead of one per statement; elsewhere one by one, in the order they were added.
     At most one of them is a claim (`claim`), whose outcome `send` returns."""
 
-    def __init__(self, *, commit: bool = False, then_pending: str | None = None) -> None:
+    def __init__(self, *, commit: bool = False, then_pending: str | None = None, then_read: str | None = None
+                 ) -> None:
         self._statements: list[tuple[str, list[Any], bool]] = []
         self._claim: int | None = None
         self._commit = commit
@@ -75,6 +76,12 @@ class Writes:
         self.pending: bool | None = None
         """Whether that execution had outcomes waiting once this transaction committed (None:
         not looked at)."""
+        self._then_read = then_read
+        """With `commit`: a query without parameters sent after the COMMIT (and the look), in
+        the same pipeline: what the caller would otherwise ask right after the commit, one
+        round trip later."""
+        self.read: tuple[Any, ...] | None = None
+        """The first row of `then_read`'s answer (None: not sent)."""
 
     def add(self, sql: str, params: list[Any], *, many: bool = False) -> None:
         """A statement (with `many`, run once per parameter list in `params`)."""
@@ -108,10 +115,15 @@ class Writes:
 
         statements, self._statements = self._statements, []
         looked = self._commit and enabled() and self._then_pending is not None
+        reading = self._commit and enabled() and self._then_read is not None
         if self._commit and enabled():
             statements.append(("COMMIT", [], False))
             if self._then_pending is not None:
                 statements.append((_PENDING, [self._then_pending], False))
+            if self._then_read is not None:
+                statements.append((self._then_read, [], False))
+        looks_at = len(statements) - 2 if looked and reading else len(statements) - 1 if looked else None
+        reads_at = len(statements) - 1 if reading else None
         if not statements:
             return True
         counts: list[int] = []
@@ -132,20 +144,22 @@ class Writes:
             # the look: a cursor keeps its last statement's answer, and making one costs more
             # than the statement's own work on the client.
             shared = psycopg.Cursor(conn)
-            watched = {index: psycopg.Cursor(conn) for index in (self._claim, len(statements) - 1 if looked else None)
-                       if index is not None}
+            watched = {index: psycopg.Cursor(conn) for index in (self._claim, looks_at, reads_at) if index is not None}
             try:
                 with conn.pipeline():
                     for index, (sql, params, many) in enumerate(statements):
                         each = watched.get(index, shared)
                         if many:
                             each.executemany(sql, params)
-                        elif params:
+                        elif params or index == reads_at:
                             each.execute(sql, params, prepare=True)
                         else:
                             each.execute(sql)
-                if looked:
-                    self.pending = watched[len(statements) - 1].fetchone() is not None
+                if looks_at is not None:
+                    self.pending = watched[looks_at].fetchone() is not None
+                if reads_at is not None:
+                    found = watched[reads_at].fetchone()
+                    self.read = tuple(found) if found is not None else None
                 if self._claim is not None:
                     return bool(watched[self._claim].rowcount)
             finally:
