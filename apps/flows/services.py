@@ -72,13 +72,14 @@ def document_of(source: str) -> str:
     return json.dumps(parsed(source), separators=(",", ":"))
 
 
-def revision_data(source: str, document: str) -> dict[str, Any]:
-    """A stored revision's parsed source: decoded from its `document`, or parsed from `source`
-    when it has none (saved before documents were kept). A new dict each call."""
-    if document:
-        data = json.loads(document)
+def revision_data(revision: FlowRevision) -> dict[str, Any]:
+    """A stored revision's parsed source: decoded from its `document`, or parsed from its
+    `source` when it has none (saved before documents were kept; a revision read without its
+    source, `only("document")`, loads it then). A new dict each call."""
+    if revision.document:
+        data = json.loads(revision.document)
         return data if isinstance(data, dict) else {}
-    return dict(parsed(source))
+    return dict(parsed(revision.source))
 
 
 def graph_of(source: str) -> dict[str, Any]:

@@ -53,9 +53,9 @@ def compiled(namespace: str, flow_id: str, revision: int) -> CompiledFlow:
 def _compiled(namespace: str, flow_id: str, revision: int, defaults_key: str) -> CompiledFlow:
     """A stored revision is immutable, so its compilation is cached per process, keyed also by
     the namespace's plugin defaults (which the flow's own `pluginDefaults` take precedence over)."""
-    row = FlowRevision.objects.only("source", "document").get(
+    row = FlowRevision.objects.only("document").get(  # the YAML only for a revision without a document
         flow__namespace=namespace, flow__flow_id=flow_id, revision=revision)
-    data = flow_services.revision_data(row.source, row.document)
+    data = flow_services.revision_data(row)
     inherited = json.loads(defaults_key)
     if inherited:
         data["pluginDefaults"] = [*(data.get("pluginDefaults") or []), *inherited]

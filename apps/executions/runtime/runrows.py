@@ -114,16 +114,15 @@ class Writes:
         from apps.executions.runtime.snapshots import enabled
 
         statements, self._statements = self._statements, []
-        looked = self._commit and enabled() and self._then_pending is not None
-        reading = self._commit and enabled() and self._then_read is not None
+        looks_at = reads_at = None  # where the look and the read stand among the statements
         if self._commit and enabled():
             statements.append(("COMMIT", [], False))
             if self._then_pending is not None:
+                looks_at = len(statements)
                 statements.append((_PENDING, [self._then_pending], False))
             if self._then_read is not None:
+                reads_at = len(statements)
                 statements.append((self._then_read, [], False))
-        looks_at = len(statements) - 2 if looked and reading else len(statements) - 1 if looked else None
-        reads_at = len(statements) - 1 if reading else None
         if not statements:
             return True
         counts: list[int] = []
