@@ -9,6 +9,7 @@ answered, and each stream still reports the execution's end.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -63,9 +64,21 @@ def test_a_follow_ends_after_the_configured_bound(patient: Any, settings: Any) -
     patient.flows.create_flow(TENANT, SLOW)
     running = patient.executions.create_execution(TENANT, NS, "slow")
     _wait_state(patient, running.id, "RUNNING")
+    _wait_napping(patient, running.id)  # else a worker taking `nap` while the stream is open is one more event
     states = [_state(event) for event in patient.executions.follow_execution(running.id, TENANT)]
     assert states == ["RUNNING"]  # the stream ended by itself, the execution did not
     assert _state(patient.executions.execution(running.id, TENANT)) == "RUNNING"
+
+
+def _wait_napping(client: Any, execution_id: str, timeout: float = 30.0) -> None:
+    """Until the slow flow's one task is RUNNING: the execution is RUNNING from its creation on."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = client.executions.execution(execution_id, TENANT).task_run_list or []
+        if any(run.task_id == "nap" and _state(run) == "RUNNING" for run in runs):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the task of {execution_id} never started")
 
 
 def test_a_flow_named_follow_runs_and_its_execution_is_followed(patient: Any) -> None:
